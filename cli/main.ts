@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { projectRoot } from '../core/project-root';
+import { registerCheckCommand } from './commands/check';
+import { registerConfigCommand } from './commands/config';
+import { registerDbCommands } from './commands/db';
+import { registerStackCommands } from './commands/stack';
+import { fail } from './output';
+
+/** Builds the `fti` command tree (exported for tests that check `--help`). */
+export function buildProgram(): Command {
+  const program = new Command('fti')
+    .description(
+      'FTI Platform: feature, training and inference pipelines on Temporal, with a feature store and model registry',
+    )
+    .version(readVersion())
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ fti stack up --workers\n  $ fti check\n  $ fti stack status\n\nConfiguration comes from environment variables or .env (see .env.example and `fti config`).',
+    );
+  registerStackCommands(program);
+  registerDbCommands(program);
+  registerCheckCommand(program);
+  registerConfigCommand(program);
+  return program;
+}
+
+function readVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function loadDotEnv(): void {
+  const file = path.join(process.cwd(), '.env');
+  if (fs.existsSync(file) && typeof process.loadEnvFile === 'function') process.loadEnvFile(file);
+}
+
+/** Entry point of the `fti` binary. */
+export async function main(argv: readonly string[] = process.argv): Promise<void> {
+  loadDotEnv();
+  try {
+    await buildProgram().parseAsync([...argv]);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+if (require.main === module) void main();

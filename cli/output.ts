@@ -1,0 +1,36 @@
+import { describeError, FtiError } from '../core/errors';
+
+/** Global flags every command honours. */
+export interface OutputOptions {
+  json?: boolean;
+}
+
+/** Prints a result: JSON for scripts with `--json`, otherwise the human rendering. */
+export function emit(options: OutputOptions, value: unknown, human: () => string): void {
+  process.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+/** Prints a failure as `error: <cause>` (a stack trace only with FTI_DEBUG=1) and sets exit code 1. */
+export function fail(error: unknown): void {
+  const message = error instanceof FtiError || error instanceof Error ? error.message : describeError(error);
+  process.stderr.write(`error: ${message}\n`);
+  if (process.env.FTI_DEBUG === '1' && error instanceof Error && error.stack)
+    process.stderr.write(`${error.stack}\n`);
+  process.exitCode = 1;
+}
+
+/** Left-aligned columns for small tables. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows.reduce<number[]>(
+    (w, row) => row.map((cell, i) => Math.max(w[i] ?? 0, cell.length)),
+    [],
+  );
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

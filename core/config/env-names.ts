@@ -1,0 +1,22 @@
+/**
+ * Every environment variable the platform reads, in one place. Resolution order everywhere is:
+ * explicit option > environment variable > documented default.
+ */
+export const ENV = {
+  databaseUrl: 'DATABASE_URL',
+  temporalAddress: 'TEMPORAL_ADDRESS',
+  temporalNamespace: 'TEMPORAL_NAMESPACE',
+  temporalUiUrl: 'TEMPORAL_UI_URL',
+  s3Endpoint: 'S3_ENDPOINT',
+  s3Region: 'S3_REGION',
+  s3AccessKeyId: 'S3_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'S3_SECRET_ACCESS_KEY',
+  s3Bucket: 'S3_BUCKET',
+  s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
+  cacheDir: 'FTI_CACHE_DIR',
+  stateDir: 'FTI_STATE_DIR',
+  logLevel: 'LOG_LEVEL',
+} as const;
+
+/** Name of one of the platform's environment variables. */
+export type EnvName = (typeof ENV)[keyof typeof ENV];

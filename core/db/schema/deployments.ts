@@ -1,0 +1,127 @@
+import { sql } from 'drizzle-orm';
+import {
+  type AnyPgColumn,
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import { featureViews, trainingDatasets } from './feature-views';
+import { modelVersions } from './registry';
+import { pipelineRuns } from './runs';
+
+/** A named online/batch deployment; `current_version_id` is switched atomically on upgrade/rollback. */
+export const deployments = pgTable(
+  'deployments',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    currentVersionId: bigint('current_version_id', { mode: 'number' }).references(
+      (): AnyPgColumn => deploymentVersions.id,
+    ),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('deployments_name_uq').on(t.name),
+    check('deployments_name_identifier', sql`${t.name} ~ '^[a-z][a-z0-9_-]{0,62}$'`),
+  ],
+);
+
+/** Every change to a deployment creates a version; the table is the deployment's full history. */
+export const deploymentVersions = pgTable(
+  'deployment_versions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deploymentId: bigint('deployment_id', { mode: 'number' })
+      .notNull()
+      .references(() => deployments.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    /** create | upgrade | rollback | split */
+    action: text('action').notNull(),
+    /** `error` or `nulls` when a feature is missing online. */
+    missingFeaturePolicy: text('missing_feature_policy').notNull().default('error'),
+    settings: jsonb('settings').notNull().default({}),
+    pipelineRunId: bigint('pipeline_run_id', { mode: 'number' }).references(() => pipelineRuns.id),
+    createdBy: text('created_by').notNull().default(''),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('deployment_versions_uq').on(t.deploymentId, t.version)],
+);
+
+/**
+ * The bindings (variants) of a deployment version: model version + feature view + training dataset
+ * moving together. Foreign keys keep a bound model version or view from being deleted.
+ */
+export const deploymentBindings = pgTable(
+  'deployment_bindings',
+  {
+    deploymentVersionId: bigint('deployment_version_id', { mode: 'number' })
+      .notNull()
+      .references(() => deploymentVersions.id, { onDelete: 'cascade' }),
+    variant: text('variant').notNull(),
+    modelVersionId: bigint('model_version_id', { mode: 'number' })
+      .notNull()
+      .references(() => modelVersions.id, { onDelete: 'restrict' }),
+    featureViewId: bigint('feature_view_id', { mode: 'number' })
+      .notNull()
+      .references(() => featureViews.id, { onDelete: 'restrict' }),
+    trainingDatasetId: bigint('training_dataset_id', { mode: 'number' })
+      .notNull()
+      .references(() => trainingDatasets.id, { onDelete: 'restrict' }),
+    /** Share of traffic, 0–100; shadows get 0 and score alongside. */
+    weight: integer('weight').notNull(),
+    shadow: boolean('shadow').notNull().default(false),
+  },
+  (t) => [
+    primaryKey({ columns: [t.deploymentVersionId, t.variant] }),
+    check('deployment_bindings_weight_range', sql`${t.weight} BETWEEN 0 AND 100`),
+  ],
+);
+
+/**
+ * One batch-inference output per (deployment, window). A re-run replaces the row (and the files it
+ * names) instead of adding a second batch.
+ */
+export const predictionBatches = pgTable(
+  'prediction_batches',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deploymentId: bigint('deployment_id', { mode: 'number' })
+      .notNull()
+      .references(() => deployments.id, { onDelete: 'restrict' }),
+    deploymentVersionId: bigint('deployment_version_id', { mode: 'number' })
+      .notNull()
+      .references(() => deploymentVersions.id),
+    windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+    windowEnd: timestamp('window_end', { withTimezone: true }).notNull(),
+    sink: text('sink').notNull(),
+    location: text('location').notNull(),
+    rows: bigint('rows', { mode: 'number' }).notNull(),
+    pipelineRunId: bigint('pipeline_run_id', { mode: 'number' }).references(() => pipelineRuns.id),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('prediction_batches_window_uq').on(t.deploymentId, t.sink, t.windowStart, t.windowEnd)],
+);
+
+/** API keys for the inference service; only a SHA-256 hash is stored. */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    client: text('client').notNull(),
+    keyHash: text('key_hash').notNull(),
+    /** First characters of the key, so an operator can tell keys apart without the secret. */
+    keyPrefix: text('key_prefix').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('api_keys_hash_uq').on(t.keyHash)],
+);

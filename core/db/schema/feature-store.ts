@@ -1,0 +1,141 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import { pipelineRuns } from './runs';
+
+/**
+ * A feature group version: schema and settings. A breaking schema change creates a new row with the
+ * next version; appending nullable features updates `features` in place.
+ */
+export const featureGroups = pgTable(
+  'feature_groups',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    name: text('name').notNull(),
+    version: integer('version').notNull(),
+    description: text('description').notNull().default(''),
+    primaryKey: text('primary_key').array().notNull(),
+    eventTimeColumn: text('event_time_column').notNull(),
+    /** Ordered list of `{ name, type, nullable, description }`. */
+    features: jsonb('features').notNull(),
+    onlineEnabled: boolean('online_enabled').notNull().default(false),
+    /** Values older than this are served flagged `outside_ttl` by the online store. */
+    onlineTtlSeconds: integer('online_ttl_seconds'),
+    expectationSuite: jsonb('expectation_suite'),
+    statisticsConfig: jsonb('statistics_config').notNull().default({}),
+    /** Commits older than this many days may be cleaned (never the latest snapshot's files). */
+    retentionDays: integer('retention_days'),
+    tags: jsonb('tags').notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('feature_groups_name_version_uq').on(t.name, t.version),
+    check('feature_groups_version_positive', sql`${t.version} > 0`),
+    check('feature_groups_name_identifier', sql`${t.name} ~ '^[a-z][a-z0-9_]{0,62}$'`),
+  ],
+);
+
+/** Commit states, as on a Hudi timeline: only `completed` commits are visible to readers. */
+export const commitState = pgEnum('commit_state', ['requested', 'inflight', 'completed', 'aborted']);
+
+/** Write operations on the offline table. */
+export const commitOperation = pgEnum('commit_operation', [
+  'insert',
+  'upsert',
+  'delete',
+  'overwrite',
+  'compaction',
+]);
+
+/**
+ * The offline table's timeline. Parquet files are written under a commit-specific prefix first; the
+ * commit becomes visible when this row turns `completed` in one transaction.
+ * `(feature_group_id, idempotency_key)` is unique, so a retried or re-run window finds its commit
+ * instead of making a second one.
+ */
+export const featureGroupCommits = pgTable(
+  'feature_group_commits',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    featureGroupId: bigint('feature_group_id', { mode: 'number' })
+      .notNull()
+      .references(() => featureGroups.id, { onDelete: 'restrict' }),
+    /** Monotonic instant, e.g. 20261125181500123 (UTC, ms), ordering the timeline. */
+    instant: text('instant').notNull(),
+    state: commitState('state').notNull().default('requested'),
+    operation: commitOperation('operation').notNull(),
+    /** `[{ key, rows, bytes }]` — object keys of the Parquet files this commit adds. */
+    files: jsonb('files').notNull().default([]),
+    /** Keys of files this commit supersedes (overwrite, compaction). */
+    replacedFiles: jsonb('replaced_files').notNull().default([]),
+    rowsInserted: bigint('rows_inserted', { mode: 'number' }).notNull().default(0),
+    rowsUpdated: bigint('rows_updated', { mode: 'number' }).notNull().default(0),
+    rowsDeleted: bigint('rows_deleted', { mode: 'number' }).notNull().default(0),
+    idempotencyKey: text('idempotency_key').notNull(),
+    pipelineRunId: bigint('pipeline_run_id', { mode: 'number' }).references(() => pipelineRuns.id),
+    windowStart: timestamp('window_start', { withTimezone: true }),
+    windowEnd: timestamp('window_end', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('fg_commits_idempotency_uq').on(t.featureGroupId, t.idempotencyKey),
+    uniqueIndex('fg_commits_instant_uq').on(t.featureGroupId, t.instant),
+    index('fg_commits_state_idx').on(t.featureGroupId, t.state, t.instant),
+  ],
+);
+
+/** Great-Expectations-shaped validation results, kept for every ingestion attempt (passed or not). */
+export const validationReports = pgTable(
+  'validation_reports',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    featureGroupId: bigint('feature_group_id', { mode: 'number' })
+      .notNull()
+      .references(() => featureGroups.id, { onDelete: 'restrict' }),
+    /** Null when validation failed under the `strict` policy and nothing was committed. */
+    commitId: bigint('commit_id', { mode: 'number' }).references(() => featureGroupCommits.id),
+    success: boolean('success').notNull(),
+    ingestionPolicy: text('ingestion_policy').notNull(),
+    report: jsonb('report').notNull(),
+    pipelineRunId: bigint('pipeline_run_id', { mode: 'number' }).references(() => pipelineRuns.id),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('validation_reports_fg_idx').on(t.featureGroupId, t.createdAt)],
+);
+
+/** Descriptive statistics per feature, computed for a commit or a training dataset. */
+export const featureStatistics = pgTable(
+  'feature_statistics',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    featureGroupId: bigint('feature_group_id', { mode: 'number' }).references(() => featureGroups.id, {
+      onDelete: 'restrict',
+    }),
+    commitId: bigint('commit_id', { mode: 'number' }).references(() => featureGroupCommits.id),
+    trainingDatasetId: bigint('training_dataset_id', { mode: 'number' }),
+    /** `{ [feature]: { count, nulls, min, max, mean, stddev, distinct, quantiles, histogram } }` */
+    statistics: jsonb('statistics').notNull(),
+    computedAt: timestamp('computed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('feature_statistics_commit_uq').on(t.commitId),
+    check(
+      'feature_statistics_owner',
+      sql`(${t.commitId} IS NOT NULL AND ${t.featureGroupId} IS NOT NULL) OR ${t.trainingDatasetId} IS NOT NULL`,
+    ),
+  ],
+);

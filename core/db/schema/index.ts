@@ -1,0 +1,5 @@
+export * from './runs';
+export * from './feature-store';
+export * from './feature-views';
+export * from './registry';
+export * from './deployments';

@@ -1,0 +1,15 @@
+import type { FtiConfig } from '../config';
+import { S3ObjectStore } from './s3/s3-object-store';
+
+/** The S3 store the configuration points at, optionally scoped under a key prefix. */
+export function objectStoreFromConfig(config: FtiConfig, prefix = ''): S3ObjectStore {
+  return new S3ObjectStore({
+    endpoint: config.s3Endpoint,
+    region: config.s3Region,
+    accessKeyId: config.s3AccessKeyId,
+    secretAccessKey: config.s3SecretAccessKey,
+    bucket: config.s3Bucket,
+    forcePathStyle: config.s3ForcePathStyle,
+    prefix,
+  });
+}

@@ -1,0 +1,20 @@
+/** Two projects: `unit` needs nothing running; `integration` talks to the real stack (infra/stack.sh up). */
+const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] };
+const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '/dist/', '\\.int\\.test\\.ts$', '/.venv/', '/.fti/'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/**/*.int.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.venv/', '/.fti/'],
+      setupFiles: ['<rootDir>/test/support/integration-env.js'],
+    },
+  ],
+};
