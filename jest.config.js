@@ -14,7 +14,8 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/**/*.int.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/dist/', '/.venv/', '/.fti/'],
-      setupFiles: ['<rootDir>/test/support/integration-env.js'],
+      setupFiles: ['<rootDir>/test/support/integration-env.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/integration-timeout.ts'],
     },
   ],
 };

@@ -56,7 +56,7 @@ const configSchema = z.object({
   s3Bucket: z
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'must be a valid S3 bucket name' }),
-  s3ForcePathStyle: z.union([z.boolean(), booleanString]),
+  s3ForcePathStyle: z.preprocess((v) => (typeof v === 'boolean' ? String(v) : v), booleanString),
   cacheDir: z.string().min(1),
   stateDir: z.string().min(1),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),

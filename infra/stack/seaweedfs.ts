@@ -77,6 +77,9 @@ export const seaweedfsService: StackService = {
         `-filer.port=${INTERNAL_PORTS.filer}`,
         '-master.volumeSizeLimitMB=512',
         '-volume.max=0',
+        // A single-node dev store has no peers to drain to, and no election to wait for.
+        '-volume.preStopSeconds=0',
+        '-master.electionTimeout=1s',
         '-s3',
         `-s3.port=${port}`,
         `-s3.config=${f.s3Config}`,

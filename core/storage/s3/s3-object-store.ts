@@ -43,6 +43,8 @@ export interface S3ObjectStoreOptions {
   uploadConcurrency?: number;
   /** Per-request socket timeout. @default 30000 */
   requestTimeoutMs?: number;
+  /** Keys per list request (S3 caps it at 1000). @default 1000 */
+  listPageSize?: number;
 }
 
 // The platform targets Node 20 (the machines' runtime); the SDK's notice about future Node 22
@@ -63,12 +65,14 @@ export class S3ObjectStore implements ObjectStore {
   private readonly prefix: string;
   private readonly partSize: number;
   private readonly uploadConcurrency: number;
+  private readonly listPageSize: number;
 
   constructor(options: S3ObjectStoreOptions) {
     this.bucket = options.bucket;
     this.prefix = options.prefix ? joinKey(options.prefix) : '';
     this.partSize = Math.max(options.partSize ?? DEFAULT_PART_SIZE, 5 * 1024 * 1024);
     this.uploadConcurrency = options.uploadConcurrency ?? 4;
+    this.listPageSize = Math.min(Math.max(options.listPageSize ?? 1000, 1), 1000);
     this.location = `s3://${joinKey(options.bucket, this.prefix)} at ${options.endpoint}`;
     this.client = new S3Client({
       endpoint: options.endpoint,
@@ -206,7 +210,12 @@ export class S3ObjectStore implements ObjectStore {
       let page;
       try {
         page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: fullPrefix, ContinuationToken: token }),
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: fullPrefix,
+            ContinuationToken: token,
+            MaxKeys: this.listPageSize,
+          }),
         );
       } catch (error) {
         throw this.wrap(error, prefix);

@@ -1,0 +1,56 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { ActivityDeps } from '../../activities';
+import { loadConfig } from '../../core/config';
+import { installTemporalLogging } from '../../workers/logging';
+import { createPlatformWorker } from '../../workers/worker-factory';
+import { createLogger } from '../../core/log';
+
+/** Temporal client + native connection to the real server, on the test namespace. */
+export interface TemporalTestContext {
+  readonly client: Client;
+  readonly nativeConnection: NativeConnection;
+  readonly namespace: string;
+  close(): Promise<void>;
+}
+
+/** Connects to the running Temporal server (the stack's dev server or TEMPORAL_ADDRESS). */
+export async function connectTestTemporal(): Promise<TemporalTestContext> {
+  const config = loadConfig();
+  installTemporalLogging(createLogger('test-worker', 'warn'));
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  const nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
+  return {
+    client: new Client({ connection, namespace: config.temporalNamespace }),
+    nativeConnection,
+    namespace: config.temporalNamespace,
+    async close() {
+      await connection.close();
+      await nativeConnection.close();
+    },
+  };
+}
+
+/** Platform workers on the given (test-unique) task queues, sharing one set of adapters. */
+export async function createTestWorkers(
+  ctx: TemporalTestContext,
+  taskQueues: readonly string[],
+  deps: ActivityDeps,
+): Promise<Worker[]> {
+  return Promise.all(
+    taskQueues.map((taskQueue) =>
+      createPlatformWorker({ connection: ctx.nativeConnection, namespace: ctx.namespace, taskQueue, deps }),
+    ),
+  );
+}
+
+/** Runs the workers while `fn` executes, then shuts them down and waits for them to stop. */
+export async function withWorkers<T>(workers: readonly Worker[], fn: () => Promise<T>): Promise<T> {
+  const running = workers.map((w) => w.run());
+  try {
+    return await fn();
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await Promise.allSettled(running);
+  }
+}
