@@ -130,16 +130,14 @@ describe('metadata database', () => {
     await expect(db.delete(t.modelVersions).where(eq(t.modelVersions.id, mv!.id))).rejects.toThrow();
     await expect(db.delete(t.featureGroups).where(eq(t.featureGroups.id, fg!.id))).rejects.toThrow();
     await expect(
-      db
-        .insert(t.modelVersions)
-        .values({
-          modelId: model!.id,
-          version: 1,
-          trainer: 'gbdt',
-          artifactKey: 'k2',
-          signature: {},
-          idempotencyKey: 'k2',
-        }),
+      db.insert(t.modelVersions).values({
+        modelId: model!.id,
+        version: 1,
+        trainer: 'gbdt',
+        artifactKey: 'k2',
+        signature: {},
+        idempotencyKey: 'k2',
+      }),
     ).rejects.toThrow();
   });
 

@@ -1,19 +1,19 @@
 import { and, eq } from 'drizzle-orm';
 import { WorkflowFailedError } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createPlatformCheckActivities } from '../activities';
-import { loadConfig } from '../core/config';
-import { openDatabase, tables, type DatabaseHandle } from '../core/db';
-import { uniqueName } from '../test/support/ids';
-import { testObjectStore } from '../test/support/stores';
+import { createPlatformCheckActivities, type QueueCheckResult } from '../../activities';
+import { loadConfig } from '../../core/config';
+import { openDatabase, tables, type DatabaseHandle } from '../../core/db';
+import { uniqueName } from '../support/ids';
+import { testObjectStore } from '../support/stores';
 import {
   connectTestTemporal,
   createTestWorkers,
   withWorkers,
   type TemporalTestContext,
-} from '../test/support/temporal';
-import type { S3ObjectStore } from '../core/storage';
-import type { PlatformCheckReport } from './platform-check';
+} from '../support/temporal';
+import type { S3ObjectStore } from '../../core/storage';
+import type { PlatformCheckReport } from '../../workflows';
 
 // Through the real Temporal server, with real workers, PostgreSQL and S3.
 describe('platformCheck workflow', () => {
@@ -82,8 +82,8 @@ describe('platformCheck workflow', () => {
     const activities = createPlatformCheckActivities({ db: database.db, store });
     const env = new MockActivityEnvironment();
     const input = { checkId: uniqueName('retry'), taskQueue: 'fti-features' };
-    const first = await env.run(activities.checkQueue, input);
-    const second = await env.run(activities.checkQueue, input);
+    const first = (await env.run(activities.checkQueue, input)) as QueueCheckResult;
+    const second = (await env.run(activities.checkQueue, input)) as QueueCheckResult;
     expect(second.databaseRowId).toBe(first.databaseRowId);
     expect(second.objectKey).toBe(first.objectKey);
     const rows = await database.db
