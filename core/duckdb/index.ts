@@ -1,0 +1,2 @@
+export { DuckSession, withDuck, sqlPath, sqlPathList } from './session';
+export type { DuckSessionOptions, SqlParam } from './session';

@@ -1,0 +1,95 @@
+import { DuckDBInstance, listValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+
+/** A value bound to a `$n` placeholder. Arrays become DuckDB lists. */
+export type SqlParam = string | number | boolean | null | bigint | Date | readonly (string | number)[];
+
+/** Options for {@link DuckSession.open}. */
+export interface DuckSessionOptions {
+  /** Worker threads for one query. @default all cores */
+  threads?: number;
+  /** e.g. '4GB'. @default DuckDB's default (80% of RAM) */
+  memoryLimit?: string;
+  /** Spill folder for large joins and sorts. */
+  tempDirectory?: string;
+}
+
+/**
+ * An in-memory DuckDB database and one connection: the offline query engine. Parquet files are read
+ * from local paths (the object cache), never over HTTP. Every value from outside is bound as a
+ * parameter; identifiers are validated and quoted by callers.
+ */
+export class DuckSession {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  static async open(options: DuckSessionOptions = {}): Promise<DuckSession> {
+    const config: Record<string, string> = {};
+    if (options.threads) config.threads = String(options.threads);
+    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    if (options.tempDirectory) config.temp_directory = options.tempDirectory;
+    const instance = await DuckDBInstance.create(':memory:', config);
+    return new DuckSession(instance, await instance.connect());
+  }
+
+  /** Runs a statement for its effect. */
+  async run(sql: string, params: readonly SqlParam[] = []): Promise<void> {
+    await this.connection.run(sql, params.map(toDuck));
+  }
+
+  /** Runs a query and returns rows as objects (BIGINT → bigint, TIMESTAMP → Date, lists → arrays). */
+  async all<T = Record<string, unknown>>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    const reader = await this.connection.runAndReadAll(sql, params.map(toDuck));
+    return reader.getRowObjectsJS() as T[];
+  }
+
+  /** First row of a query, or undefined. */
+  async one<T = Record<string, unknown>>(
+    sql: string,
+    params: readonly SqlParam[] = [],
+  ): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  /** Column names and DuckDB types of a query's result, without running it fully. */
+  async describe(sql: string, params: readonly SqlParam[] = []): Promise<{ name: string; type: string }[]> {
+    const rows = await this.all<{ column_name: string; column_type: string }>(`DESCRIBE ${sql}`, params);
+    return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** Opens a session, runs `fn`, and always closes it. */
+export async function withDuck<T>(
+  fn: (duck: DuckSession) => Promise<T>,
+  options?: DuckSessionOptions,
+): Promise<T> {
+  const duck = await DuckSession.open(options);
+  try {
+    return await fn(duck);
+  } finally {
+    duck.close();
+  }
+}
+
+function toDuck(value: SqlParam): DuckDBValue {
+  if (Array.isArray(value)) return listValue(value as (string | number)[]);
+  if (value instanceof Date) return value.toISOString();
+  return value as DuckDBValue;
+}
+
+/** A SQL string literal for a local file path (DuckDB table functions take no parameters for paths in every position). */
+export function sqlPath(path: string): string {
+  if (/[\0\n\r]/.test(path)) throw new Error('path contains control characters');
+  return `'${path.replace(/'/g, "''")}'`;
+}
+
+/** A DuckDB list literal of file paths, for read_parquet([...]). */
+export function sqlPathList(paths: readonly string[]): string {
+  return `[${paths.map(sqlPath).join(', ')}]`;
+}

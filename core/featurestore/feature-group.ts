@@ -1,0 +1,234 @@
+import { z } from 'zod';
+import { ValidationError } from '../errors';
+import { isIdentifier } from '../identifiers';
+import { expectationSuiteSchema, type ExpectationSuite } from './validation/expectations';
+
+/** Column types a feature may have. `float_array` holds embeddings. */
+export const FEATURE_TYPES = [
+  'int',
+  'bigint',
+  'float',
+  'double',
+  'bool',
+  'string',
+  'timestamp',
+  'date',
+  'float_array',
+] as const;
+/** A feature's type. */
+export type FeatureType = (typeof FEATURE_TYPES)[number];
+
+/** One typed column of a feature group (primary-key and event-time columns included). */
+export interface FeatureDefinition {
+  readonly name: string;
+  readonly type: FeatureType;
+  /** @default true for features, false for primary-key and event-time columns */
+  readonly nullable?: boolean;
+  readonly description?: string;
+}
+
+/** A feature with nullability resolved. */
+export interface ResolvedFeature {
+  readonly name: string;
+  readonly type: FeatureType;
+  readonly nullable: boolean;
+  readonly description?: string;
+}
+
+/** Statistics computed for every commit. */
+export interface StatisticsSettings {
+  /** @default true */
+  readonly enabled?: boolean;
+  /** Buckets of numeric histograms. @default 20 */
+  readonly histogramBins?: number;
+}
+
+/**
+ * A feature group as a user defines it in TypeScript (or JSON for the CLI). Passed to
+ * {@link defineFeatureGroup} for validation.
+ *
+ * @example
+ * defineFeatureGroup({
+ *   name: 'card_txn_stats', version: 1, primaryKey: ['card_id'], eventTime: 'event_time',
+ *   features: [
+ *     { name: 'card_id', type: 'string' }, { name: 'event_time', type: 'timestamp' },
+ *     { name: 'txn_count_1h', type: 'bigint' }, { name: 'amount_sum_1h', type: 'double' },
+ *   ],
+ *   online: { enabled: true, ttlSeconds: 86_400 },
+ * });
+ */
+export interface FeatureGroupDefinition {
+  readonly name: string;
+  /** @default 1 */
+  readonly version?: number;
+  readonly description?: string;
+  readonly primaryKey: readonly string[];
+  /** Name of the timestamp column that orders history. */
+  readonly eventTime: string;
+  /** Every column, including the primary-key and event-time columns, in storage order. */
+  readonly features: readonly FeatureDefinition[];
+  readonly online?: { readonly enabled: boolean; readonly ttlSeconds?: number };
+  readonly expectations?: ExpectationSuite;
+  readonly statistics?: StatisticsSettings;
+  /** Old commits' files may be cleaned after this many days (time travel before that is lost). */
+  readonly retentionDays?: number;
+  readonly tags?: Readonly<Record<string, string>>;
+}
+
+/** A validated feature group with every default filled in. */
+export interface FeatureGroupSpec {
+  readonly name: string;
+  readonly version: number;
+  readonly description: string;
+  readonly primaryKey: readonly string[];
+  readonly eventTime: string;
+  readonly features: readonly ResolvedFeature[];
+  readonly online: { readonly enabled: boolean; readonly ttlSeconds: number | null };
+  readonly expectations: ExpectationSuite | null;
+  readonly statistics: Required<StatisticsSettings>;
+  readonly retentionDays: number | null;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+const name = z
+  .string()
+  .refine(isIdentifier, { message: 'must be a lowercase identifier (letter, then letters/digits/_)' });
+
+const definitionSchema = z.object({
+  name,
+  version: z.number().int().positive().default(1),
+  description: z.string().max(2000).default(''),
+  primaryKey: z.array(name).min(1, { message: 'needs at least one column' }),
+  eventTime: name,
+  features: z
+    .array(
+      z.object({
+        name,
+        type: z.enum(FEATURE_TYPES),
+        nullable: z.boolean().optional(),
+        description: z.string().max(2000).optional(),
+      }),
+    )
+    .min(1),
+  online: z.object({ enabled: z.boolean(), ttlSeconds: z.number().int().positive().optional() }).optional(),
+  expectations: expectationSuiteSchema.optional(),
+  statistics: z
+    .object({
+      enabled: z.boolean().default(true),
+      histogramBins: z.number().int().min(2).max(200).default(20),
+    })
+    .optional(),
+  retentionDays: z.number().int().positive().optional(),
+  tags: z.record(z.string(), z.string()).default({}),
+});
+
+/**
+ * Validates a definition and fills defaults. Errors name the field path and the fix, e.g.
+ * `feature group "x": primaryKey[0] "Card" must be a lowercase identifier`. Checks that key and
+ * event-time columns exist among the features with suitable types, and that names are unique.
+ */
+export function defineFeatureGroup(definition: FeatureGroupDefinition): FeatureGroupSpec {
+  const label = `feature group ${JSON.stringify((definition as { name?: unknown })?.name ?? '?')}`;
+  const parsed = definitionSchema.safeParse(definition);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`);
+    throw new ValidationError(`${label}: ${problems.join('; ')}`, { location: label });
+  }
+  const d = parsed.data;
+  const byName = new Map<string, (typeof d.features)[number]>();
+  for (const f of d.features) {
+    if (byName.has(f.name))
+      throw new ValidationError(`${label}: feature "${f.name}" is defined twice; names must be unique.`);
+    byName.set(f.name, f);
+  }
+  for (const key of d.primaryKey) {
+    const column = byName.get(key);
+    if (!column)
+      throw new ValidationError(
+        `${label}: primary-key column "${key}" is not among its features; add it to features.`,
+      );
+    if (column.type === 'float_array' || column.type === 'float' || column.type === 'double') {
+      throw new ValidationError(
+        `${label}: primary-key column "${key}" has type ${column.type}; use int, bigint, string, bool, date or timestamp.`,
+      );
+    }
+    if (column.nullable === true)
+      throw new ValidationError(`${label}: primary-key column "${key}" cannot be nullable.`);
+  }
+  const eventTime = byName.get(d.eventTime);
+  if (!eventTime)
+    throw new ValidationError(
+      `${label}: event-time column "${d.eventTime}" is not among its features; add it as type timestamp.`,
+    );
+  if (eventTime.type !== 'timestamp' && eventTime.type !== 'date') {
+    throw new ValidationError(
+      `${label}: event-time column "${d.eventTime}" has type ${eventTime.type}; it must be timestamp or date.`,
+    );
+  }
+  if (d.primaryKey.includes(d.eventTime)) {
+    throw new ValidationError(
+      `${label}: "${d.eventTime}" cannot be both primary key and event time; the record key is primary key + event time already.`,
+    );
+  }
+  const required = new Set([...d.primaryKey, d.eventTime]);
+  return {
+    name: d.name,
+    version: d.version,
+    description: d.description,
+    primaryKey: d.primaryKey,
+    eventTime: d.eventTime,
+    features: d.features.map((f) => ({
+      name: f.name,
+      type: f.type,
+      nullable: required.has(f.name) ? false : (f.nullable ?? true),
+      ...(f.description ? { description: f.description } : {}),
+    })),
+    online: { enabled: d.online?.enabled ?? false, ttlSeconds: d.online?.ttlSeconds ?? null },
+    expectations: d.expectations ?? null,
+    statistics: { enabled: d.statistics?.enabled ?? true, histogramBins: d.statistics?.histogramBins ?? 20 },
+    retentionDays: d.retentionDays ?? null,
+    tags: d.tags,
+  };
+}
+
+/** Result of comparing a new definition with the stored one of the same name and version. */
+export type SchemaChange =
+  { kind: 'identical' } | { kind: 'append'; added: readonly string[] } | { kind: 'breaking'; reason: string };
+
+/**
+ * Classifies a schema change. Only appending nullable features at the end (everything else equal)
+ * is allowed in place; anything else is breaking and needs a new version.
+ */
+export function compareSchemas(stored: FeatureGroupSpec, next: FeatureGroupSpec): SchemaChange {
+  if (stored.primaryKey.join(',') !== next.primaryKey.join(','))
+    return { kind: 'breaking', reason: 'the primary key changed' };
+  if (stored.eventTime !== next.eventTime)
+    return { kind: 'breaking', reason: 'the event-time column changed' };
+  for (let i = 0; i < stored.features.length; i++) {
+    const before = stored.features[i]!;
+    const after = next.features[i];
+    if (!after) return { kind: 'breaking', reason: `feature "${before.name}" was removed` };
+    if (after.name !== before.name)
+      return { kind: 'breaking', reason: `feature "${before.name}" was renamed, removed or reordered` };
+    if (after.type !== before.type)
+      return {
+        kind: 'breaking',
+        reason: `feature "${before.name}" changed type ${before.type} → ${after.type}`,
+      };
+    if (after.nullable !== before.nullable)
+      return { kind: 'breaking', reason: `feature "${before.name}" changed nullability` };
+  }
+  const added = next.features.slice(stored.features.length);
+  const notNull = added.find((f) => !f.nullable);
+  if (notNull)
+    return {
+      kind: 'breaking',
+      reason: `appended feature "${notNull.name}" is not nullable (existing rows have no value)`,
+    };
+  return added.length === 0 ? { kind: 'identical' } : { kind: 'append', added: added.map((f) => f.name) };
+}
+
+/** The columns users may write: every feature name, in order. */
+export function columnNames(spec: FeatureGroupSpec): string[] {
+  return spec.features.map((f) => f.name);
+}
