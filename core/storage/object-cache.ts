@@ -51,6 +51,31 @@ export class ObjectCache {
     return fetch;
   }
 
+  /**
+   * Moves a local file that was just uploaded under `key` into the cache, so the writer's next read
+   * costs no download. The file must hold exactly the object's bytes.
+   */
+  async adopt(key: string, filePath: string): Promise<string> {
+    const target = path.join(this.dir, assertObjectKey(key));
+    await fs.promises.mkdir(path.dirname(target), { recursive: true });
+    try {
+      await fs.promises.rename(filePath, target);
+    } catch {
+      // Different filesystem: copy instead.
+      await fs.promises.copyFile(filePath, `${target}.adopt.part`);
+      await fs.promises.rename(`${target}.adopt.part`, target);
+      await fs.promises.rm(filePath, { force: true });
+    }
+    return target;
+  }
+
+  /** A fresh scratch file path inside the cache's filesystem (for files about to be uploaded). */
+  async scratchPath(name: string): Promise<string> {
+    const dir = path.join(this.dir, '.scratch');
+    await fs.promises.mkdir(dir, { recursive: true });
+    return path.join(dir, `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}-${name}`);
+  }
+
   /** Local paths of many objects, fetched with bounded parallelism, in input order. */
   async localPaths(keys: readonly string[], concurrency = 4): Promise<string[]> {
     const out = new Array<string>(keys.length);

@@ -76,6 +76,11 @@ export const featureGroupCommits = pgTable(
     /** Monotonic instant, e.g. 20261125181500123 (UTC, ms), ordering the timeline. */
     instant: text('instant').notNull(),
     state: commitState('state').notNull().default('requested'),
+    /**
+     * Position on the timeline, assigned when the commit completes (under a lock on the group), so
+     * timeline order is completion order and later commits win record-key conflicts.
+     */
+    sequence: bigint('sequence', { mode: 'number' }),
     operation: commitOperation('operation').notNull(),
     /** `[{ key, rows, bytes }]` — object keys of the Parquet files this commit adds. */
     files: jsonb('files').notNull().default([]),
@@ -94,6 +99,7 @@ export const featureGroupCommits = pgTable(
   (t) => [
     uniqueIndex('fg_commits_idempotency_uq').on(t.featureGroupId, t.idempotencyKey),
     uniqueIndex('fg_commits_instant_uq').on(t.featureGroupId, t.instant),
+    uniqueIndex('fg_commits_sequence_uq').on(t.featureGroupId, t.sequence),
     index('fg_commits_state_idx').on(t.featureGroupId, t.state, t.instant),
   ],
 );

@@ -1,0 +1,2 @@
+ALTER TABLE "feature_group_commits" ADD COLUMN "sequence" bigint;--> statement-breakpoint
+CREATE UNIQUE INDEX "fg_commits_sequence_uq" ON "feature_group_commits" USING btree ("feature_group_id","sequence");

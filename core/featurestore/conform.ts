@@ -1,0 +1,103 @@
+import type { DuckSession } from '../duckdb';
+import { ValidationError } from '../errors';
+import { quoteIdent } from '../identifiers';
+import type { FeatureGroupSpec, FeatureType } from './feature-group';
+
+/** DuckDB column type of each feature type. Timestamps are UTC, stored without zone. */
+export const DUCK_TYPES: Readonly<Record<FeatureType, string>> = {
+  int: 'INTEGER',
+  bigint: 'BIGINT',
+  float: 'FLOAT',
+  double: 'DOUBLE',
+  bool: 'BOOLEAN',
+  string: 'VARCHAR',
+  timestamp: 'TIMESTAMP',
+  date: 'DATE',
+  float_array: 'FLOAT[]',
+};
+
+/** Name of the row-number column carried from the source for error messages (1-based). */
+export const ROW_COLUMN = '_fti_row';
+
+/**
+ * Checks a raw batch (DuckDB relation `source`, which must have a 1-based `_fti_row` column) against
+ * a feature group's schema and materialises table `target` with every column cast to its declared
+ * type, in schema order, plus `_fti_row`. Throws {@link ValidationError} naming the column, the first
+ * offending row and the fix for: empty input, unknown or missing columns, values that do not parse
+ * as the declared type, nulls in primary-key, event-time or non-nullable columns. Values themselves
+ * never appear in messages.
+ */
+export async function conformBatch(
+  duck: DuckSession,
+  source: string,
+  target: string,
+  spec: FeatureGroupSpec,
+  where: string,
+): Promise<{ rows: number }> {
+  const label = `${where} → feature group ${spec.name} v${spec.version}`;
+  const present = (await duck.describe(`SELECT * FROM ${source}`)).map((c) => c.name).filter((n) => n !== ROW_COLUMN);
+  const declared = new Set(spec.features.map((f) => f.name));
+  const unknown = present.filter((n) => !declared.has(n));
+  if (unknown.length > 0) {
+    throw new ValidationError(
+      `${label}: unknown column(s) ${unknown.map((c) => `"${c}"`).join(', ')}. Drop them in the transformation, or append them to the feature group as nullable features.`,
+      { location: `${where}, column ${unknown[0]}` },
+    );
+  }
+  const have = new Set(present);
+  const missingRequired = spec.features.filter((f) => !have.has(f.name) && !f.nullable);
+  if (missingRequired.length > 0) {
+    throw new ValidationError(
+      `${label}: missing required column(s) ${missingRequired.map((f) => `"${f.name}"`).join(', ')}; the input must provide every primary-key, event-time and non-nullable feature.`,
+      { location: `${where}, column ${missingRequired[0]!.name}` },
+    );
+  }
+  const count = await duck.one<{ n: bigint }>(`SELECT count(*) AS n FROM ${source}`);
+  const rows = Number(count?.n ?? 0);
+  if (rows === 0) {
+    throw new ValidationError(`${label}: the input has no rows. Check the source path and the window [start, end).`, {
+      location: where,
+    });
+  }
+  const castOf = (name: string, type: FeatureType) =>
+    have.has(name) ? `TRY_CAST(${quoteIdent(name)} AS ${DUCK_TYPES[type]})` : `NULL::${DUCK_TYPES[type]}`;
+  // One pass finds, per column, how many values fail to parse and the first such row.
+  const checks = spec.features
+    .filter((f) => have.has(f.name))
+    .flatMap((f, i) => {
+      const c = quoteIdent(f.name);
+      const bad = `${c} IS NOT NULL AND ${castOf(f.name, f.type)} IS NULL`;
+      const nulls = `${castOf(f.name, f.type)} IS NULL`;
+      return [
+        `count(*) FILTER (WHERE ${bad}) AS bad_${i}`,
+        `min(${ROW_COLUMN}) FILTER (WHERE ${bad}) AS bad_row_${i}`,
+        `count(*) FILTER (WHERE ${nulls}) AS null_${i}`,
+        `min(${ROW_COLUMN}) FILTER (WHERE ${nulls}) AS null_row_${i}`,
+      ];
+    });
+  const result = (await duck.one<Record<string, bigint | null>>(`SELECT ${checks.join(', ')} FROM ${source}`)) ?? {};
+  const keyColumns = new Set([...spec.primaryKey, spec.eventTime]);
+  spec.features
+    .filter((f) => have.has(f.name))
+    .forEach((f, i) => {
+      const bad = Number(result[`bad_${i}`] ?? 0);
+      if (bad > 0) {
+        throw new ValidationError(
+          `${label}: column "${f.name}" has ${bad} value(s) that are not a valid ${f.type} (first at row ${result[`bad_row_${i}`]}). ` +
+            (f.type === 'timestamp' ? 'Use ISO-8601 timestamps such as 2026-11-25T18:00:00Z.' : `Fix the source or convert the column to ${f.type} in the transformation.`),
+          { location: `${where}, row ${result[`bad_row_${i}`]}, column ${f.name}` },
+        );
+      }
+      const nulls = Number(result[`null_${i}`] ?? 0);
+      if (nulls > 0 && (keyColumns.has(f.name) || !f.nullable)) {
+        const role = spec.primaryKey.includes(f.name) ? 'primary-key' : f.name === spec.eventTime ? 'event-time' : 'non-nullable';
+        throw new ValidationError(
+          `${label}: ${role} column "${f.name}" is null in ${nulls} row(s) (first at row ${result[`null_row_${i}`]}). Every row needs a value there; filter such rows out in the transformation.`,
+          { location: `${where}, row ${result[`null_row_${i}`]}, column ${f.name}` },
+        );
+      }
+    });
+  const select = spec.features.map((f) => `${castOf(f.name, f.type)} AS ${quoteIdent(f.name)}`).join(', ');
+  await duck.run(`CREATE OR REPLACE TABLE ${target} AS SELECT ${select}, ${ROW_COLUMN} FROM ${source}`);
+  return { rows };
+}
