@@ -35,7 +35,9 @@ export async function conformBatch(
   where: string,
 ): Promise<{ rows: number }> {
   const label = `${where} → feature group ${spec.name} v${spec.version}`;
-  const present = (await duck.describe(`SELECT * FROM ${source}`)).map((c) => c.name).filter((n) => n !== ROW_COLUMN);
+  const present = (await duck.describe(`SELECT * FROM ${source}`))
+    .map((c) => c.name)
+    .filter((n) => n !== ROW_COLUMN);
   const declared = new Set(spec.features.map((f) => f.name));
   const unknown = present.filter((n) => !declared.has(n));
   if (unknown.length > 0) {
@@ -55,9 +57,12 @@ export async function conformBatch(
   const count = await duck.one<{ n: bigint }>(`SELECT count(*) AS n FROM ${source}`);
   const rows = Number(count?.n ?? 0);
   if (rows === 0) {
-    throw new ValidationError(`${label}: the input has no rows. Check the source path and the window [start, end).`, {
-      location: where,
-    });
+    throw new ValidationError(
+      `${label}: the input has no rows. Check the source path and the window [start, end).`,
+      {
+        location: where,
+      },
+    );
   }
   const castOf = (name: string, type: FeatureType) =>
     have.has(name) ? `TRY_CAST(${quoteIdent(name)} AS ${DUCK_TYPES[type]})` : `NULL::${DUCK_TYPES[type]}`;
@@ -75,7 +80,8 @@ export async function conformBatch(
         `min(${ROW_COLUMN}) FILTER (WHERE ${nulls}) AS null_row_${i}`,
       ];
     });
-  const result = (await duck.one<Record<string, bigint | null>>(`SELECT ${checks.join(', ')} FROM ${source}`)) ?? {};
+  const result =
+    (await duck.one<Record<string, bigint | null>>(`SELECT ${checks.join(', ')} FROM ${source}`)) ?? {};
   const keyColumns = new Set([...spec.primaryKey, spec.eventTime]);
   spec.features
     .filter((f) => have.has(f.name))
@@ -84,13 +90,19 @@ export async function conformBatch(
       if (bad > 0) {
         throw new ValidationError(
           `${label}: column "${f.name}" has ${bad} value(s) that are not a valid ${f.type} (first at row ${result[`bad_row_${i}`]}). ` +
-            (f.type === 'timestamp' ? 'Use ISO-8601 timestamps such as 2026-11-25T18:00:00Z.' : `Fix the source or convert the column to ${f.type} in the transformation.`),
+            (f.type === 'timestamp'
+              ? 'Use ISO-8601 timestamps such as 2026-11-25T18:00:00Z.'
+              : `Fix the source or convert the column to ${f.type} in the transformation.`),
           { location: `${where}, row ${result[`bad_row_${i}`]}, column ${f.name}` },
         );
       }
       const nulls = Number(result[`null_${i}`] ?? 0);
       if (nulls > 0 && (keyColumns.has(f.name) || !f.nullable)) {
-        const role = spec.primaryKey.includes(f.name) ? 'primary-key' : f.name === spec.eventTime ? 'event-time' : 'non-nullable';
+        const role = spec.primaryKey.includes(f.name)
+          ? 'primary-key'
+          : f.name === spec.eventTime
+            ? 'event-time'
+            : 'non-nullable';
         throw new ValidationError(
           `${label}: ${role} column "${f.name}" is null in ${nulls} row(s) (first at row ${result[`null_row_${i}`]}). Every row needs a value there; filter such rows out in the transformation.`,
           { location: `${where}, row ${result[`null_row_${i}`]}, column ${f.name}` },

@@ -33,9 +33,15 @@ export class SchemaChangeError extends FtiError {
 
 /** A commit or time asked for does not exist on the timeline. */
 export class CommitNotFoundError extends FtiError {
-  constructor(readonly featureGroup: string, what: string) {
-    super(`feature group ${featureGroup}: no completed commit ${what}. List commits with \`fti fg commits ${featureGroup}\`.`, {
-      retryable: false,
-    });
+  constructor(
+    readonly featureGroup: string,
+    what: string,
+  ) {
+    super(
+      `feature group ${featureGroup}: no completed commit ${what}. List commits with \`fti fg commits ${featureGroup}\`.`,
+      {
+        retryable: false,
+      },
+    );
   }
 }

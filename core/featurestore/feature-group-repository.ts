@@ -1,7 +1,12 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db';
 import { tables } from '../db';
-import { compareSchemas, defineFeatureGroup, type FeatureGroupDefinition, type FeatureGroupSpec } from './feature-group';
+import {
+  compareSchemas,
+  defineFeatureGroup,
+  type FeatureGroupDefinition,
+  type FeatureGroupSpec,
+} from './feature-group';
 import { FeatureGroupNotFoundError, SchemaChangeError } from './errors';
 import type { ExpectationSuite } from './validation/expectations';
 
@@ -91,24 +96,39 @@ export async function registerFeatureGroup(
       .set({ ...values, updatedAt: new Date() })
       .where(eq(tables.featureGroups.id, existing.id))
       .returning();
-    return { record: recordFromRow(row!), outcome: change.kind === 'append' ? ('appended' as const) : ('unchanged' as const) };
+    return {
+      record: recordFromRow(row!),
+      outcome: change.kind === 'append' ? ('appended' as const) : ('unchanged' as const),
+    };
   });
 }
 
 /** A feature group version (the latest when `version` is omitted). */
-export async function getFeatureGroup(db: Database, name: string, version?: number): Promise<FeatureGroupRecord> {
+export async function getFeatureGroup(
+  db: Database,
+  name: string,
+  version?: number,
+): Promise<FeatureGroupRecord> {
   const rows = await db
     .select()
     .from(tables.featureGroups)
     .where(eq(tables.featureGroups.name, name))
     .orderBy(desc(tables.featureGroups.version));
   const row = version === undefined ? rows[0] : rows.find((r) => r.version === version);
-  if (!row) throw new FeatureGroupNotFoundError(name, version, rows.map((r) => r.version));
+  if (!row)
+    throw new FeatureGroupNotFoundError(
+      name,
+      version,
+      rows.map((r) => r.version),
+    );
   return recordFromRow(row);
 }
 
 /** Every feature group version, by name then version. */
 export async function listFeatureGroups(db: Database): Promise<FeatureGroupRecord[]> {
-  const rows = await db.select().from(tables.featureGroups).orderBy(tables.featureGroups.name, tables.featureGroups.version);
+  const rows = await db
+    .select()
+    .from(tables.featureGroups)
+    .orderBy(tables.featureGroups.name, tables.featureGroups.version);
   return rows.map(recordFromRow);
 }

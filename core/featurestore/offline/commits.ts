@@ -58,7 +58,10 @@ export function commitFromRow(row: typeof tables.featureGroupCommits.$inferSelec
 
 /** `yyyyMMddHHmmssSSS` in UTC, the Hudi-style instant shown to users. */
 export function formatInstant(date: Date): string {
-  return date.toISOString().replace(/[-:TZ.]/g, '').slice(0, 17);
+  return date
+    .toISOString()
+    .replace(/[-:TZ.]/g, '')
+    .slice(0, 17);
 }
 
 /**

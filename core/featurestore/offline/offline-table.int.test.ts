@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../config';
-import { openDatabase, type DatabaseHandle } from '../../db';
+import { openDatabase, tables, type DatabaseHandle } from '../../db';
 import { DuckSession } from '../../duckdb';
 import { ObjectCache, type S3ObjectStore } from '../../storage';
 import { testObjectStore } from '../../../test/support/stores';
@@ -34,7 +34,14 @@ describe('OfflineTable: incremental table with a commit timeline', () => {
   async function newTable() {
     const group = await createCardGroup(database.db);
     // A separate cache per table proves reads come from S3, not from a writer's leftovers.
-    return new OfflineTable({ db: database.db, store, cache: new ObjectCache(store, { dir: path.join(cacheDir, group.spec.name) }) }, group);
+    return new OfflineTable(
+      {
+        db: database.db,
+        store,
+        cache: new ObjectCache(store, { dir: path.join(cacheDir, group.spec.name) }),
+      },
+      group,
+    );
   }
 
   it('collapses duplicates within a batch (last in input order wins) and keeps history per event time', async () => {
@@ -47,7 +54,13 @@ describe('OfflineTable: incremental table with a commit timeline', () => {
     ]);
     const { commit, reused } = await table.write(duck, 'b1', { operation: 'upsert', idempotencyKey: 'w1' });
     expect(reused).toBe(false);
-    expect(commit).toMatchObject({ state: 'completed', sequence: 1, rowsInserted: 3, rowsUpdated: 0, operation: 'upsert' });
+    expect(commit).toMatchObject({
+      state: 'completed',
+      sequence: 1,
+      rowsInserted: 3,
+      rowsUpdated: 0,
+      operation: 'upsert',
+    });
     expect(commit.files).toHaveLength(1);
     expect(commit.files[0]!.key).toContain(`commit=${commit.id}/`);
     await table.registerSnapshot(duck, 'snap');
@@ -99,7 +112,9 @@ describe('OfflineTable: incremental table with a commit timeline', () => {
     ]);
     await table.registerSnapshot(duck, 'bytime', { time: c2.completedAt! });
     expect((await rowsOf(duck, 'bytime')).map((r) => r[0])).toEqual(['c1', 'c2', 'c3']);
-    await expect(table.registerSnapshot(duck, 'x', { time: new Date(0) })).rejects.toBeInstanceOf(CommitNotFoundError);
+    await expect(table.registerSnapshot(duck, 'x', { time: new Date(0) })).rejects.toBeInstanceOf(
+      CommitNotFoundError,
+    );
 
     const changed = await table.registerIncremental(duck, 'inc', c2.id);
     expect(changed.map((c) => c.id)).toEqual([c3.id, c4.id]);
@@ -120,7 +135,9 @@ describe('OfflineTable: incremental table with a commit timeline', () => {
       ['c2', '2026-01-01 10:00:00', 3, 'a'],
     ]);
     await table.write(duck, 'b', { operation: 'upsert', idempotencyKey: 'load' });
-    await duck.run(`CREATE OR REPLACE TABLE keys AS SELECT 'c1' AS card_id, NULL::TIMESTAMP AS event_time, NULL::DOUBLE AS amount, NULL::VARCHAR AS category, 1 AS _fti_row`);
+    await duck.run(
+      `CREATE OR REPLACE TABLE keys AS SELECT 'c1' AS card_id, NULL::TIMESTAMP AS event_time, NULL::DOUBLE AS amount, NULL::VARCHAR AS category, 1 AS _fti_row`,
+    );
     const { commit } = await table.write(duck, 'keys', { operation: 'delete', idempotencyKey: 'del' });
     expect(commit.rowsDeleted).toBe(2);
     await table.registerSnapshot(duck, 's');
@@ -154,10 +171,15 @@ describe('OfflineTable: incremental table with a commit timeline', () => {
     await loadBatch(duck, 'b', [['c1', '2026-01-01 10:00:00', 1, 'a']]);
     // Simulate a writer that died after uploading: an inflight row and a stray file.
     const { db } = database;
-    const { tables } = await import('../../db');
     const [row] = await db
       .insert(tables.featureGroupCommits)
-      .values({ featureGroupId: table.featureGroup.id, instant: '19990101000000000', operation: 'upsert', idempotencyKey: 'crashy', state: 'inflight' })
+      .values({
+        featureGroupId: table.featureGroup.id,
+        instant: '19990101000000000',
+        operation: 'upsert',
+        idempotencyKey: 'crashy',
+        state: 'inflight',
+      })
       .returning();
     const stray = `${table.prefix}/commit=${row!.id}/part-99999.parquet`;
     await store.put(stray, 'garbage');

@@ -9,7 +9,15 @@ import { joinKey, type ObjectCache, type ObjectStore } from '../../storage';
 import { DUCK_TYPES } from '../conform';
 import { CommitNotFoundError } from '../errors';
 import type { FeatureGroupRecord } from '../feature-group-repository';
-import { commitFromRow, formatInstant, liveFilesOf, type AsOf, type CommitFile, type CommitInfo, type WriteOperation } from './commits';
+import {
+  commitFromRow,
+  formatInstant,
+  liveFilesOf,
+  type AsOf,
+  type CommitFile,
+  type CommitInfo,
+  type WriteOperation,
+} from './commits';
 
 /** Adapters the offline table uses. */
 export interface OfflineStoreDeps {
@@ -99,7 +107,9 @@ export class OfflineTable {
         options.onProgress?.(`writing ${counts.outRows} rows to Parquet`);
         const key = joinKey(commitPrefix, 'part-00000.parquet');
         const local = await this.deps.cache.scratchPath('part.parquet');
-        await duck.run(`COPY _fti_out TO ${sqlPath(local)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
+        await duck.run(
+          `COPY _fti_out TO ${sqlPath(local)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+        );
         const bytes = (await fs.promises.stat(local)).size;
         options.onProgress?.(`uploading ${bytes} bytes`);
         await this.deps.store.putFile(key, local, { immutable: true });
@@ -115,16 +125,21 @@ export class OfflineTable {
       });
       return { commit, reused: false };
     } finally {
-      await duck.run('DROP TABLE IF EXISTS _fti_batch; DROP TABLE IF EXISTS _fti_out; DROP VIEW IF EXISTS _fti_current');
+      await duck.run(
+        'DROP TABLE IF EXISTS _fti_batch; DROP TABLE IF EXISTS _fti_out; DROP VIEW IF EXISTS _fti_current',
+      );
     }
   }
 
   private async prepareOutput(duck: DuckSession, operation: WriteOperation, keys: string) {
-    const n = async (q: string) => Number((await duck.one<{ n: bigint }>(`SELECT count(*) AS n FROM ${q}`))?.n ?? 0);
+    const n = async (q: string) =>
+      Number((await duck.one<{ n: bigint }>(`SELECT count(*) AS n FROM ${q}`))?.n ?? 0);
     const batchRows = await n('_fti_batch');
     switch (operation) {
       case 'insert': {
-        await duck.run(`CREATE OR REPLACE TEMP TABLE _fti_out AS SELECT b.*, 'U' AS ${OP} FROM _fti_batch b ANTI JOIN _fti_current c USING (${keys})`);
+        await duck.run(
+          `CREATE OR REPLACE TEMP TABLE _fti_out AS SELECT b.*, 'U' AS ${OP} FROM _fti_batch b ANTI JOIN _fti_current c USING (${keys})`,
+        );
         const inserted = await n('_fti_out');
         return { outRows: inserted, inserted, updated: 0, deleted: 0 };
       }
@@ -142,7 +157,9 @@ export class OfflineTable {
         const pk = this.featureGroup.spec.primaryKey.map(quoteIdent).join(', ');
         const withTime = await n(`_fti_batch WHERE ${et} IS NOT NULL`);
         const match = withTime > 0 ? `USING (${keys})` : `USING (${pk})`;
-        await duck.run(`CREATE OR REPLACE TEMP TABLE _fti_out AS SELECT c.*, 'D' AS ${OP} FROM _fti_current c SEMI JOIN _fti_batch b ${match}`);
+        await duck.run(
+          `CREATE OR REPLACE TEMP TABLE _fti_out AS SELECT c.*, 'D' AS ${OP} FROM _fti_current c SEMI JOIN _fti_batch b ${match}`,
+        );
         const deleted = await n('_fti_out');
         return { outRows: deleted, inserted: 0, updated: 0, deleted };
       }
@@ -166,40 +183,67 @@ export class OfflineTable {
    * `toCommitId` (default: latest): the latest version of every changed record key, with a `_change`
    * column of `upsert` or `delete`. Compactions carry no changes.
    */
-  async registerIncremental(duck: DuckSession, view: string, fromCommitId: number, toCommitId?: number): Promise<CommitInfo[]> {
+  async registerIncremental(
+    duck: DuckSession,
+    view: string,
+    fromCommitId: number,
+    toCommitId?: number,
+  ): Promise<CommitInfo[]> {
     const all = await this.timeline();
     const from = all.find((c) => c.id === fromCommitId);
     if (!from) throw new CommitNotFoundError(this.label, `with id ${fromCommitId}`);
     const to = toCommitId === undefined ? all.at(-1)! : all.find((c) => c.id === toCommitId);
     if (!to) throw new CommitNotFoundError(this.label, `with id ${toCommitId}`);
     if ((to.sequence ?? 0) < (from.sequence ?? 0)) {
-      throw new ValidationError(`incremental read of ${this.label}: commit ${toCommitId} is before commit ${fromCommitId}; swap them.`);
+      throw new ValidationError(
+        `incremental read of ${this.label}: commit ${toCommitId} is before commit ${fromCommitId}; swap them.`,
+      );
     }
-    const range = all.filter((c) => (c.sequence ?? 0) > (from.sequence ?? 0) && (c.sequence ?? 0) <= (to.sequence ?? 0) && c.operation !== 'compaction');
+    const range = all.filter(
+      (c) =>
+        (c.sequence ?? 0) > (from.sequence ?? 0) &&
+        (c.sequence ?? 0) <= (to.sequence ?? 0) &&
+        c.operation !== 'compaction',
+    );
     const files = range.flatMap((c) => c.files.map((f) => ({ key: f.key, sequence: c.sequence ?? 0 })));
     await this.registerResolved(duck, view, files, true);
     return range;
   }
 
-  private async registerResolved(duck: DuckSession, view: string, files: readonly { key: string; sequence: number }[], changes: boolean): Promise<void> {
+  private async registerResolved(
+    duck: DuckSession,
+    view: string,
+    files: readonly { key: string; sequence: number }[],
+    changes: boolean,
+  ): Promise<void> {
     const columns = this.featureGroup.spec.features.map((f) => quoteIdent(f.name)).join(', ');
-    const out = changes ? `${columns}, CASE ${OP} WHEN 'D' THEN 'delete' ELSE 'upsert' END AS _change` : columns;
+    const out = changes
+      ? `${columns}, CASE ${OP} WHEN 'D' THEN 'delete' ELSE 'upsert' END AS _change`
+      : columns;
     if (files.length === 0) {
-      const empty = this.featureGroup.spec.features.map((f) => `NULL::${DUCK_TYPES[f.type]} AS ${quoteIdent(f.name)}`).join(', ');
-      await duck.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${empty}${changes ? ", NULL::VARCHAR AS _change" : ''} WHERE FALSE`);
+      const empty = this.featureGroup.spec.features
+        .map((f) => `NULL::${DUCK_TYPES[f.type]} AS ${quoteIdent(f.name)}`)
+        .join(', ');
+      await duck.run(
+        `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${empty}${changes ? ', NULL::VARCHAR AS _change' : ''} WHERE FALSE`,
+      );
       return;
     }
     const paths = await this.deps.cache.localPaths(files.map((f) => f.key));
     const filter = changes ? '' : `WHERE ${OP} = 'U'`;
     // Files written before nullable features were appended lack those columns: union_by_name fills NULL.
     if (files.length === 1) {
-      await duck.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${out} FROM read_parquet([${sqlPath(paths[0]!)}], union_by_name = true) ${filter}`);
+      await duck.run(
+        `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${out} FROM read_parquet([${sqlPath(paths[0]!)}], union_by_name = true) ${filter}`,
+      );
       return;
     }
     const keys = this.keyColumns.map(quoteIdent).join(', ');
     const seqTable = `${view}_files`;
     await duck.run(`CREATE OR REPLACE TEMP TABLE ${seqTable} (path VARCHAR, ${SEQ} BIGINT)`);
-    await duck.run(`INSERT INTO ${seqTable} VALUES ${paths.map((p, i) => `(${sqlPath(p)}, ${Number(files[i]!.sequence)})`).join(', ')}`);
+    await duck.run(
+      `INSERT INTO ${seqTable} VALUES ${paths.map((p, i) => `(${sqlPath(p)}, ${Number(files[i]!.sequence)})`).join(', ')}`,
+    );
     await duck.run(
       `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${out} FROM (
          SELECT r.*, f.${SEQ} FROM read_parquet([${paths.map(sqlPath).join(', ')}], union_by_name = true, filename = true) r
@@ -212,16 +256,25 @@ export class OfflineTable {
   /** Completed commits in timeline order, up to a commit or a time. */
   async timeline(asOf?: AsOf): Promise<CommitInfo[]> {
     const t = tables.featureGroupCommits;
-    const conditions = [eq(t.featureGroupId, this.featureGroup.id), eq(t.state, 'completed'), isNotNull(t.sequence)];
+    const conditions = [
+      eq(t.featureGroupId, this.featureGroup.id),
+      eq(t.state, 'completed'),
+      isNotNull(t.sequence),
+    ];
     if (asOf && 'time' in asOf) conditions.push(lte(t.completedAt, asOf.time));
-    const rows = await this.deps.db.select().from(t).where(and(...conditions)).orderBy(asc(t.sequence));
+    const rows = await this.deps.db
+      .select()
+      .from(t)
+      .where(and(...conditions))
+      .orderBy(asc(t.sequence));
     const commits = rows.map(commitFromRow);
     if (asOf && 'commitId' in asOf) {
       const index = commits.findIndex((c) => c.id === asOf.commitId);
       if (index < 0) throw new CommitNotFoundError(this.label, `with id ${asOf.commitId}`);
       return commits.slice(0, index + 1);
     }
-    if (asOf && 'time' in asOf && commits.length === 0) throw new CommitNotFoundError(this.label, `at or before ${asOf.time.toISOString()}`);
+    if (asOf && 'time' in asOf && commits.length === 0)
+      throw new CommitNotFoundError(this.label, `at or before ${asOf.time.toISOString()}`);
     return commits;
   }
 
@@ -242,7 +295,10 @@ export class OfflineTable {
    * there are at least `minFiles` of them. Query results, as of any commit, are unchanged: older
    * commits keep their files for time travel until retention removes them.
    */
-  async compact(duck: DuckSession, options: { minFiles?: number; idempotencyKey?: string } = {}): Promise<CommitInfo | undefined> {
+  async compact(
+    duck: DuckSession,
+    options: { minFiles?: number; idempotencyKey?: string } = {},
+  ): Promise<CommitInfo | undefined> {
     const timeline = await this.timeline();
     const live = liveFilesOf(timeline);
     if (live.length < (options.minFiles ?? 2)) return undefined;
@@ -255,7 +311,9 @@ export class OfflineTable {
     await this.deps.store.deletePrefix(`${commitPrefix}/`);
     await this.registerSnapshot(duck, '_fti_compact', { commitId: head.id });
     const local = await this.deps.cache.scratchPath('compact.parquet');
-    await duck.run(`COPY (SELECT *, 'U' AS ${OP} FROM _fti_compact) TO ${sqlPath(local)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
+    await duck.run(
+      `COPY (SELECT *, 'U' AS ${OP} FROM _fti_compact) TO ${sqlPath(local)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+    );
     const rows = Number((await duck.one<{ n: bigint }>('SELECT count(*) AS n FROM _fti_compact'))?.n ?? 0);
     await duck.run('DROP VIEW IF EXISTS _fti_compact');
     const key = joinKey(commitPrefix, 'part-00000.parquet');
@@ -263,7 +321,13 @@ export class OfflineTable {
     await this.deps.store.putFile(key, local, { immutable: true });
     await this.deps.cache.adopt(key, local);
     // A commit that completed while we compacted must not lose its files: replace only what we read.
-    return this.complete(commitId, { files: [{ key, rows, bytes }], replacedFiles: live.map((f) => f.key), rowsInserted: 0, rowsUpdated: 0, rowsDeleted: 0 });
+    return this.complete(commitId, {
+      files: [{ key, rows, bytes }],
+      replacedFiles: live.map((f) => f.key),
+      rowsInserted: 0,
+      rowsUpdated: 0,
+      rowsDeleted: 0,
+    });
   }
 
   /**
@@ -276,7 +340,13 @@ export class OfflineTable {
     const stale = await this.deps.db
       .select()
       .from(t)
-      .where(and(eq(t.featureGroupId, this.featureGroup.id), inArray(t.state, ['requested', 'inflight']), lte(t.createdAt, cutoff)));
+      .where(
+        and(
+          eq(t.featureGroupId, this.featureGroup.id),
+          inArray(t.state, ['requested', 'inflight']),
+          lte(t.createdAt, cutoff),
+        ),
+      );
     for (const row of stale) {
       await this.deps.store.deletePrefix(`${joinKey(this.prefix, `commit=${row.id}`)}/`);
       await this.deps.db.update(t).set({ state: 'aborted' }).where(eq(t.id, row.id));
@@ -325,14 +395,23 @@ export class OfflineTable {
       windowEnd: options.window?.end ?? null,
     };
     if (existing) {
-      await this.deps.db.update(t).set({ ...fields, state: 'inflight' }).where(eq(t.id, existing.id));
+      await this.deps.db
+        .update(t)
+        .set({ ...fields, state: 'inflight' })
+        .where(eq(t.id, existing.id));
       return existing.id;
     }
     for (let attempt = 0; ; attempt++) {
       const instant = formatInstant(new Date(Date.now() + attempt));
       const [row] = await this.deps.db
         .insert(t)
-        .values({ ...fields, featureGroupId: this.featureGroup.id, instant, idempotencyKey: options.idempotencyKey, state: 'requested' })
+        .values({
+          ...fields,
+          featureGroupId: this.featureGroup.id,
+          instant,
+          idempotencyKey: options.idempotencyKey,
+          state: 'requested',
+        })
         .onConflictDoNothing()
         .returning({ id: t.id });
       if (row) {
@@ -349,7 +428,13 @@ export class OfflineTable {
   /** Marks a commit completed and gives it the next timeline position, in one transaction. */
   private async complete(
     commitId: number,
-    result: { files: CommitFile[]; replacedFiles: string[]; rowsInserted: number; rowsUpdated: number; rowsDeleted: number },
+    result: {
+      files: CommitFile[];
+      replacedFiles: string[];
+      rowsInserted: number;
+      rowsUpdated: number;
+      rowsDeleted: number;
+    },
   ): Promise<CommitInfo> {
     const t = tables.featureGroupCommits;
     return this.deps.db.transaction(async (tx) => {

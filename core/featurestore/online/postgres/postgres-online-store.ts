@@ -1,0 +1,269 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { sqlPath, type DuckSession } from '../../../duckdb';
+import { ValidationError } from '../../../errors';
+import { quoteIdent } from '../../../identifiers';
+import type { FeatureGroupSpec, FeatureType } from '../../feature-group';
+import type { OnlineRow, OnlineStore, OnlineWriteResult } from '../online-store';
+
+const PG_TYPES: Readonly<Record<FeatureType, string>> = {
+  int: 'integer',
+  bigint: 'bigint',
+  float: 'real',
+  double: 'double precision',
+  bool: 'boolean',
+  string: 'text',
+  timestamp: 'timestamp',
+  date: 'date',
+  float_array: 'real[]',
+};
+
+const SCHEMA = 'fti_online';
+
+// Timestamps are stored as UTC without zone; parse them as UTC whatever the process TZ is.
+const TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 1114) return (v: string) => new Date(`${v.replace(' ', 'T')}Z`);
+    if (oid === 1082) return (v: string) => v;
+    if (oid === 20) return (v: string) => (Number.isSafeInteger(Number(v)) ? Number(v) : v);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+/** Options for {@link PostgresOnlineStore}. */
+export interface PostgresOnlineStoreOptions {
+  readonly pool: pg.Pool;
+  /** Folder for the CSV files streamed into COPY. */
+  readonly scratchDir: string;
+}
+
+/**
+ * {@link OnlineStore} on PostgreSQL: one table per feature-group version in schema `fti_online`,
+ * primary key = the group's primary key. Bulk writes stream a CSV produced by DuckDB through
+ * `COPY` into a temporary staging table, then apply one `INSERT … ON CONFLICT DO UPDATE … WHERE
+ * stored.event_time <= incoming.event_time`: an older event never overwrites a newer one.
+ */
+export class PostgresOnlineStore implements OnlineStore {
+  private readonly ensured = new Set<string>();
+
+  constructor(private readonly options: PostgresOnlineStoreOptions) {}
+
+  /** Qualified table name for a group version (hashed when the name would pass 63 characters). */
+  static tableName(spec: Pick<FeatureGroupSpec, 'name' | 'version'>): string {
+    const plain = `${spec.name}_v${spec.version}`;
+    if (plain.length <= 63) return plain;
+    const hash = createHash('sha1').update(plain).digest('hex').slice(0, 8);
+    return `${spec.name.slice(0, 40)}_${hash}_v${spec.version}`;
+  }
+
+  private table(spec: FeatureGroupSpec): string {
+    return `${quoteIdent(SCHEMA)}.${quoteIdent(PostgresOnlineStore.tableName(spec))}`;
+  }
+
+  async ensureTable(spec: FeatureGroupSpec): Promise<void> {
+    const cacheKey = `${spec.name}:${spec.version}:${spec.features.length}`;
+    if (this.ensured.has(cacheKey)) return;
+    const columns = spec.features.map(
+      (f) => `${quoteIdent(f.name)} ${PG_TYPES[f.type]}${f.nullable ? '' : ' NOT NULL'}`,
+    );
+    const pk = spec.primaryKey.map(quoteIdent).join(', ');
+    const client = await this.options.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', [`online:${spec.name}:${spec.version}`]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(SCHEMA)}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${this.table(spec)} (${columns.join(', ')}, "_fti_written_at" timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (${pk}))`,
+      );
+      // Appended nullable features arrive as new columns.
+      for (const f of spec.features.filter((x) => x.nullable)) {
+        await client.query(
+          `ALTER TABLE ${this.table(spec)} ADD COLUMN IF NOT EXISTS ${quoteIdent(f.name)} ${PG_TYPES[f.type]}`,
+        );
+      }
+    } finally {
+      await client
+        .query('SELECT pg_advisory_unlock(hashtext($1))', [`online:${spec.name}:${spec.version}`])
+        .catch(() => undefined);
+      client.release();
+    }
+    this.ensured.add(cacheKey);
+  }
+
+  async writeFromDuck(
+    duck: DuckSession,
+    relation: string,
+    spec: FeatureGroupSpec,
+    onProgress?: (rows: number) => void,
+  ): Promise<OnlineWriteResult> {
+    await this.ensureTable(spec);
+    const pk = spec.primaryKey.map(quoteIdent).join(', ');
+    const et = quoteIdent(spec.eventTime);
+    const latest = `SELECT * FROM ${relation} QUALIFY row_number() OVER (PARTITION BY ${pk} ORDER BY ${et} DESC) = 1`;
+    return this.copyApply(duck, latest, spec, onProgress);
+  }
+
+  async applyDeletes(
+    duck: DuckSession,
+    deleted: string,
+    survivors: string,
+    spec: FeatureGroupSpec,
+  ): Promise<number> {
+    await this.ensureTable(spec);
+    const keyCols = [...spec.primaryKey, spec.eventTime];
+    const rows = await duck.all<Record<string, unknown>>(
+      `SELECT ${keyCols.map(quoteIdent).join(', ')} FROM ${deleted}`,
+    );
+    if (rows.length === 0) return 0;
+    const types = keyCols.map((c) => PG_TYPES[spec.features.find((f) => f.name === c)!.type]);
+    const params = keyCols.map((c) => rows.map((r) => toPgParam(r[c])));
+    const match = keyCols.map((c) => `t.${quoteIdent(c)} = d.${quoteIdent(c)}`).join(' AND ');
+    const unnest = `unnest(${keyCols.map((_, i) => `$${i + 1}::${types[i]}[]`).join(', ')}) AS d(${keyCols.map(quoteIdent).join(', ')})`;
+    const result = await this.options.pool.query(
+      `DELETE FROM ${this.table(spec)} t USING ${unnest} WHERE ${match}`,
+      params,
+    );
+    // The deleted keys may still have older surviving events: restore the latest of those.
+    const pk = spec.primaryKey.map(quoteIdent).join(', ');
+    await this.copyApply(
+      duck,
+      `SELECT s.* FROM ${survivors} s SEMI JOIN ${deleted} d USING (${pk}) QUALIFY row_number() OVER (PARTITION BY ${spec.primaryKey.map((c) => `s.${quoteIdent(c)}`).join(', ')} ORDER BY s.${quoteIdent(spec.eventTime)} DESC) = 1`,
+      spec,
+    );
+    return result.rowCount ?? 0;
+  }
+
+  private async copyApply(
+    duck: DuckSession,
+    query: string,
+    spec: FeatureGroupSpec,
+    onProgress?: (rows: number) => void,
+  ): Promise<OnlineWriteResult> {
+    const cols = spec.features.map((f) => quoteIdent(f.name));
+    // Postgres array literals, not DuckDB's [a, b] rendering.
+    const select = spec.features
+      .map((f) =>
+        f.type === 'float_array'
+          ? `CASE WHEN ${quoteIdent(f.name)} IS NULL THEN NULL ELSE '{' || array_to_string(${quoteIdent(f.name)}, ',') || '}' END AS ${quoteIdent(f.name)}`
+          : quoteIdent(f.name),
+      )
+      .join(', ');
+    await fs.promises.mkdir(this.options.scratchDir, { recursive: true });
+    const csv = `${this.options.scratchDir}/online-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.csv`;
+    try {
+      await duck.run(
+        `COPY (SELECT ${select} FROM (${query})) TO ${sqlPath(csv)} (FORMAT csv, HEADER false, NULL '', FORCE_QUOTE *)`,
+      );
+      const offered = Number((await duck.one<{ n: bigint }>(`SELECT count(*) AS n FROM (${query})`))?.n ?? 0);
+      if (offered === 0) return { offered: 0, applied: 0 };
+      const client = await this.options.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          `CREATE TEMP TABLE _fti_staging ON COMMIT DROP AS SELECT ${cols.join(', ')} FROM ${this.table(spec)} WITH NO DATA`,
+        );
+        const copy = client.query(copyFrom(`COPY _fti_staging (${cols.join(', ')}) FROM STDIN (FORMAT csv)`));
+        await pipeline(fs.createReadStream(csv), copy);
+        onProgress?.(offered);
+        const pkCols = spec.primaryKey.map(quoteIdent).join(', ');
+        const et = quoteIdent(spec.eventTime);
+        const updates = cols
+          .filter((c) => !spec.primaryKey.map(quoteIdent).includes(c))
+          .map((c) => `${c} = EXCLUDED.${c}`);
+        const applied = await client.query(
+          `INSERT INTO ${this.table(spec)} AS t (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM _fti_staging
+           ON CONFLICT (${pkCols}) DO UPDATE SET ${updates.join(', ')}, "_fti_written_at" = now()
+           WHERE t.${et} <= EXCLUDED.${et}`,
+        );
+        await client.query('COMMIT');
+        return { offered, applied: applied.rowCount ?? 0 };
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    } finally {
+      await fs.promises.rm(csv, { force: true });
+    }
+  }
+
+  async read(
+    spec: FeatureGroupSpec,
+    keys: readonly Readonly<Record<string, unknown>>[],
+    now: Date = new Date(),
+  ): Promise<OnlineRow[]> {
+    if (keys.length === 0) return [];
+    await this.ensureTable(spec);
+    const pkTypes = spec.primaryKey.map((c) => PG_TYPES[spec.features.find((f) => f.name === c)!.type]);
+    const params = spec.primaryKey.map((c, i) =>
+      keys.map((k, row) => {
+        const value = k[c];
+        if (value === undefined || value === null) {
+          throw new ValidationError(
+            `online read of ${spec.name} v${spec.version}: key #${row + 1} has no value for primary-key column "${c}".`,
+            {
+              location: `keys[${row}].${c}`,
+            },
+          );
+        }
+        if (typeof value === 'object' && !(value instanceof Date)) {
+          throw new ValidationError(
+            `online read of ${spec.name} v${spec.version}: key #${row + 1} column "${c}" must be a ${pkTypes[i]}, not an object.`,
+          );
+        }
+        return toPgParam(value);
+      }),
+    );
+    const pkList = spec.primaryKey.map(quoteIdent).join(', ');
+    const unnest = `unnest(${spec.primaryKey.map((_, i) => `$${i + 1}::${pkTypes[i]}[]`).join(', ')}) WITH ORDINALITY AS k(${pkList}, "_fti_ord")`;
+    const match = spec.primaryKey.map((c) => `t.${quoteIdent(c)} = k.${quoteIdent(c)}`).join(' AND ');
+    const cols = spec.features.map((f) => `t.${quoteIdent(f.name)}`).join(', ');
+    let result: pg.QueryResult<Record<string, unknown>>;
+    try {
+      result = await this.options.pool.query({
+        text: `SELECT k."_fti_ord", ${cols} FROM ${unnest} JOIN ${this.table(spec)} t ON ${match}`,
+        values: params,
+        types: TYPES,
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === '22P02' || code === '22007' || code === '22008') {
+        throw new ValidationError(
+          `online read of ${spec.name} v${spec.version}: a key value does not match the primary-key type (${pkTypes.join(', ')}).`,
+        );
+      }
+      throw error;
+    }
+    const byOrdinal = new Map<number, Record<string, unknown>>();
+    for (const row of result.rows) {
+      const { _fti_ord: ord, ...values } = row;
+      byOrdinal.set(Number(ord), values);
+    }
+    const ttlMs = spec.online.ttlSeconds === null ? undefined : spec.online.ttlSeconds * 1000;
+    return keys.map((key, i) => {
+      const values = byOrdinal.get(i + 1) ?? null;
+      if (!values) return { key, status: 'missing', values: null };
+      const eventTime = values[spec.eventTime];
+      const stale =
+        ttlMs !== undefined && eventTime instanceof Date && now.getTime() - eventTime.getTime() > ttlMs;
+      return { key, status: stale ? 'outside_ttl' : 'present', values };
+    });
+  }
+
+  async count(spec: FeatureGroupSpec): Promise<number> {
+    await this.ensureTable(spec);
+    const result = await this.options.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${this.table(spec)}`,
+    );
+    return Number(result.rows[0]?.n ?? 0);
+  }
+}
+
+function toPgParam(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString().replace('Z', '');
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
