@@ -1,4 +1,4 @@
-import { DuckSession } from '../../core/duckdb';
+import type { DuckSession } from '../../core/duckdb';
 import type { FeatureGroupDefinition } from '../../core/featurestore/feature-group';
 import {
   registerFeatureGroup,
