@@ -1,0 +1,45 @@
+import { ValidationError } from '../../errors';
+import type { ObjectStore } from '../../storage';
+import { FileSource } from './files/file-source';
+import { PostgresSource } from './postgres/postgres-source';
+import type { Source } from './source';
+import { sourceSpecSchema, type SourceSpec } from './spec';
+
+export type { Source, ExtractContext, TimeWindow } from './source';
+export { sourceSpecSchema } from './spec';
+export type { SourceSpec } from './spec';
+export { FileSource } from './files/file-source';
+export { PostgresSource } from './postgres/postgres-source';
+
+/**
+ * Builds the adapter for a source specification. `env` supplies Postgres URLs by variable name;
+ * `storeFor` gives a store for an `s3://bucket`.
+ */
+export function sourceFromSpec(
+  spec: SourceSpec,
+  deps: { env: NodeJS.ProcessEnv; storeFor: (bucket: string) => ObjectStore },
+): Source {
+  const parsed = sourceSpecSchema.safeParse(spec);
+  if (!parsed.success) {
+    throw new ValidationError(
+      `source: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'kind'} ${i.message}`).join('; ')}`,
+      { location: 'source' },
+    );
+  }
+  const s = parsed.data;
+  if (s.kind === 'postgres') {
+    const url = deps.env[s.urlEnv];
+    if (!url)
+      throw new ValidationError(
+        `postgres source: environment variable ${s.urlEnv} is not set on the features worker; set it to the source database URL.`,
+      );
+    return new PostgresSource({ url, query: s.query, ...(s.timeColumn ? { timeColumn: s.timeColumn } : {}) });
+  }
+  return new FileSource({
+    format: s.kind,
+    path: s.path,
+    storeFor: deps.storeFor,
+    ...(s.timeColumn ? { timeColumn: s.timeColumn } : {}),
+    ...(s.delimiter ? { delimiter: s.delimiter } : {}),
+  });
+}
