@@ -23,6 +23,7 @@ export default tseslint.config(
           patterns: [
             {
               regex: '^\\.\\./(core(?!/pipelines$)|cli|workers|infra)(/|$)',
+              allowTypeImports: true,
               message: 'workflows/ may only import @temporalio/workflow and types.',
             },
             {

@@ -3,7 +3,12 @@ import { loadConfig, redactConfig } from '../core/config';
 import { openDatabase } from '../core/db';
 import { describeError } from '../core/errors';
 import { createLogger } from '../core/log';
-import { objectStoreFromConfig } from '../core/storage';
+import os from 'node:os';
+import path from 'node:path';
+import { PostgresOnlineStore } from '../core/featurestore';
+import { TASK_QUEUES } from '../core/pipelines';
+import { ObjectCache, objectStoreFromConfig } from '../core/storage';
+import { loadFeatureModules } from './feature-modules';
 import { installTemporalLogging } from './logging';
 import { createPlatformWorker } from './worker-factory';
 
@@ -27,11 +32,25 @@ export async function runWorker(taskQueue: string): Promise<void> {
         );
       },
     );
+    const scratchDir = path.join(os.tmpdir(), `fti-scratch-${process.pid}`);
+    const ingestion =
+      taskQueue === TASK_QUEUES.features
+        ? {
+            db: database.db,
+            store,
+            cache: new ObjectCache(store, { dir: config.cacheDir }),
+            online: new PostgresOnlineStore({ pool: database.pool, scratchDir }),
+            transformations: await loadFeatureModules(database.db),
+            storeFor: (bucket: string) => objectStoreFromConfig({ ...config, s3Bucket: bucket }),
+            env: process.env,
+            scratchDir,
+          }
+        : undefined;
     const worker = await createPlatformWorker({
       connection,
       namespace: config.temporalNamespace,
       taskQueue,
-      deps: { db: database.db, store },
+      deps: { db: database.db, store, ...(ingestion ? { ingestion } : {}) },
     });
     logger.info({ taskQueue, namespace: config.temporalNamespace }, 'worker polling');
     // worker.run() resolves after SIGTERM/SIGINT once in-flight tasks are done (SDK shutdown signals).

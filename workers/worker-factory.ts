@@ -19,6 +19,8 @@ export interface PlatformWorkerOptions {
    * @default true
    */
   readonly preferPrebuiltBundle?: boolean;
+  /** An already-built bundle (tests bundle once per process); wins over both options above. */
+  readonly workflowBundle?: { readonly code: string };
 }
 
 /** Path of the workflow bundle produced at build time. */
@@ -33,8 +35,10 @@ export async function createPlatformWorker(options: PlatformWorkerOptions): Prom
     taskQueue: options.taskQueue,
     activities: activitiesFor(options.taskQueue, options.deps),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 8,
-    ...(usePrebuilt
-      ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
-      : { workflowsPath: require.resolve('../workflows') }),
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : usePrebuilt
+        ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
+        : { workflowsPath: require.resolve('../workflows') }),
   });
 }

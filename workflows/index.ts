@@ -1,3 +1,5 @@
 // The workflow bundle's entry: every workflow type the platform's workers run.
 export { platformCheck } from './platform-check';
 export type { PlatformCheckInput, PlatformCheckReport } from './platform-check';
+export { featurePipeline } from './feature-pipeline';
+export type { FeaturePipelineInput, FeaturePipelineResult } from './feature-pipeline';

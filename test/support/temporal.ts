@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, type Worker } from '@temporalio/worker';
 import type { ActivityDeps } from '../../activities';
 import { loadConfig } from '../../core/config';
 import { installTemporalLogging } from '../../workers/logging';
@@ -31,17 +31,42 @@ export async function connectTestTemporal(): Promise<TemporalTestContext> {
   };
 }
 
+let bundle: Promise<{ code: string }> | undefined;
+
+/** The current workflows/ bundled once per test process (never a stale dist/ bundle). */
+function testBundle(): Promise<{ code: string }> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
+  return bundle;
+}
+
 /** Platform workers on the given (test-unique) task queues, sharing one set of adapters. */
 export async function createTestWorkers(
   ctx: TemporalTestContext,
   taskQueues: readonly string[],
   deps: ActivityDeps,
 ): Promise<Worker[]> {
+  const workflowBundle = await testBundle();
   return Promise.all(
     taskQueues.map((taskQueue) =>
-      createPlatformWorker({ connection: ctx.nativeConnection, namespace: ctx.namespace, taskQueue, deps }),
+      createPlatformWorker({
+        connection: ctx.nativeConnection,
+        namespace: ctx.namespace,
+        taskQueue,
+        deps,
+        workflowBundle,
+      }),
     ),
   );
+}
+
+/** The innermost cause's message of a workflow failure (the activity's own error). */
+export function rootMessage(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
 }
 
 /** Runs the workers while `fn` executes, then shuts them down and waits for them to stop. */

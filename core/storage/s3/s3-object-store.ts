@@ -260,6 +260,10 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async deletePrefix(prefix: string): Promise<number> {
+    if (prefix === '' && !this.prefix) {
+      // Only a store scoped under a prefix may be emptied whole; a bucket never is by accident.
+      throw new ImmutableObjectConflictError('(everything)', this.location);
+    }
     const keys: string[] = [];
     for await (const item of this.list(prefix)) keys.push(item.key);
     await this.delete(keys);

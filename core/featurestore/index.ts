@@ -1,0 +1,33 @@
+export { defineFeatureGroup, compareSchemas, FEATURE_TYPES } from './feature-group';
+export type {
+  FeatureGroupDefinition,
+  FeatureGroupSpec,
+  FeatureDefinition,
+  FeatureType,
+  ResolvedFeature,
+  SchemaChange,
+} from './feature-group';
+export { registerFeatureGroup, getFeatureGroup, listFeatureGroups } from './feature-group-repository';
+export type { FeatureGroupRecord, RegisterOutcome } from './feature-group-repository';
+export { FeatureGroupNotFoundError, SchemaChangeError, CommitNotFoundError } from './errors';
+export { OfflineTable } from './offline/offline-table';
+export type { OfflineStoreDeps, WriteOptions, WriteResult } from './offline/offline-table';
+export type { CommitInfo, CommitFile, AsOf, WriteOperation } from './offline/commits';
+export * from './online';
+export * from './sources';
+export * from './transformations';
+export { expectationSuiteSchema, expectationSchema } from './validation/expectations';
+export type {
+  Expectation,
+  ExpectationInput,
+  ExpectationSuite,
+  IngestionPolicy,
+} from './validation/expectations';
+export { validateRelation, summarizeFailures } from './validation/validator';
+export type { ValidationReport, ExpectationResult } from './validation/validator';
+export { computeStatistics } from './statistics';
+export type { BatchStatistics, ColumnStatistics } from './statistics';
+export { conformBatch, DUCK_TYPES } from './conform';
+export * from './ingestion';
+export { featurePipelineSpecSchema, parseFeaturePipelineSpec, parseWindow } from './pipeline-spec';
+export type { FeaturePipelineSpec, NormalizedFeaturePipelineSpec } from './pipeline-spec';

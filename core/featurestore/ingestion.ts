@@ -1,0 +1,311 @@
+import fs from 'node:fs';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Database } from '../db';
+import { tables } from '../db';
+import { sqlPath, withDuck, type DuckSession } from '../duckdb';
+import { ValidationError } from '../errors';
+import { quoteIdent } from '../identifiers';
+import type { ObjectCache, ObjectStore } from '../storage';
+import { conformBatch, ROW_COLUMN } from './conform';
+import { getFeatureGroup, type FeatureGroupRecord } from './feature-group-repository';
+import { OfflineTable } from './offline/offline-table';
+import { commitFromRow, type CommitInfo, type WriteOperation } from './offline/commits';
+import type { OnlineStore } from './online';
+import { sourceFromSpec, type SourceSpec, type TimeWindow } from './sources';
+import { computeStatistics, type BatchStatistics } from './statistics';
+import type { TransformationRegistry } from './transformations';
+import { summarizeFailures, validateRelation, type ValidationReport } from './validation/validator';
+import type { IngestionPolicy } from './validation/expectations';
+
+/** Adapters ingestion needs; the features worker wires them. */
+export interface IngestionDeps {
+  readonly db: Database;
+  readonly store: ObjectStore;
+  readonly cache: ObjectCache;
+  readonly online: OnlineStore;
+  readonly transformations: TransformationRegistry;
+  /** Store for an `s3://bucket` named by a file source. */
+  readonly storeFor: (bucket: string) => ObjectStore;
+  /** Environment for Postgres source URLs. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Scratch folder for temporary local files. */
+  readonly scratchDir: string;
+  /** DuckDB threads per step. @default 2 */
+  readonly threads?: number;
+}
+
+/** A feature group reference as carried in workflow inputs. */
+export interface FeatureGroupRef {
+  readonly name: string;
+  readonly version?: number;
+}
+
+type Progress = (message: string) => void;
+
+async function downloadStaged(deps: IngestionDeps, key: string): Promise<string> {
+  const file = `${deps.scratchDir}/${key.replace(/\//g, '_')}`;
+  await fs.promises.mkdir(deps.scratchDir, { recursive: true });
+  await deps.store.download(key, file);
+  return file;
+}
+
+async function uploadTable(
+  deps: IngestionDeps,
+  duck: DuckSession,
+  table: string,
+  key: string,
+): Promise<number> {
+  await fs.promises.mkdir(deps.scratchDir, { recursive: true });
+  const file = `${deps.scratchDir}/${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.parquet`;
+  try {
+    await duck.run(`COPY ${table} TO ${sqlPath(file)} (FORMAT parquet, COMPRESSION zstd)`);
+    await deps.store.putFile(key, file);
+    return (await fs.promises.stat(file)).size;
+  } finally {
+    await fs.promises.rm(file, { force: true });
+  }
+}
+
+const duckOptions = (deps: IngestionDeps) => ({
+  threads: deps.threads ?? 2,
+  tempDirectory: `${deps.scratchDir}/duck`,
+});
+
+/** Step 1 — loads the source (optionally windowed) and stages it as Parquet at `outKey`. */
+export async function extractToStaging(
+  deps: IngestionDeps,
+  input: { source: SourceSpec; window?: TimeWindow; outKey: string },
+  onProgress?: Progress,
+): Promise<{ rows: number; bytes: number }> {
+  const source = sourceFromSpec(input.source, deps);
+  return withDuck(async (duck) => {
+    const { rows } = await source.load('raw', {
+      duck,
+      scratchDir: deps.scratchDir,
+      ...(input.window ? { window: input.window } : {}),
+      ...(onProgress ? { onProgress } : {}),
+    });
+    if (rows === 0) {
+      throw new ValidationError(
+        `${source.describe()}: no rows${input.window ? ` in window [${input.window.start.toISOString()}, ${input.window.end.toISOString()})` : ''}. Check the source and the window.`,
+        {
+          location: source.describe(),
+        },
+      );
+    }
+    onProgress?.(`staging ${rows} rows`);
+    const bytes = await uploadTable(deps, duck, 'raw', input.outKey);
+    return { rows, bytes };
+  }, duckOptions(deps));
+}
+
+/**
+ * Step 2 — applies the named transformation (if any), keeps rows whose event time is in the window,
+ * checks and casts them to the feature group's schema, and stages the result at `outKey`.
+ */
+export async function transformToStaging(
+  deps: IngestionDeps,
+  input: {
+    rawKey: string;
+    featureGroup: FeatureGroupRef;
+    transformation?: string;
+    window?: TimeWindow;
+    outKey: string;
+    label: string;
+  },
+  onProgress?: Progress,
+): Promise<{ rows: number; bytes: number; featureGroupId: number }> {
+  const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
+  const transformation = input.transformation ? deps.transformations.get(input.transformation) : undefined;
+  const local = await downloadStaged(deps, input.rawKey);
+  try {
+    return await withDuck(async (duck) => {
+      await duck.run(`CREATE TABLE raw AS SELECT * FROM read_parquet(${sqlPath(local)})`);
+      let current = 'raw';
+      if (transformation) {
+        onProgress?.(`transforming with ${input.transformation}`);
+        await transformation.apply('raw', 'transformed', { duck, scratchDir: deps.scratchDir });
+        current = 'transformed';
+      }
+      const columns = (await duck.describe(`SELECT * FROM ${current}`)).map((c) => c.name);
+      if (!columns.includes(ROW_COLUMN)) {
+        await duck.run(
+          `CREATE OR REPLACE TABLE numbered AS SELECT *, row_number() OVER () AS ${ROW_COLUMN} FROM ${current}`,
+        );
+        current = 'numbered';
+      }
+      const rows = await conformBatch(duck, current, 'conformed', group.spec, input.label);
+      let kept = rows.rows;
+      if (input.window) {
+        // Rows read only as look-back context for windowed aggregates are not written.
+        const et = quoteIdent(group.spec.eventTime);
+        await duck.run(
+          `DELETE FROM conformed WHERE CAST(${et} AS TIMESTAMP) < $1::TIMESTAMP OR CAST(${et} AS TIMESTAMP) >= $2::TIMESTAMP`,
+          [
+            input.window.start.toISOString().replace('Z', ''),
+            input.window.end.toISOString().replace('Z', ''),
+          ],
+        );
+        kept = Number((await duck.one<{ n: bigint }>('SELECT count(*) AS n FROM conformed'))?.n ?? 0);
+      }
+      const bytes = await uploadTable(deps, duck, 'conformed', input.outKey);
+      return { rows: kept, bytes, featureGroupId: group.id };
+    }, duckOptions(deps));
+  } finally {
+    await fs.promises.rm(local, { force: true });
+  }
+}
+
+/** Step 3 — runs the group's expectation suite on the staged batch and stores the report. */
+export async function validateStaged(
+  deps: IngestionDeps,
+  input: {
+    stagedKey: string;
+    featureGroup: FeatureGroupRef;
+    policy: IngestionPolicy;
+    pipelineRunId?: number;
+  },
+): Promise<{ reportId: number | null; report: ValidationReport | null; blocked: boolean; summary: string }> {
+  const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
+  const suite = group.spec.expectations;
+  if (!suite || suite.expectations.length === 0)
+    return { reportId: null, report: null, blocked: false, summary: 'no expectations' };
+  const local = await downloadStaged(deps, input.stagedKey);
+  try {
+    const report = await withDuck(async (duck) => {
+      await duck.run(`CREATE VIEW batch AS SELECT * FROM read_parquet(${sqlPath(local)})`);
+      return validateRelation(duck, 'batch', suite, input.policy);
+    }, duckOptions(deps));
+    const [row] = await deps.db
+      .insert(tables.validationReports)
+      .values({
+        featureGroupId: group.id,
+        success: report.success,
+        ingestionPolicy: input.policy,
+        report,
+        pipelineRunId: input.pipelineRunId ?? null,
+      })
+      .returning({ id: tables.validationReports.id });
+    const blocked = input.policy === 'strict' && report.meta.has_error_failures;
+    return {
+      reportId: row!.id,
+      report,
+      blocked,
+      summary: report.success ? 'all expectations met' : summarizeFailures(report),
+    };
+  } finally {
+    await fs.promises.rm(local, { force: true });
+  }
+}
+
+/** Step 4 — writes the staged batch as one offline commit (idempotent per key). */
+export async function commitStaged(
+  deps: IngestionDeps,
+  input: {
+    stagedKey: string;
+    featureGroup: FeatureGroupRef;
+    operation: WriteOperation;
+    idempotencyKey: string;
+    window?: TimeWindow;
+    reportId?: number | null;
+    pipelineRunId?: number;
+  },
+  onProgress?: Progress,
+): Promise<{ commit: CommitInfo; reused: boolean }> {
+  const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
+  const table = new OfflineTable(deps, group);
+  const local = await downloadStaged(deps, input.stagedKey);
+  try {
+    const result = await withDuck(async (duck) => {
+      await duck.run(`CREATE TABLE batch AS SELECT * FROM read_parquet(${sqlPath(local)})`);
+      return table.write(duck, 'batch', {
+        operation: input.operation,
+        idempotencyKey: input.idempotencyKey,
+        ...(input.window ? { window: input.window } : {}),
+        ...(input.pipelineRunId ? { pipelineRunId: input.pipelineRunId } : {}),
+        ...(onProgress ? { onProgress } : {}),
+      });
+    }, duckOptions(deps));
+    if (input.reportId) {
+      await deps.db
+        .update(tables.validationReports)
+        .set({ commitId: result.commit.id })
+        .where(eq(tables.validationReports.id, input.reportId));
+    }
+    return result;
+  } finally {
+    await fs.promises.rm(local, { force: true });
+  }
+}
+
+/** Step 5 — applies a commit to the online store (upsert-if-newer; deletes fall back to survivors). */
+export async function writeCommitOnline(
+  deps: IngestionDeps,
+  input: { featureGroup: FeatureGroupRef; commitId: number },
+  onProgress?: Progress,
+): Promise<{ offered: number; applied: number; skipped: boolean }> {
+  const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
+  if (!group.spec.online.enabled) return { offered: 0, applied: 0, skipped: true };
+  const table = new OfflineTable(deps, group);
+  const commit = await findCommit(deps.db, group, input.commitId);
+  if (commit.files.length === 0) return { offered: 0, applied: 0, skipped: false };
+  const paths = await deps.cache.localPaths(commit.files.map((f) => f.key));
+  return withDuck(async (duck) => {
+    const columns = group.spec.features.map((f) => quoteIdent(f.name)).join(', ');
+    await duck.run(
+      `CREATE VIEW commit_rows AS SELECT ${columns}, _fti_op FROM read_parquet([${paths.map(sqlPath).join(', ')}], union_by_name = true)`,
+    );
+    if (commit.operation === 'delete') {
+      await table.registerSnapshot(duck, 'survivors', { commitId: commit.id });
+      const deleted = await deps.online.applyDeletes(duck, 'commit_rows', 'survivors', group.spec);
+      return { offered: deleted, applied: deleted, skipped: false };
+    }
+    await duck.run(`CREATE VIEW upserts AS SELECT ${columns} FROM commit_rows WHERE _fti_op = 'U'`);
+    const result = await deps.online.writeFromDuck(duck, 'upserts', group.spec, (n) =>
+      onProgress?.(`${n} rows sent to the online store`),
+    );
+    return { ...result, skipped: false };
+  }, duckOptions(deps));
+}
+
+/** Step 6 — computes and stores statistics of the snapshot as of a commit (once per commit). */
+export async function computeCommitStatistics(
+  deps: IngestionDeps,
+  input: { featureGroup: FeatureGroupRef; commitId: number },
+): Promise<{ statisticsId: number | null; statistics: BatchStatistics | null }> {
+  const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
+  if (!group.spec.statistics.enabled) return { statisticsId: null, statistics: null };
+  const existing = await deps.db
+    .select()
+    .from(tables.featureStatistics)
+    .where(eq(tables.featureStatistics.commitId, input.commitId));
+  if (existing[0])
+    return { statisticsId: existing[0].id, statistics: existing[0].statistics as BatchStatistics };
+  const table = new OfflineTable(deps, group);
+  const statistics = await withDuck(async (duck) => {
+    await table.registerSnapshot(duck, 'snap', { commitId: input.commitId });
+    return computeStatistics(duck, 'snap', group.spec.features, group.spec.statistics.histogramBins);
+  }, duckOptions(deps));
+  const [row] = await deps.db
+    .insert(tables.featureStatistics)
+    .values({ featureGroupId: group.id, commitId: input.commitId, statistics })
+    .onConflictDoUpdate({
+      target: tables.featureStatistics.commitId,
+      set: { statistics: sql`excluded.statistics` },
+    })
+    .returning({ id: tables.featureStatistics.id });
+  return { statisticsId: row!.id, statistics };
+}
+
+async function findCommit(db: Database, group: FeatureGroupRecord, commitId: number): Promise<CommitInfo> {
+  const t = tables.featureGroupCommits;
+  const [row] = await db
+    .select()
+    .from(t)
+    .where(and(eq(t.id, commitId), eq(t.featureGroupId, group.id), eq(t.state, 'completed')));
+  if (!row)
+    throw new ValidationError(
+      `feature group ${group.spec.name} v${group.spec.version}: no completed commit ${commitId}.`,
+    );
+  return commitFromRow(row);
+}
