@@ -5,6 +5,8 @@ import { projectRoot } from '../core/project-root';
 import { registerCheckCommand } from './commands/check';
 import { registerConfigCommand } from './commands/config';
 import { registerDbCommands } from './commands/db';
+import { registerFeatureGroupCommands } from './commands/feature-groups';
+import { registerPipelineCommands } from './commands/pipelines';
 import { registerStackCommands } from './commands/stack';
 import { fail } from './output';
 
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerStackCommands(program);
   registerDbCommands(program);
   registerCheckCommand(program);
+  registerFeatureGroupCommands(program);
+  registerPipelineCommands(program);
   registerConfigCommand(program);
   return program;
 }

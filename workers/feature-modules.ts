@@ -39,7 +39,9 @@ export async function loadFeatureModules(
     try {
       mod = (await import(path.resolve(specifier))) as FeatureModule;
     } catch (error) {
-      throw new Error(`${FEATURE_MODULES_ENV}: cannot load ${specifier}: ${describeError(error)}`);
+      throw new Error(`${FEATURE_MODULES_ENV}: cannot load ${specifier}: ${describeError(error)}`, {
+        cause: error,
+      });
     }
     for (const definition of mod.featureGroups ?? []) await registerFeatureGroup(db, definition);
     for (const [name, transformation] of Object.entries(mod.transformations ?? {}))

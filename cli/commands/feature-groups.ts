@@ -1,0 +1,299 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { and, desc, eq } from 'drizzle-orm';
+import { tables } from '../../core/db';
+import { withDuck } from '../../core/duckdb';
+import { ValidationError } from '../../core/errors';
+import {
+  getFeatureGroup,
+  listFeatureGroups,
+  OfflineTable,
+  registerFeatureGroup,
+  type AsOf,
+  type FeatureGroupDefinition,
+} from '../../core/featurestore';
+import { ObjectCache, objectStoreFromConfig } from '../../core/storage';
+import { readJsonFile, positiveInt, withDatabase } from '../context';
+import { emit, table, type OutputOptions } from '../output';
+
+async function loadDefinitions(file: string): Promise<FeatureGroupDefinition[]> {
+  if (file.endsWith('.json')) {
+    const value = readJsonFile(file, 'feature group');
+    return Array.isArray(value) ? (value as FeatureGroupDefinition[]) : [value as FeatureGroupDefinition];
+  }
+  const mod = (await import(path.resolve(file))) as {
+    featureGroups?: FeatureGroupDefinition[];
+    default?: FeatureGroupDefinition;
+  };
+  const defs = mod.featureGroups ?? (mod.default ? [mod.default] : []);
+  if (defs.length === 0)
+    throw new ValidationError(`${file} exports no featureGroups (or default) definition.`);
+  return defs;
+}
+
+function asOfFrom(options: { asOfCommit?: string; asOfTime?: string }): AsOf {
+  if (options.asOfCommit) return { commitId: positiveInt(options.asOfCommit, '--as-of-commit') };
+  if (options.asOfTime) {
+    const time = new Date(options.asOfTime);
+    if (Number.isNaN(time.getTime()))
+      throw new ValidationError(`--as-of-time "${options.asOfTime}" is not an ISO-8601 time.`);
+    return { time };
+  }
+  return undefined;
+}
+
+/** `fti fg …` — feature groups: create, list, describe, commits, read, statistics, reports. */
+export function registerFeatureGroupCommands(program: Command): void {
+  const fg = program
+    .command('fg')
+    .description(
+      'feature groups: create, list, describe, commits, read (time travel), statistics, validation reports',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ fti fg create examples/txns.fg.json\n  $ fti fg list\n  $ fti fg describe card_txns --version 1\n  $ fti fg commits card_txns\n  $ fti fg read card_txns --as-of-time 2026-11-25T00:00:00Z --limit 20\n  $ fti fg stats card_txns\n  $ fti fg reports card_txns',
+    );
+
+  fg.command('create <file>')
+    .description(
+      'register feature group(s) from a JSON file or a JS module exporting featureGroups (idempotent)',
+    )
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, options: OutputOptions) => {
+      const defs = await loadDefinitions(file);
+      const results = await withDatabase(async ({ db }) => {
+        const out = [];
+        for (const def of defs) {
+          const { record, outcome } = await registerFeatureGroup(db, def);
+          out.push({ name: record.spec.name, version: record.spec.version, id: record.id, outcome });
+        }
+        return out;
+      });
+      emit(options, results, () =>
+        results.map((r) => `${r.outcome}: ${r.name} v${r.version} (id ${r.id})`).join('\n'),
+      );
+    });
+
+  fg.command('list')
+    .description('every feature group version')
+    .option('--json', 'machine-readable output')
+    .action(async (options: OutputOptions) => {
+      const groups = await withDatabase(({ db }) => listFeatureGroups(db));
+      emit(options, groups, () =>
+        table([
+          ['NAME', 'VERSION', 'KEY', 'EVENT TIME', 'FEATURES', 'ONLINE'],
+          ...groups.map((g) => [
+            g.spec.name,
+            String(g.spec.version),
+            g.spec.primaryKey.join(','),
+            g.spec.eventTime,
+            String(g.spec.features.length),
+            g.spec.online.enabled ? 'yes' : 'no',
+          ]),
+        ]),
+      );
+    });
+
+  fg.command('describe <name>')
+    .description('schema, settings and the latest commit of a feature group')
+    .option('--version <n>', 'version (default: latest)')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, options: OutputOptions & { version?: string }) => {
+      const result = await withDatabase(async ({ db }, config) => {
+        const group = await getFeatureGroup(
+          db,
+          name,
+          options.version ? positiveInt(options.version, '--version') : undefined,
+        );
+        const store = objectStoreFromConfig(config);
+        const details = await new OfflineTable(
+          { db, store, cache: new ObjectCache(store, { dir: config.cacheDir }) },
+          group,
+        ).commitDetails(1);
+        store.close();
+        return { ...group, latestCommit: details[0] ?? null };
+      });
+      emit(options, result, () =>
+        [
+          `${result.spec.name} v${result.spec.version} — ${result.spec.description || 'no description'}`,
+          `primary key: ${result.spec.primaryKey.join(', ')}; event time: ${result.spec.eventTime}; online: ${result.spec.online.enabled ? `yes (ttl ${result.spec.online.ttlSeconds ?? 'none'})` : 'no'}`,
+          table([
+            ['FEATURE', 'TYPE', 'NULLABLE'],
+            ...result.spec.features.map((f) => [f.name, f.type, f.nullable ? 'yes' : 'no']),
+          ]),
+          `expectations: ${result.spec.expectations?.expectations.length ?? 0}; latest commit: ${result.latestCommit ? `${result.latestCommit.id} (${result.latestCommit.state}, ${result.latestCommit.operation})` : 'none'}`,
+        ].join('\n'),
+      );
+    });
+
+  fg.command('commits <name>')
+    .description('the commit timeline (newest first), like Hopsworks commit_details()')
+    .option('--version <n>', 'version (default: latest)')
+    .option('--limit <n>', 'at most this many', '50')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, options: OutputOptions & { version?: string; limit: string }) => {
+      const commits = await withDatabase(async ({ db }, config) => {
+        const group = await getFeatureGroup(
+          db,
+          name,
+          options.version ? positiveInt(options.version, '--version') : undefined,
+        );
+        const store = objectStoreFromConfig(config);
+        const out = await new OfflineTable(
+          { db, store, cache: new ObjectCache(store, { dir: config.cacheDir }) },
+          group,
+        ).commitDetails(positiveInt(options.limit, '--limit'));
+        store.close();
+        return out;
+      });
+      emit(options, commits, () =>
+        table([
+          ['ID', 'INSTANT', 'SEQ', 'STATE', 'OPERATION', 'INSERTED', 'UPDATED', 'DELETED', 'WINDOW'],
+          ...commits.map((c) => [
+            String(c.id),
+            c.instant,
+            String(c.sequence ?? '-'),
+            c.state,
+            c.operation,
+            String(c.rowsInserted),
+            String(c.rowsUpdated),
+            String(c.rowsDeleted),
+            c.windowStart ? `${c.windowStart.toISOString()} → ${c.windowEnd?.toISOString()}` : '-',
+          ]),
+        ]),
+      );
+    });
+
+  fg.command('read <name>')
+    .description('rows of the offline snapshot: latest, or as of a commit / time (time travel)')
+    .option('--version <n>', 'version (default: latest)')
+    .option('--as-of-commit <id>', 'snapshot as of this commit')
+    .option('--as-of-time <iso>', 'snapshot as of this wall-clock time')
+    .option('--limit <n>', 'at most this many rows', '20')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (
+        name: string,
+        options: OutputOptions & { version?: string; asOfCommit?: string; asOfTime?: string; limit: string },
+      ) => {
+        const rows = await withDatabase(async ({ db }, config) => {
+          const group = await getFeatureGroup(
+            db,
+            name,
+            options.version ? positiveInt(options.version, '--version') : undefined,
+          );
+          const store = objectStoreFromConfig(config);
+          try {
+            const offline = new OfflineTable(
+              { db, store, cache: new ObjectCache(store, { dir: config.cacheDir }) },
+              group,
+            );
+            return await withDuck(async (duck) => {
+              await offline.registerSnapshot(duck, 'snap', asOfFrom(options));
+              return duck.all(
+                `SELECT * FROM snap ORDER BY ALL LIMIT ${positiveInt(options.limit, '--limit')}`,
+              );
+            });
+          } finally {
+            store.close();
+          }
+        });
+        const plain = rows.map((r) =>
+          Object.fromEntries(
+            Object.entries(r).map(([k, v]) => [
+              k,
+              v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? Number(v) : v,
+            ]),
+          ),
+        );
+        emit(options, plain, () =>
+          plain.length === 0
+            ? '(no rows)'
+            : table([
+                Object.keys(plain[0]!),
+                ...plain.map((r) => Object.values(r).map((v) => (v === null ? 'null' : String(v)))),
+              ]),
+        );
+      },
+    );
+
+  fg.command('stats <name>')
+    .description('statistics of the latest (or a given) commit')
+    .option('--version <n>', 'version (default: latest)')
+    .option('--commit <id>', 'commit id (default: latest with statistics)')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, options: OutputOptions & { version?: string; commit?: string }) => {
+      const stats = await withDatabase(async ({ db }) => {
+        const group = await getFeatureGroup(
+          db,
+          name,
+          options.version ? positiveInt(options.version, '--version') : undefined,
+        );
+        const t = tables.featureStatistics;
+        const where = options.commit
+          ? and(eq(t.featureGroupId, group.id), eq(t.commitId, positiveInt(options.commit, '--commit')))
+          : eq(t.featureGroupId, group.id);
+        const [row] = await db.select().from(t).where(where).orderBy(desc(t.id)).limit(1);
+        if (!row)
+          throw new ValidationError(
+            `no statistics for ${name}${options.commit ? ` commit ${options.commit}` : ''} yet; run a feature pipeline first.`,
+          );
+        return {
+          commitId: row.commitId,
+          statistics: row.statistics as Record<string, Record<string, unknown>>,
+        };
+      });
+      emit(options, stats, () =>
+        [
+          `commit ${stats.commitId}`,
+          table([
+            ['FEATURE', 'COUNT', 'NULLS', 'DISTINCT', 'MIN', 'MAX', 'MEAN', 'STDDEV'],
+            ...Object.entries(stats.statistics).map(([f, s]) => [
+              f,
+              ...['count', 'nulls', 'distinct', 'min', 'max', 'mean', 'stddev'].map((k) =>
+                s[k] === undefined || s[k] === null
+                  ? '-'
+                  : typeof s[k] === 'number'
+                    ? String(Math.round((s[k] as number) * 1e4) / 1e4)
+                    : String(s[k]),
+              ),
+            ]),
+          ]),
+        ].join('\n'),
+      );
+    });
+
+  fg.command('reports <name>')
+    .description('validation reports (newest first), with the commit each belongs to')
+    .option('--version <n>', 'version (default: latest)')
+    .option('--limit <n>', 'at most this many', '20')
+    .option('--json', 'machine-readable output (full Great Expectations-shaped reports)')
+    .action(async (name: string, options: OutputOptions & { version?: string; limit: string }) => {
+      const reports = await withDatabase(async ({ db }) => {
+        const group = await getFeatureGroup(
+          db,
+          name,
+          options.version ? positiveInt(options.version, '--version') : undefined,
+        );
+        const t = tables.validationReports;
+        return db
+          .select()
+          .from(t)
+          .where(eq(t.featureGroupId, group.id))
+          .orderBy(desc(t.id))
+          .limit(positiveInt(options.limit, '--limit'));
+      });
+      emit(options, reports, () =>
+        table([
+          ['ID', 'COMMIT', 'SUCCESS', 'POLICY', 'CREATED'],
+          ...reports.map((r) => [
+            String(r.id),
+            r.commitId === null ? '(not written)' : String(r.commitId),
+            r.success ? 'yes' : 'no',
+            r.ingestionPolicy,
+            r.createdAt.toISOString(),
+          ]),
+        ]),
+      );
+    });
+}

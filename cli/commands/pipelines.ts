@@ -1,0 +1,180 @@
+import type { Command } from 'commander';
+import type { FeaturePipelineSpec } from '../../core/featurestore';
+import { ValidationError } from '../../core/errors';
+import { loadConfig } from '../../core/config';
+import { TASK_QUEUES } from '../../core/pipelines';
+import type { FeaturePipelineResult } from '../../workflows';
+import { readJsonFile } from '../context';
+import { emit, table, type OutputOptions } from '../output';
+import { backfillSchedule, createFeatureSchedule, featureScheduleId } from '../schedules';
+import { connectTemporal, runUrl } from '../temporal-client';
+
+function isoOption(value: string | undefined, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime()))
+    throw new ValidationError(`${name} "${value}" is not an ISO-8601 time, e.g. 2026-11-25T00:00:00Z.`);
+  return d.toISOString();
+}
+
+function parseEvery(value: string): number {
+  const match = /^(\d+)(s|m|h|d)$/.exec(value);
+  if (!match) throw new ValidationError(`--every "${value}" must look like 30m, 1h or 1d.`);
+  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+/** `fti pipeline …` — run a feature pipeline window, schedule it, backfill, trigger. */
+export function registerPipelineCommands(program: Command): void {
+  const pipeline = program
+    .command('pipeline')
+    .description(
+      'feature pipelines: run a window, create/list/delete schedules, backfill a range, trigger now',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ fti pipeline run txns.pipeline.json --start 2026-11-24T00:00:00Z --end 2026-11-25T00:00:00Z\n  $ fti pipeline schedule create txns.pipeline.json --every 1h\n  $ fti pipeline backfill txns --start 2026-11-01T00:00:00Z --end 2026-11-02T00:00:00Z\n  $ fti pipeline trigger txns\n  $ fti pipeline schedule list\n  $ fti pipeline schedule delete txns',
+    );
+
+  pipeline
+    .command('run <spec>')
+    .description('run one window of a feature pipeline (JSON spec) and wait for its commit')
+    .option('--start <iso>', 'window start (inclusive)')
+    .option('--end <iso>', 'window end (exclusive)')
+    .option('--no-wait', 'print the run id and UI link, do not wait')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (file: string, options: OutputOptions & { start?: string; end?: string; wait: boolean }) => {
+        const spec = readJsonFile(file, 'pipeline') as FeaturePipelineSpec;
+        const start = isoOption(options.start, '--start');
+        const end = isoOption(options.end, '--end');
+        if ((start === undefined) !== (end === undefined))
+          throw new ValidationError('give both --start and --end, or neither.');
+        const config = loadConfig();
+        const client = await connectTemporal(config);
+        try {
+          const workflowId = `features-${spec.name}-${start ?? 'run'}-${Date.now()}`.replace(/[:.]/g, '-');
+          const handle = await client.workflow.start('featurePipeline', {
+            taskQueue: TASK_QUEUES.features,
+            workflowId,
+            args: [{ pipeline: spec, ...(start && end ? { window: { start, end } } : {}) }],
+          });
+          const url = runUrl(config, workflowId, handle.firstExecutionRunId);
+          if (!options.wait) return emit(options, { workflowId, url }, () => `started ${workflowId}\n${url}`);
+          if (!options.json) process.stderr.write(`running ${workflowId} — ${url}\n`);
+          const result = (await handle.result()) as FeaturePipelineResult;
+          emit(
+            options,
+            { ...result, url },
+            () =>
+              `commit ${result.commit.commitId}${result.commit.reused ? ' (already done for this window)' : ''}: ${result.rowsWritten} rows (+${result.commit.rowsInserted} ~${result.commit.rowsUpdated} -${result.commit.rowsDeleted}); online ${result.online.skipped ? 'off' : `${result.online.applied} applied`}; validation: ${result.validation}\n${url}`,
+          );
+        } finally {
+          await client.connection.close();
+        }
+      },
+    );
+
+  const schedule = pipeline.command('schedule').description('Temporal Schedules of feature pipelines');
+  schedule
+    .command('create <spec>')
+    .description(
+      'register the pipeline as a schedule; each run processes the window ending at its scheduled time',
+    )
+    .option('--every <interval>', 'interval such as 15m, 1h, 1d')
+    .option('--cron <expr>', 'cron expression (needs windowSeconds in the spec)')
+    .option('--paused', 'create paused (backfill still works)')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (file: string, options: OutputOptions & { every?: string; cron?: string; paused?: boolean }) => {
+        const spec = readJsonFile(file, 'pipeline') as FeaturePipelineSpec;
+        if (!options.every === !options.cron)
+          throw new ValidationError('give exactly one of --every or --cron.');
+        const client = await connectTemporal(loadConfig());
+        try {
+          const handle = await createFeatureSchedule(client, spec, {
+            cadence: options.every ? { everySeconds: parseEvery(options.every) } : { cron: options.cron! },
+            paused: options.paused ?? false,
+          });
+          emit(options, { scheduleId: handle.scheduleId }, () => `schedule ${handle.scheduleId} created`);
+        } finally {
+          await client.connection.close();
+        }
+      },
+    );
+
+  schedule
+    .command('list')
+    .description('feature-pipeline schedules')
+    .option('--json', 'machine-readable output')
+    .action(async (options: OutputOptions) => {
+      const client = await connectTemporal(loadConfig());
+      try {
+        const rows: { id: string; paused: boolean; next: string }[] = [];
+        for await (const s of client.schedule.list()) {
+          if (!s.scheduleId.startsWith('features-')) continue;
+          rows.push({
+            id: s.scheduleId,
+            paused: s.state.paused,
+            next: s.info.nextActionTimes[0]?.toISOString() ?? '-',
+          });
+        }
+        emit(options, rows, () =>
+          table([
+            ['SCHEDULE', 'PAUSED', 'NEXT RUN'],
+            ...rows.map((r) => [r.id, r.paused ? 'yes' : 'no', r.next]),
+          ]),
+        );
+      } finally {
+        await client.connection.close();
+      }
+    });
+
+  schedule
+    .command('delete <pipeline>')
+    .description('delete the schedule of a pipeline (runs and commits stay)')
+    .action(async (name: string) => {
+      const client = await connectTemporal(loadConfig());
+      try {
+        await client.schedule.getHandle(featureScheduleId(name)).delete();
+        process.stdout.write(`schedule ${featureScheduleId(name)} deleted\n`);
+      } finally {
+        await client.connection.close();
+      }
+    });
+
+  pipeline
+    .command('backfill <pipeline>')
+    .description(
+      'run the schedule for every window in [start, end): one commit per window; re-running replaces nothing twice',
+    )
+    .requiredOption('--start <iso>', 'range start')
+    .requiredOption('--end <iso>', 'range end')
+    .action(async (name: string, options: { start: string; end: string }) => {
+      const client = await connectTemporal(loadConfig());
+      try {
+        await backfillSchedule(
+          client.schedule.getHandle(featureScheduleId(name)),
+          new Date(isoOption(options.start, '--start')!),
+          new Date(isoOption(options.end, '--end')!),
+        );
+        process.stdout.write(
+          `backfill of ${featureScheduleId(name)} requested for [${options.start}, ${options.end}); watch the runs in the Temporal UI\n`,
+        );
+      } finally {
+        await client.connection.close();
+      }
+    });
+
+  pipeline
+    .command('trigger <pipeline>')
+    .description('start one scheduled run now')
+    .action(async (name: string) => {
+      const client = await connectTemporal(loadConfig());
+      try {
+        await client.schedule.getHandle(featureScheduleId(name)).trigger();
+        process.stdout.write(`triggered ${featureScheduleId(name)}\n`);
+      } finally {
+        await client.connection.close();
+      }
+    });
+}
