@@ -40,7 +40,11 @@ async function main(): Promise<void> {
     name,
     primaryKey: ['entity_id'],
     eventTime: 'event_time',
-    features: [{ name: 'entity_id', type: 'string' }, { name: 'event_time', type: 'timestamp' }, ...features.map((f) => ({ name: f, type: 'double' as const }))],
+    features: [
+      { name: 'entity_id', type: 'string' },
+      { name: 'event_time', type: 'timestamp' },
+      ...features.map((f) => ({ name: f, type: 'double' as const })),
+    ],
     online: { enabled: true },
   });
 
@@ -48,12 +52,21 @@ async function main(): Promise<void> {
   const floorStart = Date.now();
   const floorCsv = path.join(dir, 'floor.csv');
   await withDuck(async (duck) => {
-    await duck.run(`COPY (SELECT * FROM read_parquet(${sqlPath(source)})) TO ${sqlPath(path.join(dir, 'floor.parquet'))} (FORMAT parquet, COMPRESSION zstd)`);
-    await duck.run(`COPY (SELECT * FROM read_parquet(${sqlPath(source)})) TO ${sqlPath(floorCsv)} (FORMAT csv, HEADER false)`);
+    await duck.run(
+      `COPY (SELECT * FROM read_parquet(${sqlPath(source)})) TO ${sqlPath(path.join(dir, 'floor.parquet'))} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+    await duck.run(
+      `COPY (SELECT * FROM read_parquet(${sqlPath(source)})) TO ${sqlPath(floorCsv)} (FORMAT csv, HEADER false)`,
+    );
   });
   const client = await database.pool.connect();
-  await client.query(`CREATE TEMP TABLE floor (entity_id text, event_time timestamp, ${features.map((f) => `${f} double precision`).join(', ')})`);
-  await streamPipeline(fs.createReadStream(floorCsv), client.query(copyFrom('COPY floor FROM STDIN (FORMAT csv)')));
+  await client.query(
+    `CREATE TEMP TABLE floor (entity_id text, event_time timestamp, ${features.map((f) => `${f} double precision`).join(', ')})`,
+  );
+  await streamPipeline(
+    fs.createReadStream(floorCsv),
+    client.query(copyFrom('COPY floor FROM STDIN (FORMAT csv)')),
+  );
   client.release();
   const floorMs = Date.now() - floorStart;
 
@@ -88,7 +101,16 @@ async function main(): Promise<void> {
     temporal.workflow.execute('featurePipeline', {
       taskQueue,
       workflowId: `bench-ingest-${name}`,
-      args: [{ pipeline: { name: name.replace(/_/g, '-'), featureGroup: { name }, source: { kind: 'parquet', path: source }, validation: 'always' } }],
+      args: [
+        {
+          pipeline: {
+            name: name.replace(/_/g, '-'),
+            featureGroup: { name },
+            source: { kind: 'parquet', path: source },
+            validation: 'always',
+          },
+        },
+      ],
     }),
   )) as FeaturePipelineResult;
   const runMs = Date.now() - runStart;
