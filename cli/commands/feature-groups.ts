@@ -263,6 +263,49 @@ export function registerFeatureGroupCommands(program: Command): void {
       );
     });
 
+  fg.command('compact <name>')
+    .description(
+      'rewrite the live Parquet files into one (never changes a query result), then apply retention and clean abandoned commits',
+    )
+    .option('--version <n>', 'version (default: latest)')
+    .option('--min-files <n>', 'compact only when at least this many live files', '2')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, options: OutputOptions & { version?: string; minFiles: string }) => {
+      const result = await withDatabase(async ({ db }, config) => {
+        const group = await getFeatureGroup(
+          db,
+          name,
+          options.version ? positiveInt(options.version, '--version') : undefined,
+        );
+        const store = objectStoreFromConfig(config);
+        try {
+          const offline = new OfflineTable(
+            { db, store, cache: new ObjectCache(store, { dir: config.cacheDir }) },
+            group,
+          );
+          const compaction = await withDuck((duck) =>
+            offline.compact(duck, { minFiles: positiveInt(options.minFiles, '--min-files') }),
+          );
+          const retention = await offline.applyRetention();
+          const abandoned = await offline.cleanAbandoned();
+          return {
+            compactionCommitId: compaction?.id ?? null,
+            filesReplaced: compaction?.replacedFiles.length ?? 0,
+            retentionDeletedFiles: retention.deletedFiles,
+            abandonedCommitsCleaned: abandoned,
+          };
+        } finally {
+          store.close();
+        }
+      });
+      emit(
+        options,
+        result,
+        () =>
+          `${result.compactionCommitId ? `compaction commit ${result.compactionCommitId} replaced ${result.filesReplaced} files` : 'nothing to compact'}; retention removed ${result.retentionDeletedFiles} files; ${result.abandonedCommitsCleaned} abandoned commits cleaned`,
+      );
+    });
+
   fg.command('reports <name>')
     .description('validation reports (newest first), with the commit each belongs to')
     .option('--version <n>', 'version (default: latest)')

@@ -101,7 +101,7 @@ describe('features worker killed mid-ingestion', () => {
     const store = objectStoreFromConfig(config);
     const files: string[] = [];
     for await (const o of store.list(`offline/${group}/`)) files.push(o.key);
-    expect(files).toEqual(commits[0]!.files.map((f: { key: string }) => f.key));
+    expect(files).toEqual((commits[0]!.files as { key: string }[]).map((f) => f.key));
     const count = await withDuck(async (duck) => {
       await new OfflineTable(
         { db: database.db, store, cache: new ObjectCache(store, { dir: path.join(dir, 'cache') }) },
