@@ -51,7 +51,8 @@ export async function computeStatistics(
         type,
         count: Number(row?.count ?? 0),
         nulls: Number(row?.total ?? 0) - Number(row?.count ?? 0),
-        distinct: Number(row?.distinct ?? 0),
+        // HyperLogLog can overshoot on high-cardinality columns; never report more than the count.
+        distinct: Math.min(Number(row?.distinct ?? 0), Number(row?.count ?? 0)),
         min,
         max,
         mean: num(row?.mean),
