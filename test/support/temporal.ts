@@ -17,7 +17,8 @@ export interface TemporalTestContext {
 /** Connects to the running Temporal server (the stack's dev server or TEMPORAL_ADDRESS). */
 export async function connectTestTemporal(): Promise<TemporalTestContext> {
   const config = loadConfig();
-  installTemporalLogging(createLogger('test-worker', 'warn'));
+  // Expected failures (bad-input tests) log at WARN; keep CI output to real errors.
+  installTemporalLogging(createLogger('test-worker', 'error'));
   const connection = await Connection.connect({ address: config.temporalAddress });
   const nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
   return {

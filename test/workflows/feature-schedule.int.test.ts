@@ -107,6 +107,13 @@ describe('feature pipeline schedules and backfills', () => {
           ['2026-03-01T01:00:00.000Z', '2026-03-01T02:00:00.000Z', 1],
           ['2026-03-01T02:00:00.000Z', '2026-03-01T03:00:00.000Z', 2],
         ]);
+        // Let the first runs finish entirely (a still-running run's workflow id cannot start again).
+        const completedRuns = () =>
+          database.db
+            .select()
+            .from(tables.pipelineRuns)
+            .where(and(eq(tables.pipelineRuns.name, name), eq(tables.pipelineRuns.status, 'completed')));
+        expect(await waitFor(completedRuns, (r) => r.length >= 3)).toHaveLength(3);
         await backfillSchedule(handle, new Date('2026-03-01T00:30:00Z'), new Date('2026-03-01T03:00:00Z'));
         const runs = await waitFor(
           () =>
@@ -122,5 +129,5 @@ describe('feature pipeline schedules and backfills', () => {
     } finally {
       await handle.delete();
     }
-  });
+  }, 300_000);
 });

@@ -221,4 +221,35 @@ describe('OfflineTable: incremental table with a commit timeline', () => {
     expect(await rowsOf(duck, 'inc')).toEqual([]);
     expect(await table.compact(duck)).toBeUndefined(); // one live file: nothing to do
   });
+
+  it('retention removes replaced files after the configured days; time travel there then fails clearly', async () => {
+    const group = await createCardGroup(database.db, { retentionDays: 1 });
+    const table = new OfflineTable(
+      {
+        db: database.db,
+        store,
+        cache: new ObjectCache(store, { dir: path.join(cacheDir, `${group.spec.name}-r`) }),
+      },
+      group,
+    );
+    await loadBatch(duck, 'b', [['c1', '2026-01-01 10:00:00', 1, 'a']]);
+    const first = (await table.write(duck, 'b', { operation: 'upsert', idempotencyKey: 'r1' })).commit;
+    await loadBatch(duck, 'b', [['c2', '2026-01-01 10:00:00', 2, 'a']]);
+    await table.write(duck, 'b', { operation: 'upsert', idempotencyKey: 'r2' });
+    await table.compact(duck);
+    expect(await table.applyRetention(new Date())).toEqual({ deletedFiles: 0 }); // too recent
+    const later = new Date(Date.now() + 2 * 86_400_000);
+    expect(await table.applyRetention(later)).toEqual({ deletedFiles: 2 });
+    await table.registerSnapshot(duck, 'now');
+    expect((await rowsOf(duck, 'now')).map((r) => r[0])).toEqual(['c1', 'c2']);
+    const fresh = new OfflineTable(
+      {
+        db: database.db,
+        store,
+        cache: new ObjectCache(store, { dir: path.join(cacheDir, `${group.spec.name}-r2`) }),
+      },
+      group,
+    );
+    await expect(fresh.registerSnapshot(duck, 'old', { commitId: first.id })).rejects.toThrow(/not found/);
+  });
 });
