@@ -42,6 +42,25 @@ function asOfFrom(options: { asOfCommit?: string; asOfTime?: string }): AsOf {
   return undefined;
 }
 
+/** Opens the database and object store, finds the group, and runs `fn` with its offline table. */
+async function withOfflineTable<T>(
+  name: string,
+  version: string | undefined,
+  fn: (offline: OfflineTable) => Promise<T>,
+): Promise<T> {
+  return withDatabase(async ({ db }, config) => {
+    const group = await getFeatureGroup(db, name, version ? positiveInt(version, '--version') : undefined);
+    const store = objectStoreFromConfig(config);
+    try {
+      return await fn(
+        new OfflineTable({ db, store, cache: new ObjectCache(store, { dir: config.cacheDir }) }, group),
+      );
+    } finally {
+      store.close();
+    }
+  });
+}
+
 /** `fti fg …` — feature groups: create, list, describe, commits, read, statistics, reports. */
 export function registerFeatureGroupCommands(program: Command): void {
   const fg = program
@@ -99,20 +118,10 @@ export function registerFeatureGroupCommands(program: Command): void {
     .option('--version <n>', 'version (default: latest)')
     .option('--json', 'machine-readable output')
     .action(async (name: string, options: OutputOptions & { version?: string }) => {
-      const result = await withDatabase(async ({ db }, config) => {
-        const group = await getFeatureGroup(
-          db,
-          name,
-          options.version ? positiveInt(options.version, '--version') : undefined,
-        );
-        const store = objectStoreFromConfig(config);
-        const details = await new OfflineTable(
-          { db, store, cache: new ObjectCache(store, { dir: config.cacheDir }) },
-          group,
-        ).commitDetails(1);
-        store.close();
-        return { ...group, latestCommit: details[0] ?? null };
-      });
+      const result = await withOfflineTable(name, options.version, async (offline) => ({
+        ...offline.featureGroup,
+        latestCommit: (await offline.commitDetails(1))[0] ?? null,
+      }));
       emit(options, result, () =>
         [
           `${result.spec.name} v${result.spec.version} — ${result.spec.description || 'no description'}`,
@@ -132,20 +141,9 @@ export function registerFeatureGroupCommands(program: Command): void {
     .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'machine-readable output')
     .action(async (name: string, options: OutputOptions & { version?: string; limit: string }) => {
-      const commits = await withDatabase(async ({ db }, config) => {
-        const group = await getFeatureGroup(
-          db,
-          name,
-          options.version ? positiveInt(options.version, '--version') : undefined,
-        );
-        const store = objectStoreFromConfig(config);
-        const out = await new OfflineTable(
-          { db, store, cache: new ObjectCache(store, { dir: config.cacheDir }) },
-          group,
-        ).commitDetails(positiveInt(options.limit, '--limit'));
-        store.close();
-        return out;
-      });
+      const commits = await withOfflineTable(name, options.version, (offline) =>
+        offline.commitDetails(positiveInt(options.limit, '--limit')),
+      );
       emit(options, commits, () =>
         table([
           ['ID', 'INSTANT', 'SEQ', 'STATE', 'OPERATION', 'INSERTED', 'UPDATED', 'DELETED', 'WINDOW'],
@@ -176,28 +174,12 @@ export function registerFeatureGroupCommands(program: Command): void {
         name: string,
         options: OutputOptions & { version?: string; asOfCommit?: string; asOfTime?: string; limit: string },
       ) => {
-        const rows = await withDatabase(async ({ db }, config) => {
-          const group = await getFeatureGroup(
-            db,
-            name,
-            options.version ? positiveInt(options.version, '--version') : undefined,
-          );
-          const store = objectStoreFromConfig(config);
-          try {
-            const offline = new OfflineTable(
-              { db, store, cache: new ObjectCache(store, { dir: config.cacheDir }) },
-              group,
-            );
-            return await withDuck(async (duck) => {
-              await offline.registerSnapshot(duck, 'snap', asOfFrom(options));
-              return duck.all(
-                `SELECT * FROM snap ORDER BY ALL LIMIT ${positiveInt(options.limit, '--limit')}`,
-              );
-            });
-          } finally {
-            store.close();
-          }
-        });
+        const rows = await withOfflineTable(name, options.version, (offline) =>
+          withDuck(async (duck) => {
+            await offline.registerSnapshot(duck, 'snap', asOfFrom(options));
+            return duck.all(`SELECT * FROM snap ORDER BY ALL LIMIT ${positiveInt(options.limit, '--limit')}`);
+          }),
+        );
         const plain = rows.map((r) =>
           Object.fromEntries(
             Object.entries(r).map(([k, v]) => [
@@ -271,32 +253,18 @@ export function registerFeatureGroupCommands(program: Command): void {
     .option('--min-files <n>', 'compact only when at least this many live files', '2')
     .option('--json', 'machine-readable output')
     .action(async (name: string, options: OutputOptions & { version?: string; minFiles: string }) => {
-      const result = await withDatabase(async ({ db }, config) => {
-        const group = await getFeatureGroup(
-          db,
-          name,
-          options.version ? positiveInt(options.version, '--version') : undefined,
+      const result = await withOfflineTable(name, options.version, async (offline) => {
+        const compaction = await withDuck((duck) =>
+          offline.compact(duck, { minFiles: positiveInt(options.minFiles, '--min-files') }),
         );
-        const store = objectStoreFromConfig(config);
-        try {
-          const offline = new OfflineTable(
-            { db, store, cache: new ObjectCache(store, { dir: config.cacheDir }) },
-            group,
-          );
-          const compaction = await withDuck((duck) =>
-            offline.compact(duck, { minFiles: positiveInt(options.minFiles, '--min-files') }),
-          );
-          const retention = await offline.applyRetention();
-          const abandoned = await offline.cleanAbandoned();
-          return {
-            compactionCommitId: compaction?.id ?? null,
-            filesReplaced: compaction?.replacedFiles.length ?? 0,
-            retentionDeletedFiles: retention.deletedFiles,
-            abandonedCommitsCleaned: abandoned,
-          };
-        } finally {
-          store.close();
-        }
+        const retention = await offline.applyRetention();
+        const abandoned = await offline.cleanAbandoned();
+        return {
+          compactionCommitId: compaction?.id ?? null,
+          filesReplaced: compaction?.replacedFiles.length ?? 0,
+          retentionDeletedFiles: retention.deletedFiles,
+          abandonedCommitsCleaned: abandoned,
+        };
       });
       emit(
         options,
