@@ -1,8 +1,15 @@
 import type { FtiConfig } from '../config';
-import { S3ObjectStore } from './s3/s3-object-store';
+import { S3ObjectStore, type S3ObjectStoreOptions } from './s3/s3-object-store';
 
-/** The S3 store the configuration points at, optionally scoped under a key prefix. */
-export function objectStoreFromConfig(config: FtiConfig, prefix = ''): S3ObjectStore {
+/**
+ * The S3 store the configuration points at, optionally scoped under a key prefix; `overrides`
+ * adjust single options (tests use them for wrong credentials, small parts, short retries).
+ */
+export function objectStoreFromConfig(
+  config: FtiConfig,
+  prefix = '',
+  overrides: Partial<S3ObjectStoreOptions> = {},
+): S3ObjectStore {
   return new S3ObjectStore({
     endpoint: config.s3Endpoint,
     region: config.s3Region,
@@ -11,5 +18,6 @@ export function objectStoreFromConfig(config: FtiConfig, prefix = ''): S3ObjectS
     bucket: config.s3Bucket,
     forcePathStyle: config.s3ForcePathStyle,
     prefix,
+    ...overrides,
   });
 }
