@@ -23,7 +23,8 @@ export type RegisterOutcome = 'created' | 'unchanged' | 'appended';
 
 type Row = typeof tables.featureGroups.$inferSelect;
 
-function recordFromRow(row: Row): FeatureGroupRecord {
+/** Maps a `feature_groups` row to a {@link FeatureGroupRecord}. */
+export function recordFromRow(row: Row): FeatureGroupRecord {
   return {
     id: row.id,
     createdAt: row.createdAt,

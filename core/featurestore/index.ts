@@ -31,3 +31,4 @@ export { conformBatch, DUCK_TYPES } from './conform';
 export * from './ingestion';
 export { featurePipelineSpecSchema, parseFeaturePipelineSpec, parseWindow } from './pipeline-spec';
 export type { FeaturePipelineSpec, NormalizedFeaturePipelineSpec } from './pipeline-spec';
+export * from './views';

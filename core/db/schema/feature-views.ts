@@ -101,6 +101,8 @@ export const trainingDatasets = pgTable(
     query: text('query').notNull().default(''),
     rowCounts: jsonb('row_counts').notNull().default({}),
     transformationParams: jsonb('transformation_params').notNull().default({}),
+    /** Per split: column statistics of the untransformed data. */
+    statistics: jsonb('statistics').notNull().default({}),
     storagePrefix: text('storage_prefix').notNull(),
     idempotencyKey: text('idempotency_key').notNull(),
     pipelineRunId: bigint('pipeline_run_id', { mode: 'number' }).references(() => pipelineRuns.id),

@@ -54,6 +54,17 @@ export interface OnlineStore {
     keys: readonly Readonly<Record<string, unknown>>[],
     now?: Date,
   ): Promise<OnlineRow[]>;
+  /**
+   * Looks up keys of several feature groups in one round trip (one statement); `result[i]` holds
+   * the rows of `requests[i]` in key order, with the same statuses and value types as {@link read}.
+   */
+  readMany(
+    requests: readonly {
+      readonly spec: FeatureGroupSpec;
+      readonly keys: readonly Readonly<Record<string, unknown>>[];
+    }[],
+    now?: Date,
+  ): Promise<OnlineRow[][]>;
   /** Number of rows stored for the group (monitoring, tests). */
   count(spec: FeatureGroupSpec): Promise<number>;
 }

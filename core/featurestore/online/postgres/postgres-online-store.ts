@@ -195,61 +195,57 @@ export class PostgresOnlineStore implements OnlineStore {
     keys: readonly Readonly<Record<string, unknown>>[],
     now: Date = new Date(),
   ): Promise<OnlineRow[]> {
-    if (keys.length === 0) return [];
-    await this.ensureTable(spec);
-    const pkTypes = spec.primaryKey.map((c) => PG_TYPES[spec.features.find((f) => f.name === c)!.type]);
-    const params = spec.primaryKey.map((c, i) =>
-      keys.map((k, row) => {
-        const value = k[c];
-        if (value === undefined || value === null) {
-          throw new ValidationError(
-            `online read of ${spec.name} v${spec.version}: key #${row + 1} has no value for primary-key column "${c}".`,
-            {
-              location: `keys[${row}].${c}`,
-            },
-          );
-        }
-        if (typeof value === 'object' && !(value instanceof Date)) {
-          throw new ValidationError(
-            `online read of ${spec.name} v${spec.version}: key #${row + 1} column "${c}" must be a ${pkTypes[i]}, not an object.`,
-          );
-        }
-        return toPgParam(value);
-      }),
-    );
-    const pkList = spec.primaryKey.map(quoteIdent).join(', ');
-    const unnest = `unnest(${spec.primaryKey.map((_, i) => `$${i + 1}::${pkTypes[i]}[]`).join(', ')}) WITH ORDINALITY AS k(${pkList}, "_fti_ord")`;
-    const match = spec.primaryKey.map((c) => `t.${quoteIdent(c)} = k.${quoteIdent(c)}`).join(' AND ');
-    const cols = spec.features.map((f) => `t.${quoteIdent(f.name)}`).join(', ');
-    let result: pg.QueryResult<Record<string, unknown>>;
-    try {
-      result = await this.options.pool.query({
-        text: `SELECT k."_fti_ord", ${cols} FROM ${unnest} JOIN ${this.table(spec)} t ON ${match}`,
-        values: params,
-        types: TYPES,
+    return (await this.readMany([{ spec, keys }], now))[0]!;
+  }
+
+  async readMany(
+    requests: readonly {
+      readonly spec: FeatureGroupSpec;
+      readonly keys: readonly Readonly<Record<string, unknown>>[];
+    }[],
+    now: Date = new Date(),
+  ): Promise<OnlineRow[][]> {
+    const active = requests.map((r, i) => ({ ...r, index: i })).filter((r) => r.keys.length > 0);
+    if (active.length === 0) return requests.map(() => []);
+    for (const r of active) await this.ensureTable(r.spec);
+    const values: unknown[] = [];
+    const parts = active.map((r) => {
+      const { spec, keys } = r;
+      const pkTypes = spec.primaryKey.map((c) => PG_TYPES[spec.features.find((f) => f.name === c)!.type]);
+      const placeholders = spec.primaryKey.map((c, i) => {
+        values.push(keys.map((k, row) => keyParam(spec, k, c, row, pkTypes[i]!)));
+        return `$${values.length}::${pkTypes[i]}[]`;
       });
+      const pkList = spec.primaryKey.map(quoteIdent).join(', ');
+      const match = spec.primaryKey.map((c) => `t.${quoteIdent(c)} = k.${quoteIdent(c)}`).join(' AND ');
+      // jsonb keeps one result shape across groups with different columns, so all groups share one statement.
+      return `SELECT ${r.index}::int AS g, k."_fti_ord", to_jsonb(t) AS v FROM unnest(${placeholders.join(', ')}) WITH ORDINALITY AS k(${pkList}, "_fti_ord") JOIN ${this.table(spec)} t ON ${match}`;
+    });
+    let result: pg.QueryResult<{ g: number; _fti_ord: string | number; v: Record<string, unknown> }>;
+    try {
+      result = await this.options.pool.query({ text: parts.join(' UNION ALL '), values, types: TYPES });
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code === '22P02' || code === '22007' || code === '22008') {
+      if (code === '22P02' || code === '22007' || code === '22008' || code === '22003') {
         throw new ValidationError(
-          `online read of ${spec.name} v${spec.version}: a key value does not match the primary-key type (${pkTypes.join(', ')}).`,
+          `online read: a key value does not match its primary-key type (${active.map((r) => `${r.spec.name}: ${r.spec.primaryKey.join(', ')}`).join('; ')}).`,
         );
       }
       throw error;
     }
-    const byOrdinal = new Map<number, Record<string, unknown>>();
-    for (const row of result.rows) {
-      const { _fti_ord: ord, ...values } = row;
-      byOrdinal.set(Number(ord), values);
-    }
-    const ttlMs = spec.online.ttlSeconds === null ? undefined : spec.online.ttlSeconds * 1000;
-    return keys.map((key, i) => {
-      const values = byOrdinal.get(i + 1) ?? null;
-      if (!values) return { key, status: 'missing', values: null };
-      const eventTime = values[spec.eventTime];
-      const stale =
-        ttlMs !== undefined && eventTime instanceof Date && now.getTime() - eventTime.getTime() > ttlMs;
-      return { key, status: stale ? 'outside_ttl' : 'present', values };
+    const found = requests.map(() => new Map<number, Record<string, unknown>>());
+    for (const row of result.rows) found[row.g]!.set(Number(row._fti_ord), row.v);
+    return requests.map(({ spec, keys }, g) => {
+      const ttlMs = spec.online.ttlSeconds === null ? undefined : spec.online.ttlSeconds * 1000;
+      return keys.map((key, i) => {
+        const json = found[g]!.get(i + 1);
+        if (!json) return { key, status: 'missing' as const, values: null };
+        const values = fromJson(spec, json);
+        const eventTime = values[spec.eventTime];
+        const stale =
+          ttlMs !== undefined && eventTime instanceof Date && now.getTime() - eventTime.getTime() > ttlMs;
+        return { key, status: stale ? ('outside_ttl' as const) : ('present' as const), values };
+      });
     });
   }
 
@@ -260,6 +256,59 @@ export class PostgresOnlineStore implements OnlineStore {
     );
     return Number(result.rows[0]?.n ?? 0);
   }
+}
+
+function keyParam(
+  spec: FeatureGroupSpec,
+  key: Readonly<Record<string, unknown>>,
+  column: string,
+  row: number,
+  pgType: string,
+): unknown {
+  const value = key?.[column];
+  if (value === undefined || value === null) {
+    throw new ValidationError(
+      `online read of ${spec.name} v${spec.version}: key #${row + 1} has no value for primary-key column "${column}".`,
+      { location: `keys[${row}].${column}` },
+    );
+  }
+  if (typeof value === 'object' && !(value instanceof Date)) {
+    throw new ValidationError(
+      `online read of ${spec.name} v${spec.version}: key #${row + 1} column "${column}" must be a ${pgType}, not an object.`,
+      { location: `keys[${row}].${column}` },
+    );
+  }
+  return toPgParam(value);
+}
+
+/** Converts a row from `to_jsonb` back to the types {@link OnlineStore.read} promises. */
+function fromJson(spec: FeatureGroupSpec, json: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of spec.features) {
+    const v = json[f.name];
+    if (v === null || v === undefined) {
+      out[f.name] = null;
+      continue;
+    }
+    switch (f.type) {
+      case 'timestamp':
+        out[f.name] = new Date(`${String(v)}Z`);
+        break;
+      case 'float':
+        // real columns hold float32 values; match what DuckDB returns for FLOAT offline.
+        out[f.name] = Math.fround(Number(v));
+        break;
+      case 'float_array':
+        out[f.name] = (v as number[]).map((x) => (x === null ? null : Math.fround(x)));
+        break;
+      case 'bigint':
+        out[f.name] = typeof v === 'number' && Number.isSafeInteger(v) ? v : String(v);
+        break;
+      default:
+        out[f.name] = v;
+    }
+  }
+  return out;
 }
 
 function toPgParam(value: unknown): unknown {

@@ -1,0 +1,1 @@
+ALTER TABLE "training_datasets" ADD COLUMN "statistics" jsonb DEFAULT '{}'::jsonb NOT NULL;

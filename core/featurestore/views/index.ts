@@ -1,0 +1,58 @@
+export { featureViewDefinitionSchema, parseFeatureViewDefinition } from './definition';
+export type { FeatureViewDefinition, FeatureViewDefinitionParsed, ViewFilter } from './definition';
+export { resolveFeatureView } from './resolve';
+export type { ResolvedFeatureView, ResolvedJoin, ViewColumn, ColumnRole } from './resolve';
+export {
+  createFeatureView,
+  getFeatureView,
+  getFeatureViewById,
+  listFeatureViews,
+  deleteFeatureView,
+  FeatureViewNotFoundError,
+} from './repository';
+export type { FeatureViewRecord } from './repository';
+export type { FeatureViewDeps } from './deps';
+export { materializeView, resolvePins, outputColumns, assertRange, SPINE_ROW } from './pit-join';
+export type { SnapshotPins, SpineSource, TimeRange, ReadPurpose, MaterializeOptions } from './pit-join';
+export type { SpineInput } from './spine-input';
+export {
+  createTrainingData,
+  getTrainingDataset,
+  listTrainingDatasets,
+  recreateTrainingData,
+  splitDefinitionSchema,
+  TrainingDatasetNotFoundError,
+  SPLIT_NAMES,
+} from './training-data';
+export type {
+  CreateTrainingDataRequest,
+  SplitDefinition,
+  SplitName,
+  TrainingDatasetInfo,
+} from './training-data';
+export {
+  readTrainingData,
+  readTrainingMatrix,
+  materializeBatch,
+  batchChunks,
+  getBatchData,
+  transformRow,
+  toMatrix,
+} from './read';
+export type { FeatureMatrix, BatchRequest, MaterializedBatch, ReadTrainingDataOptions } from './read';
+export {
+  transformStepSchema,
+  fitTransformations,
+  encodeRow,
+  encodeFeature,
+  applyStep,
+  passthrough,
+  UnknownCategoryError,
+} from './model-transforms';
+export type { TransformStep, FittedStep, FittedTransformations } from './model-transforms';
+export { defineOnDemandFeature, OnDemandRegistry, onDemandIngestion, computeOnDemand } from './on-demand';
+export type { OnDemandFunction, OnDemandBinding, OnDemandInputs } from './on-demand';
+export { OnlineFeatureReader, MissingFeatureError } from './online-vectors';
+export type { FeatureVector, FeatureStatus, VectorRequest, VectorOptions } from './online-vectors';
+export { checkOnlineOfflineSkew } from './skew';
+export type { SkewReport, SkewMismatch } from './skew';
