@@ -165,12 +165,7 @@ export async function getFeatureView(
     .where(eq(tables.featureViews.name, name))
     .orderBy(desc(tables.featureViews.version));
   const row = version === undefined ? rows[0] : rows.find((r) => r.version === version);
-  if (!row)
-    throw new FeatureViewNotFoundError(
-      name,
-      version,
-      rows.map((r) => r.version),
-    );
+  if (!row) throw new FeatureViewNotFoundError(name, version, rows.map((r) => r.version).reverse());
   return recordOf(db, row);
 }
 

@@ -123,7 +123,7 @@ export function resolveFeatureView(
     const previous = owner.get(column.name);
     if (previous !== undefined)
       fail(
-        `column "${column.name}" from ${from} collides with "${column.name}" from ${previous}; give one of the joins a prefix (e.g. prefix: "${from.replace(/ .*/, '').replace(/[^a-z0-9_]/g, '')}_") or select fewer features.`,
+        `column "${column.name}" from ${from} collides with "${column.name}" from ${previous}; set a prefix on the join (e.g. prefix: "${from.split('.')[0]!.replace(/^spine.*/, 'x')}_") or select fewer features.`,
         column.name,
       );
     owner.set(column.name, from);
