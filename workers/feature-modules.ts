@@ -2,9 +2,13 @@ import path from 'node:path';
 import type { Database } from '../core/db';
 import { describeError } from '../core/errors';
 import {
+  createFeatureView,
+  OnDemandRegistry,
   registerFeatureGroup,
   TransformationRegistry,
   type FeatureGroupDefinition,
+  type FeatureViewDefinition,
+  type OnDemandFunction,
   type Transformation,
 } from '../core/featurestore';
 
@@ -12,8 +16,9 @@ import {
 export const FEATURE_MODULES_ENV = 'FTI_FEATURE_MODULES';
 
 /**
- * What a feature team's module exports: the feature groups it owns (registered, idempotently, when
- * the worker starts) and its named transformations.
+ * What a feature team's module exports: the feature groups and feature views it owns (registered,
+ * idempotently, when a worker starts), its named transformations and its on-demand feature
+ * functions (needed wherever the views are read: features, training and inference workers).
  *
  * @example
  * // examples/fraud/features/module.ts
@@ -23,14 +28,28 @@ export const FEATURE_MODULES_ENV = 'FTI_FEATURE_MODULES';
 export interface FeatureModule {
   readonly featureGroups?: readonly FeatureGroupDefinition[];
   readonly transformations?: Readonly<Record<string, Transformation>>;
+  readonly onDemandFeatures?: readonly OnDemandFunction[];
+  /** Registered after the groups; an identical existing version is reused. */
+  readonly featureViews?: readonly FeatureViewDefinition[];
 }
 
-/** Loads every module named in FTI_FEATURE_MODULES; registers its groups and transformations. */
+/** What the loaded modules provide to a worker. */
+export interface LoadedFeatureModules {
+  readonly transformations: TransformationRegistry;
+  readonly onDemand: OnDemandRegistry;
+}
+
+/**
+ * Loads every module named in FTI_FEATURE_MODULES; registers its groups, views, transformations
+ * and on-demand functions.
+ */
 export async function loadFeatureModules(
   db: Database,
   specifiers = process.env[FEATURE_MODULES_ENV] ?? '',
-): Promise<TransformationRegistry> {
+): Promise<LoadedFeatureModules> {
   const registry = new TransformationRegistry();
+  const onDemand = new OnDemandRegistry();
+  const views: FeatureViewDefinition[] = [];
   for (const specifier of specifiers
     .split(',')
     .map((s) => s.trim())
@@ -46,6 +65,10 @@ export async function loadFeatureModules(
     for (const definition of mod.featureGroups ?? []) await registerFeatureGroup(db, definition);
     for (const [name, transformation] of Object.entries(mod.transformations ?? {}))
       registry.register(name, transformation);
+    for (const fn of mod.onDemandFeatures ?? []) onDemand.register(fn);
+    views.push(...(mod.featureViews ?? []));
   }
-  return registry;
+  // Views may join groups from several modules: register them once every group exists.
+  for (const view of views) await createFeatureView(db, view);
+  return { transformations: registry, onDemand };
 }

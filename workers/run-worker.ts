@@ -33,6 +33,7 @@ export async function runWorker(taskQueue: string): Promise<void> {
       },
     );
     const scratchDir = path.join(os.tmpdir(), `fti-scratch-${process.pid}`);
+    const modules = await loadFeatureModules(database.db);
     const ingestion =
       taskQueue === TASK_QUEUES.features
         ? {
@@ -40,7 +41,7 @@ export async function runWorker(taskQueue: string): Promise<void> {
             store,
             cache: new ObjectCache(store, { dir: config.cacheDir }),
             online: new PostgresOnlineStore({ pool: database.pool, scratchDir }),
-            transformations: await loadFeatureModules(database.db),
+            transformations: modules.transformations,
             storeFor: (bucket: string) => objectStoreFromConfig({ ...config, s3Bucket: bucket }),
             env: process.env,
             scratchDir,

@@ -146,13 +146,8 @@ export async function materializeView(
   const order = [SPINE_TIME, ...view.entityKeys, ...spineCols].map((c) =>
     c === SPINE_TIME ? c : quoteIdent(c),
   );
-  await duck.run(
-    `CREATE OR REPLACE TEMP TABLE _fti_spine AS
-     SELECT row_number() OVER (ORDER BY ${order.join(', ')}) AS ${SPINE_ROW}, *
-     FROM (SELECT ${spineCols.map(quoteIdent).join(', ')}, CAST(${et} AS TIMESTAMP) AS ${SPINE_TIME} FROM ${spineRelation}) ${rangeFilter}`,
-    params,
-  );
-  params.length = 0;
+  const spineSql = `SELECT row_number() OVER (ORDER BY ${order.join(', ')}) AS ${SPINE_ROW}, *
+     FROM (SELECT ${spineCols.map(quoteIdent).join(', ')}, CAST(${et} AS TIMESTAMP) AS ${SPINE_TIME} FROM ${spineRelation}) ${rangeFilter}`;
 
   const selects = [`s.${SPINE_ROW}`, ...spineCols.map((c) => `s.${quoteIdent(c)}`)];
   const joins: string[] = [];
@@ -186,26 +181,32 @@ export async function materializeView(
     }
   }
   const where = view.filters.map((f) => filterSql(f, param));
-  await duck.run(
-    `CREATE OR REPLACE TEMP TABLE _fti_joined AS
-     SELECT * FROM (SELECT ${selects.join(', ')} FROM _fti_spine s ${joins.join(' ')})
-     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
-    params,
-  );
-  for (let i = 0; i < view.joins.length; i++) await duck.run(`DROP VIEW IF EXISTS _fti_join_${i}`);
-  await duck.run('DROP TABLE IF EXISTS _fti_spine');
-
+  const joinedSql = `SELECT * FROM (SELECT ${selects.join(', ')} FROM _fti_spine s ${joins.join(' ')})
+     ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
   const wanted = outputColumns(view, options.purpose);
-  let source = '_fti_joined';
-  if (view.onDemand.length > 0) {
+  const project = `SELECT ${SPINE_ROW}, ${wanted.map(quoteIdent).join(', ')}`;
+  if (view.onDemand.length === 0) {
+    // One statement: DuckDB plans the spine numbering, the ASOF joins and the ordering together.
+    await duck.run(
+      `CREATE OR REPLACE TEMP TABLE ${options.output} AS
+       WITH _fti_spine AS (${spineSql}), _fti_joined AS (${joinedSql})
+       ${project} FROM _fti_joined ORDER BY ${SPINE_ROW}`,
+      params,
+    );
+  } else {
+    // On-demand functions read the joined rows in chunks, so they are materialized first.
+    await duck.run(
+      `CREATE OR REPLACE TEMP TABLE _fti_joined AS WITH _fti_spine AS (${spineSql}) ${joinedSql}`,
+      params,
+    );
     await computeOnDemandColumns(duck, view, options.onDemand, options.scratchDir);
-    source = '_fti_joined j JOIN _fti_odf o USING (' + SPINE_ROW + ')';
+    await duck.run(
+      `CREATE OR REPLACE TEMP TABLE ${options.output} AS
+       ${project} FROM _fti_joined j JOIN _fti_odf o USING (${SPINE_ROW}) ORDER BY ${SPINE_ROW}`,
+    );
+    await duck.run('DROP TABLE IF EXISTS _fti_joined; DROP TABLE IF EXISTS _fti_odf');
   }
-  await duck.run(
-    `CREATE OR REPLACE TEMP TABLE ${options.output} AS
-     SELECT ${SPINE_ROW}, ${wanted.map(quoteIdent).join(', ')} FROM ${source} ORDER BY ${SPINE_ROW}`,
-  );
-  await duck.run('DROP TABLE IF EXISTS _fti_joined; DROP TABLE IF EXISTS _fti_odf');
+  for (let i = 0; i < view.joins.length; i++) await duck.run(`DROP VIEW IF EXISTS _fti_join_${i}`);
   const count = await duck.one<{ n: bigint }>(`SELECT count(*) AS n FROM ${options.output}`);
   return Number(count?.n ?? 0);
 }
