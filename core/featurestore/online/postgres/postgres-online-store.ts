@@ -209,7 +209,10 @@ export class PostgresOnlineStore implements OnlineStore {
     if (active.length === 0) return requests.map(() => []);
     for (const r of active) await this.ensureTable(r.spec);
     const values: unknown[] = [];
-    const parts = active.map((r) => {
+    // One statement for every group: each branch of the UNION fills its own typed columns
+    // (`_fti_g<i>_<j>`) and NULLs for the other groups' columns, so values keep pg's native parsing.
+    const alias = (g: number, j: number) => `"_fti_g${g}_${j}"`;
+    const parts = active.map((r, position) => {
       const { spec, keys } = r;
       const pkTypes = spec.primaryKey.map((c) => PG_TYPES[spec.features.find((f) => f.name === c)!.type]);
       const placeholders = spec.primaryKey.map((c, i) => {
@@ -218,12 +221,21 @@ export class PostgresOnlineStore implements OnlineStore {
       });
       const pkList = spec.primaryKey.map(quoteIdent).join(', ');
       const match = spec.primaryKey.map((c) => `t.${quoteIdent(c)} = k.${quoteIdent(c)}`).join(' AND ');
-      // jsonb keeps one result shape across groups with different columns, so all groups share one statement.
-      return `SELECT ${r.index}::int AS g, k."_fti_ord", to_jsonb(t) AS v FROM unnest(${placeholders.join(', ')}) WITH ORDINALITY AS k(${pkList}, "_fti_ord") JOIN ${this.table(spec)} t ON ${match}`;
+      const columns = active.flatMap((other, g) =>
+        other.spec.features.map((f, j) =>
+          g === position
+            ? `t.${quoteIdent(f.name)} AS ${alias(g, j)}`
+            : `NULL::${PG_TYPES[f.type]} AS ${alias(g, j)}`,
+        ),
+      );
+      return `SELECT ${position}::int AS "_fti_g", k."_fti_ord", ${columns.join(', ')} FROM unnest(${placeholders.join(', ')}) WITH ORDINALITY AS k(${pkList}, "_fti_ord") JOIN ${this.table(spec)} t ON ${match}`;
     });
-    let result: pg.QueryResult<{ g: number; _fti_ord: string | number; v: Record<string, unknown> }>;
+    let result: pg.QueryResult<Record<string, unknown>>;
     try {
-      result = await this.options.pool.query({ text: parts.join(' UNION ALL '), values, types: TYPES });
+      const text = parts.join(' UNION ALL ');
+      // A named statement is parsed and planned once per connection, not on every lookup.
+      const name = `fti_online_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+      result = await this.options.pool.query({ name, text, values, types: TYPES });
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === '22P02' || code === '22007' || code === '22008' || code === '22003') {
@@ -233,14 +245,21 @@ export class PostgresOnlineStore implements OnlineStore {
       }
       throw error;
     }
-    const found = requests.map(() => new Map<number, Record<string, unknown>>());
-    for (const row of result.rows) found[row.g]!.set(Number(row._fti_ord), row.v);
-    return requests.map(({ spec, keys }, g) => {
+    const found = active.map(() => new Map<number, Record<string, unknown>>());
+    for (const row of result.rows) {
+      const g = Number(row._fti_g);
+      const spec = active[g]!.spec;
+      const out: Record<string, unknown> = {};
+      spec.features.forEach((f, j) => (out[f.name] = normalize(f.type, row[`_fti_g${g}_${j}`])));
+      found[g]!.set(Number(row._fti_ord), out);
+    }
+    const byRequest = new Map(active.map((r, position) => [r.index, found[position]!]));
+    return requests.map(({ spec, keys }, index) => {
+      const rows = byRequest.get(index);
       const ttlMs = spec.online.ttlSeconds === null ? undefined : spec.online.ttlSeconds * 1000;
       return keys.map((key, i) => {
-        const json = found[g]!.get(i + 1);
-        if (!json) return { key, status: 'missing' as const, values: null };
-        const values = fromJson(spec, json);
+        const values = rows?.get(i + 1);
+        if (!values) return { key, status: 'missing' as const, values: null };
         const eventTime = values[spec.eventTime];
         const stale =
           ttlMs !== undefined && eventTime instanceof Date && now.getTime() - eventTime.getTime() > ttlMs;
@@ -281,34 +300,14 @@ function keyParam(
   return toPgParam(value);
 }
 
-/** Converts a row from `to_jsonb` back to the types {@link OnlineStore.read} promises. */
-function fromJson(spec: FeatureGroupSpec, json: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const f of spec.features) {
-    const v = json[f.name];
-    if (v === null || v === undefined) {
-      out[f.name] = null;
-      continue;
-    }
-    switch (f.type) {
-      case 'timestamp':
-        out[f.name] = new Date(`${String(v)}Z`);
-        break;
-      case 'float':
-        // real columns hold float32 values; match what DuckDB returns for FLOAT offline.
-        out[f.name] = Math.fround(Number(v));
-        break;
-      case 'float_array':
-        out[f.name] = (v as number[]).map((x) => (x === null ? null : Math.fround(x)));
-        break;
-      case 'bigint':
-        out[f.name] = typeof v === 'number' && Number.isSafeInteger(v) ? v : String(v);
-        break;
-      default:
-        out[f.name] = v;
-    }
-  }
-  return out;
+/** Makes pg's parsed value match what DuckDB returns offline for the same feature type. */
+function normalize(type: FeatureType, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  // real columns hold float32 values: DuckDB returns FLOAT as the exact float32, pg as shortest text.
+  if (type === 'float') return Math.fround(Number(value));
+  if (type === 'float_array')
+    return (value as (number | null)[]).map((x) => (x === null ? null : Math.fround(x)));
+  return value;
 }
 
 function toPgParam(value: unknown): unknown {
