@@ -6,6 +6,7 @@ import { registerCheckCommand } from './commands/check';
 import { registerConfigCommand } from './commands/config';
 import { registerDbCommands } from './commands/db';
 import { registerFeatureGroupCommands } from './commands/feature-groups';
+import { registerFeatureViewCommands } from './commands/feature-views';
 import { registerPipelineCommands } from './commands/pipelines';
 import { registerStackCommands } from './commands/stack';
 import { fail } from './output';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerDbCommands(program);
   registerCheckCommand(program);
   registerFeatureGroupCommands(program);
+  registerFeatureViewCommands(program);
   registerPipelineCommands(program);
   registerConfigCommand(program);
   return program;

@@ -7,7 +7,14 @@ export interface OutputOptions {
 
 /** Prints a result: JSON for scripts with `--json`, otherwise the human rendering. */
 export function emit(options: OutputOptions, value: unknown, human: () => string): void {
-  process.stdout.write(options.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+  process.stdout.write(options.json ? `${JSON.stringify(value, jsonSafe, 2)}\n` : `${human()}\n`);
+}
+
+/** BIGINT values (DuckDB) print as numbers when exact, else as strings. */
+function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint')
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  return value;
 }
 
 /** Prints a failure as `error: <cause>` (a stack trace only with FTI_DEBUG=1) and sets exit code 1. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PostgresOnlineStore } from '../core/featurestore';
 import { TASK_QUEUES } from '../core/pipelines';
 import { ObjectCache, objectStoreFromConfig } from '../core/storage';
-import { loadFeatureModules } from './feature-modules';
+import { loadFeatureModules } from '../core/featurestore';
 import { installTemporalLogging } from './logging';
 import { createPlatformWorker } from './worker-factory';
 

@@ -15,6 +15,7 @@ export const CONFIG_DEFAULTS = {
   s3SecretAccessKey: 'fti-local-secret-key',
   s3Bucket: 'fti',
   s3ForcePathStyle: true,
+  s3Prefix: '',
   cacheDir: '.fti/cache',
   stateDir: '.fti/stack',
   logLevel: 'info',
@@ -57,6 +58,9 @@ const configSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'must be a valid S3 bucket name' }),
   s3ForcePathStyle: z.preprocess((v) => (typeof v === 'boolean' ? String(v) : v), booleanString),
+  s3Prefix: z.string().regex(/^([a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*)?$/, {
+    message: 'must be a key prefix like "team-a/fti" (lowercase segments, no leading or trailing /)',
+  }),
   cacheDir: z.string().min(1),
   stateDir: z.string().min(1),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
@@ -82,6 +86,8 @@ export interface FtiConfig {
   readonly s3Bucket: string;
   /** Path-style addressing (needed by SeaweedFS and MinIO). */
   readonly s3ForcePathStyle: boolean;
+  /** Key prefix inside the bucket for everything the platform writes ('' = bucket root). */
+  readonly s3Prefix: string;
   /** Local read-through cache for immutable objects. */
   readonly cacheDir: string;
   /** Where the local stack keeps pid files, logs and data. */

@@ -13,6 +13,7 @@ export const ENV = {
   s3SecretAccessKey: 'S3_SECRET_ACCESS_KEY',
   s3Bucket: 'S3_BUCKET',
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
+  s3Prefix: 'S3_PREFIX',
   cacheDir: 'FTI_CACHE_DIR',
   stateDir: 'FTI_STATE_DIR',
   logLevel: 'LOG_LEVEL',

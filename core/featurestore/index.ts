@@ -32,3 +32,5 @@ export * from './ingestion';
 export { featurePipelineSpecSchema, parseFeaturePipelineSpec, parseWindow } from './pipeline-spec';
 export type { FeaturePipelineSpec, NormalizedFeaturePipelineSpec } from './pipeline-spec';
 export * from './views';
+export { loadFeatureModules, FEATURE_MODULES_ENV } from './feature-modules';
+export type { FeatureModule, LoadedFeatureModules } from './feature-modules';

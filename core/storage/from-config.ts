@@ -2,7 +2,8 @@ import type { FtiConfig } from '../config';
 import { S3ObjectStore, type S3ObjectStoreOptions } from './s3/s3-object-store';
 
 /**
- * The S3 store the configuration points at, optionally scoped under a key prefix; `overrides`
+ * The S3 store the configuration points at, under the configured `S3_PREFIX` and optionally a
+ * further key prefix; `overrides`
  * adjust single options (tests use them for wrong credentials, small parts, short retries).
  */
 export function objectStoreFromConfig(
@@ -17,7 +18,7 @@ export function objectStoreFromConfig(
     secretAccessKey: config.s3SecretAccessKey,
     bucket: config.s3Bucket,
     forcePathStyle: config.s3ForcePathStyle,
-    prefix,
+    prefix: [config.s3Prefix, prefix].filter(Boolean).join('/'),
     ...overrides,
   });
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../../core/config';
 import { openDatabase, type DatabaseHandle } from '../../core/db';
 import { getFeatureGroup } from '../../core/featurestore';
-import { loadFeatureModules } from '../../workers/feature-modules';
+import { loadFeatureModules } from '../../core/featurestore';
 import { getFeatureView } from '../../core/featurestore';
 import { uniqueGroupName } from '../support/featurestore';
 

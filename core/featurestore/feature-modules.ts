@@ -1,16 +1,12 @@
 import path from 'node:path';
-import type { Database } from '../core/db';
-import { describeError } from '../core/errors';
-import {
-  createFeatureView,
-  OnDemandRegistry,
-  registerFeatureGroup,
-  TransformationRegistry,
-  type FeatureGroupDefinition,
-  type FeatureViewDefinition,
-  type OnDemandFunction,
-  type Transformation,
-} from '../core/featurestore';
+import type { Database } from '../db';
+import { describeError } from '../errors';
+import type { FeatureGroupDefinition } from './feature-group';
+import { registerFeatureGroup } from './feature-group-repository';
+import { TransformationRegistry, type Transformation } from './transformations';
+import type { FeatureViewDefinition } from './views/definition';
+import { OnDemandRegistry, type OnDemandFunction } from './views/on-demand';
+import { createFeatureView } from './views/repository';
 
 /** Environment variable listing the feature modules a features worker loads (comma-separated paths). */
 export const FEATURE_MODULES_ENV = 'FTI_FEATURE_MODULES';
