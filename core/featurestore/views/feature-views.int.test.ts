@@ -298,6 +298,52 @@ describe('feature views: training data, batch and online retrieval (real S3 + Po
     ]);
   });
 
+  it('builds training data from a caller-supplied spine table, stores the spine, and recreates it identically', async () => {
+    const name = uniqueGroupName('spine_view');
+    await createFeatureView(deps.db, {
+      name,
+      spine: {
+        columns: [
+          { name: 'card_id', type: 'string' },
+          { name: 'at', type: 'timestamp' },
+          { name: 'outcome', type: 'int' },
+        ],
+        eventTime: 'at',
+      },
+      labels: ['outcome'],
+      joins: [{ featureGroup: cards.spec.name, features: ['amount_avg_7d'] }],
+    });
+    const spine = Array.from({ length: 30 }, (_, i) => ({
+      card_id: `c${i % 4}`,
+      at: day(2 + (i % 5), 12),
+      outcome: i % 2,
+    }));
+    const td = await createTrainingData(deps, {
+      featureView: { name },
+      spine: { rows: spine },
+      splits: { kind: 'random', fractions: { train: 0.5, test: 0.5 }, seed: 5 },
+    });
+    expect(td.rowCounts.train! + td.rowCounts.test!).toBe(30);
+    expect(await deps.store.exists(`${td.storagePrefix}/spine.parquet`)).toBe(true);
+    expect((await recreateTrainingData(deps, { name }, td.version)).identical).toBe(true);
+    await expect(createTrainingData(deps, { featureView: { name } })).rejects.toThrow(
+      /the view's spine is a table; pass spine rows/,
+    );
+    await expect(
+      createTrainingData(deps, {
+        featureView: { name },
+        spine: { rows: [{ card_id: 'c1', at: 'not a time', outcome: 1 }] },
+      }),
+    ).rejects.toThrow(/column "at" has 1 value\(s\) that are not timestamp/);
+    await expect(
+      createTrainingData(deps, {
+        featureView: { name },
+        spine: { rows: [{ card_id: 'c1', at: null, outcome: 1 }] },
+      }),
+    ).rejects.toThrow(/1 row\(s\) have no event time in "at"/);
+    expect(await listTrainingDatasets(deps, { name })).toHaveLength(1);
+  });
+
   it('rejects bad training-data requests before writing anything', async () => {
     const ref = { name: definition.name, version: 1 };
     const count0 = (await listTrainingDatasets(deps, ref)).length;
