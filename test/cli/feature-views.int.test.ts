@@ -89,7 +89,7 @@ describe('fti fv (compiled CLI)', () => {
   it('creates, lists, describes; creates, lists, reads and recreates training data; serves batch and online data', () => {
     expect(json(['fv', 'create', file])).toMatchObject({ name: view, version: 1, created: true });
     expect(json(['fv', 'create', file])).toMatchObject({ created: false });
-    expect(json(['fv', 'list']).some((v: { name?: string }) => v.name === view)).toBe(true);
+    expect(json(['fv', 'list']).some((v) => (v as { name?: string }).name === view)).toBe(true);
     expect(json(['fv', 'describe', view])).toMatchObject({
       entityKeys: ['user_id'],
       features: ['p_sessions', 'p_plan'],

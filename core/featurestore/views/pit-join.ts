@@ -5,6 +5,7 @@ import { ValidationError } from '../../errors';
 import { quoteIdent } from '../../identifiers';
 import { DUCK_TYPES } from '../conform';
 import type { FeatureType } from '../feature-group';
+import type { FeatureGroupRecord } from '../feature-group-repository';
 import { OfflineTable, type OfflineStoreDeps } from '../offline/offline-table';
 import { intervalOf } from '../transformations';
 import { computeOnDemand, type OnDemandRegistry } from './on-demand';
@@ -42,6 +43,35 @@ export function assertRange(range: TimeRange, what: string): void {
     );
 }
 
+/** Every feature group a view reads (spine group first), each once. */
+export function viewGroups(view: ResolvedFeatureView): FeatureGroupRecord[] {
+  const all = [...(view.spine.kind === 'group' ? [view.spine.group] : []), ...view.joins.map((j) => j.group)];
+  return all.filter((g, i) => all.findIndex((x) => x.id === g.id) === i);
+}
+
+/** Pins as `{ "<group>@v<version>": commitId }`, the form recorded with datasets and batches. */
+export function pinsToCommits(view: ResolvedFeatureView, pins: SnapshotPins): Record<string, number> {
+  return Object.fromEntries(viewGroups(view).map((g) => [`${g.spec.name}@v${g.spec.version}`, pins[g.id]!]));
+}
+
+/** The inverse of {@link pinsToCommits}; a group without an entry is an error naming it. */
+export function commitsToPins(
+  view: ResolvedFeatureView,
+  commits: Readonly<Record<string, number>>,
+): SnapshotPins {
+  const pins: Record<number, number> = {};
+  for (const g of viewGroups(view)) {
+    const label = `${g.spec.name}@v${g.spec.version}`;
+    const commit = commits[label];
+    if (commit === undefined || !Number.isInteger(commit))
+      throw new ValidationError(`feature view ${view.name}: commits has no entry for ${label}.`, {
+        location: 'commits',
+      });
+    pins[g.id] = commit;
+  }
+  return pins;
+}
+
 /**
  * Resolves the commit every feature group of the view is read at: the latest completed commit, or
  * the latest as of a wall-clock time. A group without any commit is an error naming it.
@@ -52,12 +82,7 @@ export async function resolvePins(
   asOf?: Date,
 ): Promise<SnapshotPins> {
   const pins: Record<number, number> = {};
-  const groups = [
-    ...(view.spine.kind === 'group' ? [view.spine.group] : []),
-    ...view.joins.map((j) => j.group),
-  ];
-  for (const group of groups) {
-    if (pins[group.id] !== undefined) continue;
+  for (const group of viewGroups(view)) {
     const timeline = await new OfflineTable(deps, group).timeline(asOf ? { time: asOf } : undefined);
     const head = timeline.at(-1);
     if (!head)

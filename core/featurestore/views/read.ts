@@ -6,6 +6,8 @@ import { joinKey } from '../../storage';
 import type { FeatureViewDeps } from './deps';
 import { encodeFeature, passthrough, type FittedTransformations, type RawValue } from './model-transforms';
 import {
+  commitsToPins,
+  pinsToCommits,
   materializeView,
   outputColumns,
   resolvePins,
@@ -204,7 +206,7 @@ export async function materializeBatch(
       : (await getTrainingDataset(deps, request.featureView, request.trainingDatasetVersion)).dataset
           .transformation;
   const pins = request.commits
-    ? pinsByLabel(view, request.commits)
+    ? commitsToPins(view, request.commits)
     : await resolvePins(deps, view, request.asOf);
   const spine = request.spine
     ? ({
@@ -220,31 +222,7 @@ export async function materializeBatch(
     onDemand: deps.onDemand,
     scratchDir: deps.scratchDir,
   });
-  const commits: Record<string, number> = {};
-  const groups = [
-    ...(view.spine.kind === 'group' ? [view.spine.group] : []),
-    ...view.joins.map((j) => j.group),
-  ];
-  for (const g of groups) commits[`${g.spec.name}@v${g.spec.version}`] = pins[g.id]!;
-  return { relation, rows, view, pins, commits, transformation };
-}
-
-function pinsByLabel(view: ResolvedFeatureView, commits: Readonly<Record<string, number>>): SnapshotPins {
-  const pins: Record<number, number> = {};
-  const groups = [
-    ...(view.spine.kind === 'group' ? [view.spine.group] : []),
-    ...view.joins.map((j) => j.group),
-  ];
-  for (const g of groups) {
-    const label = `${g.spec.name}@v${g.spec.version}`;
-    const commit = commits[label];
-    if (commit === undefined)
-      throw new ValidationError(`batch data for ${view.name}: commits has no entry for ${label}.`, {
-        location: 'commits',
-      });
-    pins[g.id] = commit;
-  }
-  return pins;
+  return { relation, rows, view, pins, commits: pinsToCommits(view, pins), transformation };
 }
 
 /**

@@ -14,6 +14,8 @@ import type { FeatureViewDeps } from './deps';
 import { fitTransformations, type FittedTransformations, type RawValue } from './model-transforms';
 import {
   assertRange,
+  commitsToPins,
+  pinsToCommits,
   materializeView,
   onDemandTypes,
   outputColumns,
@@ -194,26 +196,6 @@ function typedColumns(
   return names.map((name) => ({ name, type: view.columns.find((c) => c.name === name)!.type ?? odf[name]! }));
 }
 
-function groupLabel(view: ResolvedFeatureView, pins: SnapshotPins): Record<string, number> {
-  const out: Record<string, number> = {};
-  const groups = [
-    ...(view.spine.kind === 'group' ? [view.spine.group] : []),
-    ...view.joins.map((j) => j.group),
-  ];
-  for (const g of groups) out[`${g.spec.name}@v${g.spec.version}`] = pins[g.id]!;
-  return out;
-}
-
-function pinsFrom(view: ResolvedFeatureView, commits: Readonly<Record<string, number>>): SnapshotPins {
-  const pins: Record<number, number> = {};
-  const groups = [
-    ...(view.spine.kind === 'group' ? [view.spine.group] : []),
-    ...view.joins.map((j) => j.group),
-  ];
-  for (const g of groups) pins[g.id] = commits[`${g.spec.name}@v${g.spec.version}`]!;
-  return pins;
-}
-
 interface Built {
   readonly files: Record<string, string>;
   readonly rows: Record<string, number>;
@@ -353,7 +335,7 @@ export async function createTrainingData(
       location: 'spine',
     });
   const pins = existing
-    ? pinsFrom(view, existing.featureGroupCommits)
+    ? commitsToPins(view, existing.featureGroupCommits)
     : await resolvePins(deps, view, request.asOf);
   const dir = await fs.promises.mkdtemp(path.join(ensureDir(deps.scratchDir), 'td-'));
   try {
@@ -374,7 +356,7 @@ export async function createTrainingData(
           endTime: range?.end ?? null,
           splits,
           seed: splits.kind === 'random' ? splits.seed : null,
-          featureGroupCommits: groupLabel(view, pins),
+          featureGroupCommits: pinsToCommits(view, pins),
           pipelineRunId: request.pipelineRunId ?? null,
         });
         for (const [split, file] of Object.entries(built.files))
@@ -552,7 +534,7 @@ export async function recreateTrainingData(
         duck,
         deps,
         view,
-        pinsFrom(view, dataset.featureGroupCommits),
+        commitsToPins(view, dataset.featureGroupCommits),
         dataset.splits,
         range,
         spine,
