@@ -1,0 +1,72 @@
+import { verifyOnnxModel } from '../onnx/runtime';
+import { seededRandom } from '../random';
+import type { Dataset } from '../task';
+import { gbdt } from './gbdt';
+
+function synthetic(rows: number, cols: number, label: (x: number[]) => number, seed = 1, missing = 0): Dataset {
+  const random = seededRandom(seed);
+  const X = new Float64Array(rows * cols);
+  const y = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const x = Array.from({ length: cols }, () => random() * 4 - 2);
+    y[i] = label(x);
+    X.set(
+      x.map((v) => (random() < missing ? Number.NaN : v)),
+      i * cols,
+    );
+  }
+  return { X, rows, cols, y };
+}
+
+const names = (n: number) => Array.from({ length: n }, (_, i) => `f${i}`);
+
+describe('gbdt trainer', () => {
+  it('learns a non-linear binary function with missing values; the ONNX export reproduces it', async () => {
+    const fn = ([a, b, c]: number[]) => (a! * b! > 0.3 || c! > 1.5 ? 1 : 0);
+    const train = synthetic(4000, 4, fn, 1, 0.05);
+    const validation = synthetic(1000, 4, fn, 2, 0.05);
+    const model = await gbdt.train(
+      { task: 'binary', numClasses: 2, featureNames: names(4), train, validation },
+      gbdt.paramsSchema.parse({ numTrees: 60, maxDepth: 4 }),
+      { seed: 3 },
+    );
+    const p = model.predict(validation.X, validation.rows).probabilities!;
+    let correct = 0;
+    for (let i = 0; i < validation.rows; i++) correct += (p[i * 2 + 1]! > 0.5 ? 1 : 0) === validation.y[i] ? 1 : 0;
+    expect(correct / validation.rows).toBeGreaterThan(0.9);
+    expect(await verifyOnnxModel(model.onnx, 'binary', 4, validation, model.predict(validation.X, validation.rows))).toBeLessThan(1e-5);
+    expect(model.history.filter((h) => h.key === 'validation_loss').length).toBeGreaterThan(0);
+  });
+
+  it('regression and multiclass; early stopping keeps the best round', async () => {
+    const reg = synthetic(3000, 3, ([a, b]) => Math.sin(a!) * 3 + b! * b!);
+    const regModel = await gbdt.train(
+      { task: 'regression', numClasses: 0, featureNames: names(3), train: reg, validation: synthetic(500, 3, ([a, b]) => Math.sin(a!) * 3 + b! * b!, 9) },
+      gbdt.paramsSchema.parse({ numTrees: 300, learningRate: 0.3, earlyStoppingRounds: 5 }),
+      { seed: 1 },
+    );
+    expect(Number(regModel.info.rounds)).toBeLessThan(300);
+    const pred = regModel.predict(Float64Array.of(1, 1, 0), 1).prediction![0]!;
+    expect(Math.abs(pred - (Math.sin(1) * 3 + 1))).toBeLessThan(0.4);
+    await verifyOnnxModel(regModel.onnx, 'regression', 3, reg, regModel.predict(reg.X, reg.rows));
+
+    const multi = synthetic(3000, 2, ([a, b]) => (a! > 0.5 ? 2 : b! > 0 ? 1 : 0), 4);
+    const multiModel = await gbdt.train(
+      { task: 'multiclass', numClasses: 3, featureNames: names(2), train: multi },
+      gbdt.paramsSchema.parse({ numTrees: 30, maxDepth: 3, subsample: 0.8, colsample: 1 }),
+      { seed: 1 },
+    );
+    expect(multiModel.info.trees).toBe(90);
+    await verifyOnnxModel(multiModel.onnx, 'multiclass', 2, multi, multiModel.predict(multi.X, multi.rows));
+  });
+
+  it('is reproducible for a seed and validates hyperparameters', async () => {
+    const data = synthetic(500, 3, ([a]) => (a! > 0 ? 1 : 0));
+    const params = gbdt.paramsSchema.parse({ numTrees: 5, subsample: 0.5, colsample: 0.7 });
+    const a = await gbdt.train({ task: 'binary', numClasses: 2, featureNames: names(3), train: data }, params, { seed: 7 });
+    const b = await gbdt.train({ task: 'binary', numClasses: 2, featureNames: names(3), train: data }, params, { seed: 7 });
+    expect(Buffer.from(a.onnx).equals(Buffer.from(b.onnx))).toBe(true);
+    expect(() => gbdt.paramsSchema.parse({ maxDepth: 0 })).toThrow();
+    expect(() => gbdt.paramsSchema.parse({ trees: 10 })).toThrow();
+  });
+});
