@@ -40,7 +40,9 @@ export function assertTrainable(
       location: split,
     });
   if (data.X.length !== data.rows * data.cols || data.y.length !== data.rows)
-    throw new ValidationError(`${split} split: matrix sizes do not match (${data.rows} rows, ${data.cols} columns).`);
+    throw new ValidationError(
+      `${split} split: matrix sizes do not match (${data.rows} rows, ${data.cols} columns).`,
+    );
   for (let i = 0; i < data.X.length; i++) {
     const v = data.X[i]!;
     if (v === Infinity || v === -Infinity) {
@@ -61,8 +63,13 @@ export function assertTrainable(
         `${split} split: label is missing or not finite at row ${i + 1}; filter such rows out in the feature view (filters: not_null).`,
         { location: `${split}.label` },
       );
-    if (task !== 'regression' && (!Number.isInteger(v) || v < 0 || (numClasses !== undefined && v >= numClasses)))
-      throw new ValidationError(`${split} split: label ${v} at row ${i + 1} is not a class index below ${numClasses}.`);
+    if (
+      task !== 'regression' &&
+      (!Number.isInteger(v) || v < 0 || (numClasses !== undefined && v >= numClasses))
+    )
+      throw new ValidationError(
+        `${split} split: label ${v} at row ${i + 1} is not a class index below ${numClasses}.`,
+      );
     if (first === undefined) first = v;
     else if (v !== first) varies = true;
   }

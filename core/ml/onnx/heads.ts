@@ -5,9 +5,14 @@ import { ElementType, type NodeSpec, type TensorSpec, type ValueInfoSpec } from 
 export const FEATURES_INPUT = 'features';
 
 /** Graph inputs/outputs of a model for a task. */
-export function modelInterface(task: Task, cols: number, classes: number): { inputs: ValueInfoSpec[]; outputs: ValueInfoSpec[] } {
+export function modelInterface(
+  task: Task,
+  cols: number,
+  classes: number,
+): { inputs: ValueInfoSpec[]; outputs: ValueInfoSpec[] } {
   const inputs: ValueInfoSpec[] = [{ name: FEATURES_INPUT, type: ElementType.FLOAT, shape: ['N', cols] }];
-  if (task === 'regression') return { inputs, outputs: [{ name: 'prediction', type: ElementType.FLOAT, shape: ['N'] }] };
+  if (task === 'regression')
+    return { inputs, outputs: [{ name: 'prediction', type: ElementType.FLOAT, shape: ['N'] }] };
   return {
     inputs,
     outputs: [
@@ -33,11 +38,21 @@ export function outputHead(task: Task, scores: string): { nodes: NodeSpec[]; ini
     nodes.push(
       { opType: 'Sigmoid', inputs: [scores], outputs: ['head_p1'] },
       { opType: 'Sub', inputs: ['head_one', 'head_p1'], outputs: ['head_p0'] },
-      { opType: 'Concat', inputs: ['head_p0', 'head_p1'], outputs: ['probabilities'], attributes: { axis: { kind: 'int', value: 1 } } },
+      {
+        opType: 'Concat',
+        inputs: ['head_p0', 'head_p1'],
+        outputs: ['probabilities'],
+        attributes: { axis: { kind: 'int', value: 1 } },
+      },
     );
     initializers.push({ name: 'head_one', dims: [1], type: ElementType.FLOAT, data: [1] });
   } else {
-    nodes.push({ opType: 'Softmax', inputs: [scores], outputs: ['probabilities'], attributes: { axis: { kind: 'int', value: 1 } } });
+    nodes.push({
+      opType: 'Softmax',
+      inputs: [scores],
+      outputs: ['probabilities'],
+      attributes: { axis: { kind: 'int', value: 1 } },
+    });
   }
   nodes.push({
     opType: 'ArgMax',
@@ -49,7 +64,12 @@ export function outputHead(task: Task, scores: string): { nodes: NodeSpec[]; ini
 }
 
 /** Applies the same head in TypeScript to raw scores (row-major [rows, K]). */
-export function headInTs(task: Task, scores: Float64Array, rows: number, k: number): { prediction?: Float64Array; probabilities?: Float64Array; classes?: number } {
+export function headInTs(
+  task: Task,
+  scores: Float64Array,
+  rows: number,
+  k: number,
+): { prediction?: Float64Array; probabilities?: Float64Array; classes?: number } {
   if (task === 'regression') return { prediction: scores };
   if (task === 'binary') {
     const p = new Float64Array(rows * 2);

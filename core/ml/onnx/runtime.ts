@@ -10,7 +10,10 @@ export interface SessionOptions {
 }
 
 /** Loads ONNX bytes into an onnxruntime-node session; a model that does not load is a ValidationError. */
-export async function loadSession(bytes: Uint8Array, options: SessionOptions = {}): Promise<ort.InferenceSession> {
+export async function loadSession(
+  bytes: Uint8Array,
+  options: SessionOptions = {},
+): Promise<ort.InferenceSession> {
   try {
     return await ort.InferenceSession.create(bytes, {
       intraOpNumThreads: options.threads ?? 1,
@@ -18,9 +21,12 @@ export async function loadSession(bytes: Uint8Array, options: SessionOptions = {
       graphOptimizationLevel: 'all',
     });
   } catch (error) {
-    throw new ValidationError(`the ONNX model does not load in onnxruntime: ${(error as Error).message.split('\n')[0]}`, {
-      location: 'model.onnx',
-    });
+    throw new ValidationError(
+      `the ONNX model does not load in onnxruntime: ${(error as Error).message.split('\n')[0]}`,
+      {
+        location: 'model.onnx',
+      },
+    );
   }
 }
 
@@ -34,7 +40,13 @@ export async function predictOnnx(
   const input = X instanceof Float32Array ? X : Float32Array.from(X);
   const feeds = { [FEATURES_INPUT]: new ort.Tensor('float32', input, [rows, cols]) };
   const result = await session.run(feeds);
-  const out: { rows: number; prediction?: Float64Array; probabilities?: Float64Array; classes?: number; label?: BigInt64Array } = { rows };
+  const out: {
+    rows: number;
+    prediction?: Float64Array;
+    probabilities?: Float64Array;
+    classes?: number;
+    label?: BigInt64Array;
+  } = { rows };
   if (result.prediction) out.prediction = Float64Array.from(result.prediction.data as Float32Array);
   if (result.probabilities) {
     out.probabilities = Float64Array.from(result.probabilities.data as Float32Array);
@@ -78,7 +90,9 @@ export async function verifyOnnxModel(
     const needed = task === 'regression' ? ['prediction'] : ['label', 'probabilities'];
     const missing = needed.filter((n) => !session.outputNames.includes(n));
     if (missing.length)
-      throw new ValidationError(`the ONNX model lacks output(s) ${missing.join(', ')} needed for a ${task} model (has: ${session.outputNames.join(', ')}).`);
+      throw new ValidationError(
+        `the ONNX model lacks output(s) ${missing.join(', ')} needed for a ${task} model (has: ${session.outputNames.join(', ')}).`,
+      );
     let actual: Predictions;
     try {
       actual = await predictOnnx(session, sample.X, sample.rows, cols);

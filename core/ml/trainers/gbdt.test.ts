@@ -3,7 +3,13 @@ import { seededRandom } from '../random';
 import type { Dataset } from '../task';
 import { gbdt } from './gbdt';
 
-function synthetic(rows: number, cols: number, label: (x: number[]) => number, seed = 1, missing = 0): Dataset {
+function synthetic(
+  rows: number,
+  cols: number,
+  label: (x: number[]) => number,
+  seed = 1,
+  missing = 0,
+): Dataset {
   const random = seededRandom(seed);
   const X = new Float64Array(rows * cols);
   const y = new Float64Array(rows);
@@ -32,16 +38,31 @@ describe('gbdt trainer', () => {
     );
     const p = model.predict(validation.X, validation.rows).probabilities!;
     let correct = 0;
-    for (let i = 0; i < validation.rows; i++) correct += (p[i * 2 + 1]! > 0.5 ? 1 : 0) === validation.y[i] ? 1 : 0;
+    for (let i = 0; i < validation.rows; i++)
+      correct += (p[i * 2 + 1]! > 0.5 ? 1 : 0) === validation.y[i] ? 1 : 0;
     expect(correct / validation.rows).toBeGreaterThan(0.9);
-    expect(await verifyOnnxModel(model.onnx, 'binary', 4, validation, model.predict(validation.X, validation.rows))).toBeLessThan(1e-5);
+    expect(
+      await verifyOnnxModel(
+        model.onnx,
+        'binary',
+        4,
+        validation,
+        model.predict(validation.X, validation.rows),
+      ),
+    ).toBeLessThan(1e-5);
     expect(model.history.filter((h) => h.key === 'validation_loss').length).toBeGreaterThan(0);
   });
 
   it('regression and multiclass; early stopping keeps the best round', async () => {
     const reg = synthetic(3000, 3, ([a, b]) => Math.sin(a!) * 3 + b! * b!);
     const regModel = await gbdt.train(
-      { task: 'regression', numClasses: 0, featureNames: names(3), train: reg, validation: synthetic(500, 3, ([a, b]) => Math.sin(a!) * 3 + b! * b!, 9) },
+      {
+        task: 'regression',
+        numClasses: 0,
+        featureNames: names(3),
+        train: reg,
+        validation: synthetic(500, 3, ([a, b]) => Math.sin(a!) * 3 + b! * b!, 9),
+      },
       gbdt.paramsSchema.parse({ numTrees: 300, learningRate: 0.3, earlyStoppingRounds: 5 }),
       { seed: 1 },
     );
@@ -63,8 +84,16 @@ describe('gbdt trainer', () => {
   it('is reproducible for a seed and validates hyperparameters', async () => {
     const data = synthetic(500, 3, ([a]) => (a! > 0 ? 1 : 0));
     const params = gbdt.paramsSchema.parse({ numTrees: 5, subsample: 0.5, colsample: 0.7 });
-    const a = await gbdt.train({ task: 'binary', numClasses: 2, featureNames: names(3), train: data }, params, { seed: 7 });
-    const b = await gbdt.train({ task: 'binary', numClasses: 2, featureNames: names(3), train: data }, params, { seed: 7 });
+    const a = await gbdt.train(
+      { task: 'binary', numClasses: 2, featureNames: names(3), train: data },
+      params,
+      { seed: 7 },
+    );
+    const b = await gbdt.train(
+      { task: 'binary', numClasses: 2, featureNames: names(3), train: data },
+      params,
+      { seed: 7 },
+    );
     expect(Buffer.from(a.onnx).equals(Buffer.from(b.onnx))).toBe(true);
     expect(() => gbdt.paramsSchema.parse({ maxDepth: 0 })).toThrow();
     expect(() => gbdt.paramsSchema.parse({ trees: 10 })).toThrow();

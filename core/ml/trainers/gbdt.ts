@@ -61,7 +61,8 @@ function binEdges(X: Float64Array, rows: number, cols: number, maxBins: number):
     if (unique.length <= budget + 1) points = unique.slice(0, -1);
     else {
       const set = new Set<number>();
-      for (let b = 1; b <= budget; b++) set.add(sorted[Math.min(sorted.length - 1, Math.floor((b * sorted.length) / (budget + 1)))]!);
+      for (let b = 1; b <= budget; b++)
+        set.add(sorted[Math.min(sorted.length - 1, Math.floor((b * sorted.length) / (budget + 1)))]!);
       points = [...set].sort((a, b) => a - b);
     }
     edges.push(Float32Array.from(points));
@@ -136,7 +137,8 @@ export const gbdt: Trainer<typeof gbdtParams> = {
     const scores = new Float64Array(rows * K);
     for (let i = 0; i < rows; i++) for (let k = 0; k < K; k++) scores[i * K + k] = base[k]!;
     const validScores = valid ? new Float64Array(valid.rows * K) : undefined;
-    if (valid) for (let i = 0; i < valid.rows; i++) for (let k = 0; k < K; k++) validScores![i * K + k] = base[k]!;
+    if (valid)
+      for (let i = 0; i < valid.rows; i++) for (let k = 0; k < K; k++) validScores![i * K + k] = base[k]!;
 
     const grad = new Float64Array(rows * K);
     const hess = new Float64Array(rows * K);
@@ -150,7 +152,8 @@ export const gbdt: Trainer<typeof gbdtParams> = {
       gradients(task, K, train.y, scores, grad, hess);
       const sampled = params.subsample < 1 ? allRows.filter(() => random() < params.subsample) : allRows;
       const features: number[] = [];
-      for (let f = 0; f < cols; f++) if (params.colsample >= 1 || random() < params.colsample) features.push(f);
+      for (let f = 0; f < cols; f++)
+        if (params.colsample >= 1 || random() < params.colsample) features.push(f);
       if (features.length === 0) features.push(Math.floor(random() * cols));
       for (let k = 0; k < K; k++) {
         const tree = growTree(k);
@@ -216,8 +219,20 @@ export const gbdt: Trainer<typeof gbdtParams> = {
               if (bins[r * cols + f]! <= b) leftRows[li++] = r;
               else rightRows[ri++] = r;
             }
-            const left: NodeWork = { id: newNode(), rows: leftRows, G: split.GL, H: split.HL, depth: node.depth + 1 };
-            const right: NodeWork = { id: newNode(), rows: rightRows, G: node.G - split.GL, H: node.H - split.HL, depth: node.depth + 1 };
+            const left: NodeWork = {
+              id: newNode(),
+              rows: leftRows,
+              G: split.GL,
+              H: split.HL,
+              depth: node.depth + 1,
+            };
+            const right: NodeWork = {
+              id: newNode(),
+              rows: rightRows,
+              G: node.G - split.GL,
+              H: node.H - split.HL,
+              depth: node.depth + 1,
+            };
             // Histogram subtraction: build the smaller child, derive the larger.
             if (left.depth < params.maxDepth) {
               const [small, large] = leftRows.length <= rightRows.length ? [left, right] : [right, left];
@@ -254,7 +269,9 @@ export const gbdt: Trainer<typeof gbdtParams> = {
         return h;
       }
 
-      function bestSplit(node: NodeWork): { f: number; b: number; gain: number; GL: number; HL: number } | undefined {
+      function bestSplit(
+        node: NodeWork,
+      ): { f: number; b: number; gain: number; GL: number; HL: number } | undefined {
         let best: { f: number; b: number; gain: number; GL: number; HL: number } | undefined;
         const parent = (node.G * node.G) / (node.H + params.l2);
         const h = node.hist!;
@@ -285,7 +302,10 @@ export const gbdt: Trainer<typeof gbdtParams> = {
           let node = 0;
           while (tree.feature[node]! >= 0) {
             const v = X[i * cols + tree.feature[node]!]!;
-            node = Number.isNaN(v) || Math.fround(v) <= tree.threshold[node]! ? tree.left[node]! : tree.right[node]!;
+            node =
+              Number.isNaN(v) || Math.fround(v) <= tree.threshold[node]!
+                ? tree.left[node]!
+                : tree.right[node]!;
           }
           out[i * K + tree.target]! += tree.value[node]!;
         }
@@ -301,7 +321,14 @@ export const gbdt: Trainer<typeof gbdtParams> = {
   },
 };
 
-function gradients(task: Task, K: number, y: Float64Array, scores: Float64Array, grad: Float64Array, hess: Float64Array): void {
+function gradients(
+  task: Task,
+  K: number,
+  y: Float64Array,
+  scores: Float64Array,
+  grad: Float64Array,
+  hess: Float64Array,
+): void {
   const rows = y.length;
   if (task === 'regression') {
     for (let i = 0; i < rows; i++) {
@@ -348,15 +375,30 @@ function loss(task: Task, K: number, y: Float64Array, scores: Float64Array): num
   return task === 'regression' ? Math.sqrt(total / n) : total / n;
 }
 
-function applyTree(tree: Tree, bins: Uint8Array, rows: number, cols: number, scores: Float64Array, K: number): void {
+function applyTree(
+  tree: Tree,
+  bins: Uint8Array,
+  rows: number,
+  cols: number,
+  scores: Float64Array,
+  K: number,
+): void {
   for (let i = 0; i < rows; i++) {
     let node = 0;
-    while (tree.feature[node]! >= 0) node = bins[i * cols + tree.feature[node]!]! <= tree.bin[node]! ? tree.left[node]! : tree.right[node]!;
+    while (tree.feature[node]! >= 0)
+      node = bins[i * cols + tree.feature[node]!]! <= tree.bin[node]! ? tree.left[node]! : tree.right[node]!;
     scores[i * K + tree.target]! += tree.value[node]!;
   }
 }
 
-function exportTrees(task: Task, cols: number, K: number, classes: number, base: Float64Array, trees: readonly Tree[]): Uint8Array {
+function exportTrees(
+  task: Task,
+  cols: number,
+  K: number,
+  classes: number,
+  base: Float64Array,
+  trees: readonly Tree[],
+): Uint8Array {
   const a = {
     treeIds: [] as number[],
     nodeIds: [] as number[],
@@ -427,4 +469,3 @@ function exportTrees(task: Task, cols: number, K: number, classes: number, base:
     opsets: { '': 17, 'ai.onnx.ml': 3 },
   });
 }
-

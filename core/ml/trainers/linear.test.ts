@@ -25,7 +25,13 @@ describe('linear trainers', () => {
     );
     const p = model.predict(Float64Array.of(1, 1, 1), 1);
     expect(p.prediction![0]).toBeCloseTo(0.5, 4);
-    const diff = await verifyOnnxModel(model.onnx, 'regression', 3, train, model.predict(train.X, train.rows));
+    const diff = await verifyOnnxModel(
+      model.onnx,
+      'regression',
+      3,
+      train,
+      model.predict(train.X, train.rows),
+    );
     expect(diff).toBeLessThan(1e-5);
   });
 

@@ -19,7 +19,14 @@ export function assertNoMissing(data: Dataset, featureNames: readonly string[], 
 }
 
 /** Scores = X·W + b for row-major X [rows, cols], W [cols, k] (weights rounded like the float32 graph). */
-function linearScores(X: Float64Array, rows: number, cols: number, W: Float32Array, b: Float32Array, k: number): Float64Array {
+function linearScores(
+  X: Float64Array,
+  rows: number,
+  cols: number,
+  W: Float32Array,
+  b: Float32Array,
+  k: number,
+): Float64Array {
   const out = new Float64Array(rows * k);
   for (let i = 0; i < rows; i++)
     for (let c = 0; c < k; c++) {
@@ -30,7 +37,14 @@ function linearScores(X: Float64Array, rows: number, cols: number, W: Float32Arr
   return out;
 }
 
-function linearModel(task: Task, cols: number, k: number, W: Float32Array, b: Float32Array, name: string): Uint8Array {
+function linearModel(
+  task: Task,
+  cols: number,
+  k: number,
+  W: Float32Array,
+  b: Float32Array,
+  name: string,
+): Uint8Array {
   const io = modelInterface(task, cols, task === 'binary' ? 2 : k);
   const head = outputHead(task, 'scores');
   return encodeModel({
@@ -47,12 +61,23 @@ function linearModel(task: Task, cols: number, k: number, W: Float32Array, b: Fl
   });
 }
 
-function trained(task: Task, cols: number, k: number, W: Float64Array, b: Float64Array, name: string, params: Record<string, unknown>, history: StepMetric[], info: Record<string, number>): TrainedModel {
+function trained(
+  task: Task,
+  cols: number,
+  k: number,
+  W: Float64Array,
+  b: Float64Array,
+  name: string,
+  params: Record<string, unknown>,
+  history: StepMetric[],
+  info: Record<string, number>,
+): TrainedModel {
   const W32 = Float32Array.from(W);
   const b32 = Float32Array.from(b);
   return {
     onnx: linearModel(task, cols, k, W32, b32, name),
-    predict: (X, rows) => ({ rows, ...headInTs(task, linearScores(X, rows, cols, W32, b32, k), rows, k) }) as Predictions,
+    predict: (X, rows) =>
+      ({ rows, ...headInTs(task, linearScores(X, rows, cols, W32, b32, k), rows, k) }) as Predictions,
     params,
     history,
     info,
@@ -144,11 +169,20 @@ export const logisticRegression: Trainer<typeof logisticParams> = {
       if (Math.abs(previous - loss) < params.tolerance) break;
       previous = loss;
     }
-    return trained(input.task, cols, k, W, b, 'logistic_regression', params, history, { iterations: Math.min(iteration, params.maxIterations) });
+    return trained(input.task, cols, k, W, b, 'logistic_regression', params, history, {
+      iterations: Math.min(iteration, params.maxIterations),
+    });
   },
 };
 
-function adam(w: Float64Array, g: Float64Array, m: Float64Array, v: Float64Array, t: number, lr: number): void {
+function adam(
+  w: Float64Array,
+  g: Float64Array,
+  m: Float64Array,
+  v: Float64Array,
+  t: number,
+  lr: number,
+): void {
   const b1 = 0.9;
   const b2 = 0.999;
   const c1 = 1 - b1 ** t;
@@ -209,7 +243,17 @@ export const linearRegression: Trainer<typeof ridgeParams> = {
       sse += (s - y[i]!) ** 2;
     }
     const history = [{ step: 1, key: 'train_rmse', value: Math.sqrt(sse / rows) }];
-    return trained('regression', cols, 1, w, Float64Array.of(intercept), 'linear_regression', params, history, { iterations: 1 });
+    return trained(
+      'regression',
+      cols,
+      1,
+      w,
+      Float64Array.of(intercept),
+      'linear_regression',
+      params,
+      history,
+      { iterations: 1 },
+    );
   },
 };
 
@@ -221,7 +265,10 @@ export function choleskySolve(A: Float64Array, b: Float64Array, n: number): Floa
       let s = A[i * n + j]!;
       for (let k = 0; k < j; k++) s -= L[i * n + k]! * L[j * n + k]!;
       if (i === j) {
-        if (s <= 0) throw new ValidationError('linear regression: the features are degenerate (matrix not positive definite); set l2 > 0.');
+        if (s <= 0)
+          throw new ValidationError(
+            'linear regression: the features are degenerate (matrix not positive definite); set l2 > 0.',
+          );
         L[i * n + i] = Math.sqrt(s);
       } else L[i * n + j] = s / L[j * n + j]!;
     }
