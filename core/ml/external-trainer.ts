@@ -1,0 +1,189 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { sqlPath, withDuck } from '../duckdb';
+import { ValidationError } from '../errors';
+import type { Dataset, Task } from './task';
+
+/** How to run an external trainer: argv (`{job}` becomes the job file path), a timeout, extra env. */
+export const externalTrainerSchema = z
+  .object({
+    command: z.array(z.string().min(1)).min(1),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400)
+      .default(3600),
+    params: z.record(z.string(), z.unknown()).default({}),
+    env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
+  })
+  .strict();
+/** An external trainer declaration. */
+export type ExternalTrainerSpec = z.output<typeof externalTrainerSchema>;
+
+/**
+ * The job file an external trainer reads (`job.json`). Data files are Parquet with one DOUBLE
+ * column per model input (named as in `featureNames`, NaN = missing) and a `label` column (class
+ * index or value). The trainer must write `model.onnx` (input `features` float [N, D]; outputs
+ * `label` + `probabilities` for classification or `prediction` for regression) and may write
+ * `metrics.json` (`{ "name": number }`) into `outputDir`. Lines `progress <done>/<total>` on stdout
+ * become heartbeats.
+ */
+export interface ExternalJob {
+  readonly task: Task;
+  readonly numClasses: number;
+  readonly classes: readonly string[] | null;
+  readonly featureNames: readonly string[];
+  readonly files: { readonly train: string; readonly validation: string | null };
+  readonly outputDir: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly seed: number;
+}
+
+async function writeDataset(data: Dataset, featureNames: readonly string[], file: string): Promise<void> {
+  const csv = `${file}.csv`;
+  const out = fs.createWriteStream(csv);
+  for (let r = 0; r < data.rows; r++) {
+    const cells: string[] = [];
+    for (let c = 0; c < data.cols; c++) {
+      const v = data.X[r * data.cols + c]!;
+      cells.push(Number.isNaN(v) ? 'nan' : String(v));
+    }
+    cells.push(String(data.y[r]));
+    if (!out.write(`${cells.join(',')}\n`))
+      await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  }
+  await new Promise<void>((resolve) => out.end(resolve));
+  const columns = [...featureNames.map((_, i) => `'c${i}': 'DOUBLE'`), `'label': 'DOUBLE'`].join(', ');
+  const renames = featureNames.map((name, i) => `c${i} AS "${name.replace(/"/g, '""')}"`).join(', ');
+  try {
+    await withDuck((duck) =>
+      duck.run(
+        `COPY (SELECT ${renames}, label FROM read_csv(${sqlPath(csv)}, header = false, columns = {${columns}}, nullstr = 'nan')) TO ${sqlPath(file)} (FORMAT parquet)`,
+      ),
+    );
+  } finally {
+    await fs.promises.rm(csv, { force: true });
+  }
+}
+
+/**
+ * Runs an external trainer under the file contract of {@link ExternalJob}: writes the data and the
+ * job file into `workDir`, runs the command with a timeout (SIGTERM, then SIGKILL), streams its
+ * output to `onLog`, and returns the ONNX bytes and metrics it wrote. A non-zero exit, a timeout or
+ * a missing `model.onnx` is an error quoting the last lines of its output.
+ */
+export async function runExternalTrainer(
+  spec: ExternalTrainerSpec,
+  job: Omit<ExternalJob, 'files' | 'outputDir' | 'params'> & {
+    readonly train: Dataset;
+    readonly validation?: Dataset;
+  },
+  context: {
+    readonly workDir: string;
+    readonly onLog?: (line: string) => void;
+    readonly onProgress?: (done: number, total: number) => void;
+    readonly signal?: AbortSignal;
+  },
+): Promise<{ onnx: Uint8Array; metrics: Record<string, number> }> {
+  const outputDir = path.join(context.workDir, 'output');
+  await fs.promises.mkdir(outputDir, { recursive: true });
+  const files = {
+    train: path.join(context.workDir, 'train.parquet'),
+    validation: job.validation ? path.join(context.workDir, 'validation.parquet') : null,
+  };
+  await writeDataset(job.train, job.featureNames, files.train);
+  if (job.validation) await writeDataset(job.validation, job.featureNames, files.validation!);
+  const jobFile = path.join(context.workDir, 'job.json');
+  const jobBody: ExternalJob = {
+    task: job.task,
+    numClasses: job.numClasses,
+    classes: job.classes,
+    featureNames: job.featureNames,
+    files,
+    outputDir,
+    params: spec.params,
+    seed: job.seed,
+  };
+  await fs.promises.writeFile(jobFile, JSON.stringify(jobBody, null, 2));
+  const argv = spec.command.map((a) => a.replaceAll('{job}', jobFile));
+  const tail: string[] = [];
+  const exit = await new Promise<{ code: number | null; timedOut: boolean; error?: Error }>((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: context.workDir,
+      env: { ...process.env, ...spec.env, FTI_JOB_FILE: jobFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    }, spec.timeoutSeconds * 1000);
+    const onAbort = () => child.kill('SIGTERM');
+    context.signal?.addEventListener('abort', onAbort);
+    const consume = (stream: NodeJS.ReadableStream) => {
+      let buffer = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        buffer += chunk;
+        const lines = buffer.split('\n');
+        buffer = lines.pop() ?? '';
+        for (const line of lines) {
+          tail.push(line);
+          if (tail.length > 30) tail.shift();
+          context.onLog?.(line);
+          const progress = /^progress (\d+)\/(\d+)/.exec(line);
+          if (progress) context.onProgress?.(Number(progress[1]), Number(progress[2]));
+        }
+      });
+    };
+    consume(child.stdout);
+    consume(child.stderr);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolve({ code: null, timedOut, error });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      context.signal?.removeEventListener('abort', onAbort);
+      resolve({ code, timedOut });
+    });
+  });
+  const last = tail.slice(-10).join('\n');
+  if (exit.error)
+    throw new ValidationError(
+      `external trainer ${JSON.stringify(argv[0])} could not start: ${exit.error.message}; check the command.`,
+    );
+  if (exit.timedOut)
+    throw new ValidationError(
+      `external trainer timed out after ${spec.timeoutSeconds} s. Last output:\n${last}`,
+    );
+  if (exit.code !== 0)
+    throw new ValidationError(`external trainer exited with code ${exit.code}. Last output:\n${last}`);
+  const modelFile = path.join(outputDir, 'model.onnx');
+  if (!fs.existsSync(modelFile))
+    throw new ValidationError(
+      `external trainer finished without writing ${modelFile} (the contract's output). Last output:\n${last}`,
+    );
+  const onnx = new Uint8Array(await fs.promises.readFile(modelFile));
+  let metrics: Record<string, number> = {};
+  const metricsFile = path.join(outputDir, 'metrics.json');
+  if (fs.existsSync(metricsFile)) {
+    try {
+      const parsed = JSON.parse(await fs.promises.readFile(metricsFile, 'utf8')) as unknown;
+      metrics = Object.fromEntries(
+        Object.entries(parsed as Record<string, unknown>).filter(
+          (e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]),
+        ),
+      );
+    } catch {
+      throw new ValidationError(
+        `external trainer wrote ${metricsFile}, which is not a JSON object of numbers.`,
+      );
+    }
+  }
+  return { onnx, metrics };
+}

@@ -1,0 +1,617 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { ValidationError } from '../errors';
+import {
+  createTrainingData,
+  getTrainingDataset,
+  readTrainingData,
+  readTrainingMatrix,
+  splitDefinitionSchema,
+  type FeatureMatrix,
+  type FeatureViewDeps,
+  type SplitName,
+} from '../featurestore';
+import {
+  downloadModel,
+  finishTrainingRun,
+  getModelVersion,
+  logMetrics,
+  ModelNotFoundError,
+  registerModelVersion,
+  setModelAlias,
+  startTrainingRun,
+  type ModelSignature,
+} from '../registry';
+import { joinKey } from '../storage';
+import { externalTrainerSchema, runExternalTrainer } from './external-trainer';
+import { applyGates, gatesSchema, type GateReport } from './gates';
+import { encodeLabels, inferLabelEncoding, type LabelEncoding } from './labels';
+import { evaluate, evaluateSlices, type SliceEvaluation } from './metrics';
+import { loadSession, predictOnnx, verifyOnnxModel } from './onnx/runtime';
+import { assertTrainable, type Dataset, type Task } from './task';
+import type { TrainerRegistry } from './trainers/registry';
+
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,62}$/, { message: 'must be lowercase letters, digits, _ or -' });
+const instant = z.union([z.date(), z.string().datetime({ offset: true })]).transform((v) => new Date(v));
+
+/** A training pipeline as declared (JSON for the CLI, the workflow input). */
+export const trainingPipelineSpecSchema = z
+  .object({
+    /** Experiment / pipeline name (groups runs for comparison). */
+    name,
+    /** Registered model name. */
+    model: name,
+    featureView: z
+      .object({ name: z.string().min(1), version: z.number().int().positive().optional() })
+      .strict(),
+    /** Use an existing training-dataset version, or create one. */
+    trainingDataset: z
+      .union([
+        z.object({ version: z.number().int().positive() }).strict(),
+        z
+          .object({
+            create: z
+              .object({
+                start: instant.optional(),
+                end: instant.optional(),
+                asOf: instant.optional(),
+                splits: splitDefinitionSchema.default({
+                  kind: 'random',
+                  fractions: { train: 0.7, validation: 0.1, test: 0.2 },
+                  seed: 42,
+                }),
+              })
+              .strict(),
+          })
+          .strict(),
+      ])
+      .default({
+        create: {
+          splits: { kind: 'random', fractions: { train: 0.7, validation: 0.1, test: 0.2 }, seed: 42 },
+        },
+      }),
+    task: z.enum(['binary', 'multiclass', 'regression']).optional(),
+    /** A built-in trainer by name with hyperparameters, or an external command. */
+    trainer: z.union([
+      z.object({ name: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}) }).strict(),
+      z.object({ external: externalTrainerSchema }).strict(),
+    ]),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(42),
+    /** Columns of the test split to compute slice metrics for. */
+    sliceColumns: z.array(z.string().min(1)).default([]),
+    gates: gatesSchema.default({ thresholds: {} }),
+    /** Alias to compare with on the same test split. */
+    compareWith: z.string().min(1).default('champion'),
+    /** Alias moved to the new version when every gate passes. */
+    alias: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,62}$/)
+      .optional(),
+    /** Task queue of the train step (`fti-training-gpu` for GPU workers). */
+    trainQueue: z.string().min(1).default('fti-training'),
+    description: z.string().max(2000).default(''),
+    tags: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+/** A training pipeline spec as written. */
+export type TrainingPipelineSpec = z.input<typeof trainingPipelineSpecSchema>;
+/** After defaults. */
+export type ParsedTrainingPipelineSpec = z.output<typeof trainingPipelineSpecSchema>;
+
+/** Parses a spec; errors name each bad field. */
+export function parseTrainingPipelineSpec(spec: unknown): ParsedTrainingPipelineSpec {
+  const parsed = trainingPipelineSpecSchema.safeParse(spec);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`);
+    throw new ValidationError(`training pipeline: ${problems.join('; ')}`, { location: 'training pipeline' });
+  }
+  return parsed.data;
+}
+
+/** Adapters the training steps use. */
+export interface TrainingDeps extends FeatureViewDeps {
+  readonly trainers: TrainerRegistry;
+  /** Recorded as lineage (e.g. a git commit). */
+  readonly codeVersion?: string;
+}
+
+/** The dataset a run trains on. */
+export interface DatasetRef {
+  readonly featureView: { readonly name: string; readonly version: number; readonly id: number };
+  readonly version: number;
+  readonly id: number;
+  readonly rows: Readonly<Record<string, number>>;
+}
+
+/** Step 1 — uses the given training-dataset version or creates one (idempotent per key). */
+export async function prepareTrainingData(
+  deps: TrainingDeps,
+  spec: ParsedTrainingPipelineSpec,
+  idempotencyKey: string,
+): Promise<DatasetRef> {
+  const td = spec.trainingDataset;
+  const dataset =
+    'version' in td
+      ? (await getTrainingDataset(deps, spec.featureView, td.version)).dataset
+      : await createTrainingData(deps, {
+          featureView: spec.featureView,
+          splits: td.create.splits,
+          ...(td.create.start ? { start: td.create.start } : {}),
+          ...(td.create.end ? { end: td.create.end } : {}),
+          ...(td.create.asOf ? { asOf: td.create.asOf } : {}),
+          idempotencyKey,
+          description: `training pipeline ${spec.name}`,
+        });
+  return {
+    featureView: dataset.featureView,
+    version: dataset.version,
+    id: dataset.id,
+    rows: dataset.rowCounts,
+  };
+}
+
+/** What the train step produced. */
+export interface CandidateRef {
+  readonly trainingRunId: number;
+  readonly artifactKey: string;
+  readonly trainer: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly task: Task;
+  readonly classes: readonly string[] | null;
+  readonly featureNames: readonly string[];
+  readonly info: Readonly<Record<string, number | string>>;
+  /** Max abs difference between the ONNX export and the trainer (built-in trainers). */
+  readonly onnxCheck: number | null;
+  readonly trainerMetrics: Readonly<Record<string, number>>;
+}
+
+interface Loaded {
+  readonly matrix: FeatureMatrix;
+  readonly data: Dataset;
+}
+
+function labelOf(matrix: FeatureMatrix): string {
+  const label = Object.keys(matrix.labels)[0];
+  if (!label)
+    throw new ValidationError('the feature view has no label; declare labels on it to train a model.', {
+      location: 'labels',
+    });
+  return label;
+}
+
+async function loadSplit(
+  deps: TrainingDeps,
+  dataset: DatasetRef,
+  split: SplitName,
+  encoding?: LabelEncoding,
+  task?: Task,
+): Promise<Loaded & { encoding: LabelEncoding }> {
+  const { matrix } = await readTrainingMatrix(deps, dataset.featureView, dataset.version, split);
+  const raw = matrix.labels[labelOf(matrix)]!;
+  const enc = encoding ?? inferLabelEncoding(raw, task);
+  return {
+    matrix,
+    encoding: enc,
+    data: { X: matrix.X, rows: matrix.rows, cols: matrix.cols, y: encodeLabels(raw, enc, split) },
+  };
+}
+
+function candidateKey(runKey: string, file: string): string {
+  return joinKey('training-runs', runKey.replace(/[^A-Za-z0-9_.-]/g, '_'), file);
+}
+
+/**
+ * Step 2 — trains on the train split (early stopping on validation), checks the ONNX export
+ * (built-in: reproduces the trainer's predictions; external: loads and takes the view's inputs),
+ * uploads it, and records the run's params and per-step metrics. A retry after the upload returns
+ * the recorded result.
+ */
+export async function trainCandidate(
+  deps: TrainingDeps,
+  spec: ParsedTrainingPipelineSpec,
+  dataset: DatasetRef,
+  runKey: string,
+  context: { onProgress?: (message: string) => void; checkCancelled?: () => void; signal?: AbortSignal } = {},
+): Promise<CandidateRef> {
+  const resultKey = candidateKey(runKey, 'candidate.json');
+  if (await deps.store.exists(resultKey))
+    return JSON.parse((await deps.store.get(resultKey)).toString('utf8')) as CandidateRef;
+  const trainerName = 'name' in spec.trainer ? spec.trainer.name : 'external';
+  const params =
+    'name' in spec.trainer
+      ? deps.trainers.parseParams(spec.trainer.name, spec.trainer.params)
+      : spec.trainer.external.params;
+  const train = await loadSplit(deps, dataset, 'train', undefined, spec.task);
+  const { task, classes } = train.encoding;
+  const featureNames = train.matrix.featureNames;
+  const numClasses = classes?.length ?? 0;
+  if (task !== 'regression' && numClasses < 2)
+    throw new ValidationError(
+      `the label has a single class (${classes?.join(', ')}) in the train split; a classifier needs two or more.`,
+    );
+  assertTrainable(train.data, task, 'train', featureNames, numClasses);
+  const validation = dataset.rows.validation
+    ? await loadSplit(deps, dataset, 'validation', train.encoding)
+    : undefined;
+  if (validation && validation.data.rows > 0)
+    assertTrainable(validation.data, task, 'validation', featureNames, numClasses);
+  const useValidation = validation && validation.data.rows > 0 ? validation.data : undefined;
+  const trainingRunId = await startTrainingRun(deps.db, {
+    experiment: spec.name,
+    trainer: trainerName,
+    params,
+    idempotencyKey: runKey,
+    trainingDatasetId: dataset.id,
+  });
+  let onnx: Uint8Array;
+  let info: Record<string, number | string> = {};
+  let onnxCheck: number | null = null;
+  let trainerMetrics: Record<string, number> = {};
+  try {
+    if ('name' in spec.trainer) {
+      const trainer = deps.trainers.get(spec.trainer.name);
+      if (!trainer.tasks.includes(task))
+        throw new ValidationError(
+          `trainer ${trainer.name} cannot do ${task} (it does ${trainer.tasks.join(', ')}).`,
+        );
+      const model = await trainer.train(
+        {
+          task,
+          numClasses,
+          featureNames,
+          train: train.data,
+          ...(useValidation ? { validation: useValidation } : {}),
+        },
+        params as never,
+        {
+          seed: spec.seed,
+          onProgress: (done, total, metrics) =>
+            context.onProgress?.(
+              `${trainer.name}: ${done}/${total}${
+                metrics
+                  ? ` ${Object.entries(metrics)
+                      .map(([k, v]) => `${k}=${v.toFixed(4)}`)
+                      .join(' ')}`
+                  : ''
+              }`,
+            ),
+          ...(context.checkCancelled ? { checkCancelled: context.checkCancelled } : {}),
+        },
+      );
+      await logMetrics(deps.db, trainingRunId, model.history);
+      // The exported graph must reproduce the trainer on data it has not been tuned on.
+      const sample = useValidation ?? train.data;
+      const rows = Math.min(sample.rows, 5000);
+      const X = sample.X.subarray(0, rows * sample.cols);
+      onnxCheck = await verifyOnnxModel(
+        model.onnx,
+        task,
+        sample.cols,
+        { X, rows },
+        model.predict(X, rows),
+        task === 'regression' ? regressionTolerance(model.predict(X, rows).prediction!) : 1e-5,
+      );
+      onnx = model.onnx;
+      info = { ...model.info };
+    } else {
+      const workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'fti-external-'));
+      try {
+        const result = await runExternalTrainer(
+          spec.trainer.external,
+          {
+            task,
+            numClasses,
+            classes: classes ?? null,
+            featureNames,
+            train: train.data,
+            ...(useValidation ? { validation: useValidation } : {}),
+            seed: spec.seed,
+          },
+          {
+            workDir,
+            onLog: (line) => context.onProgress?.(`external: ${line.slice(0, 200)}`),
+            onProgress: (done, total) => context.onProgress?.(`external: ${done}/${total}`),
+            ...(context.signal ? { signal: context.signal } : {}),
+          },
+        );
+        await verifyOnnxModel(result.onnx, task, featureNames.length, {
+          X: train.data.X.subarray(0, Math.min(train.data.rows, 100) * train.data.cols),
+          rows: Math.min(train.data.rows, 100),
+        });
+        onnx = result.onnx;
+        trainerMetrics = result.metrics;
+        await logMetrics(
+          deps.db,
+          trainingRunId,
+          Object.entries(result.metrics).map(([key, value]) => ({ key: `trainer_${key}`, step: 0, value })),
+        );
+      } finally {
+        await fs.promises.rm(workDir, { recursive: true, force: true });
+      }
+    }
+  } catch (error) {
+    await finishTrainingRun(deps.db, trainingRunId, 'failed');
+    throw error;
+  }
+  const artifactKey = candidateKey(runKey, 'model.onnx');
+  await deps.store.put(artifactKey, Buffer.from(onnx));
+  const result: CandidateRef = {
+    trainingRunId,
+    artifactKey,
+    trainer: trainerName,
+    params,
+    task,
+    classes: classes ? [...classes] : null,
+    featureNames: [...featureNames],
+    info,
+    onnxCheck,
+    trainerMetrics,
+  };
+  await deps.store.put(resultKey, Buffer.from(JSON.stringify(result)));
+  return result;
+}
+
+/** float32 outputs cannot match to 1e-5 absolutely at large magnitudes: allow 1e-5 relative above 1. */
+function regressionTolerance(predictions: Float64Array): number {
+  let max = 1;
+  for (const p of predictions) max = Math.max(max, Math.abs(p));
+  return 1e-5 * max;
+}
+
+/** The evaluation of a candidate on the held-out split. */
+export interface EvaluationReport {
+  readonly split: SplitName;
+  readonly rows: number;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly confusionMatrix: readonly (readonly number[])[] | null;
+  readonly slices: readonly SliceEvaluation[];
+  readonly champion: {
+    readonly alias: string;
+    readonly version: number;
+    readonly metrics: Readonly<Record<string, number>>;
+  } | null;
+  readonly championNote: string | null;
+  readonly gates: GateReport;
+}
+
+async function scoreOnnx(onnx: Uint8Array, data: Dataset, task: Task) {
+  const session = await loadSession(onnx, { threads: 2 });
+  try {
+    const predictions = await predictOnnx(session, data.X, data.rows, data.cols);
+    return evaluate(task, data.y, predictions);
+  } finally {
+    await session.release();
+  }
+}
+
+/**
+ * Step 3 — scores the uploaded ONNX (exactly what would be served) on the test split (validation
+ * or train when there is none), computes slice metrics, scores the model holding `compareWith` on
+ * the same rows, and applies the gates.
+ */
+export async function evaluateCandidate(
+  deps: TrainingDeps,
+  spec: ParsedTrainingPipelineSpec,
+  dataset: DatasetRef,
+  candidate: CandidateRef,
+): Promise<EvaluationReport> {
+  const split: SplitName = dataset.rows.test ? 'test' : dataset.rows.validation ? 'validation' : 'train';
+  const encoding: LabelEncoding = {
+    task: candidate.task,
+    ...(candidate.classes ? { classes: candidate.classes } : {}),
+  };
+  const loaded = await loadSplit(deps, dataset, split, encoding);
+  assertTrainable(loaded.data, candidate.task, split, candidate.featureNames, candidate.classes?.length);
+  const onnx = new Uint8Array(await deps.store.get(candidate.artifactKey));
+  const session = await loadSession(onnx, { threads: 2 });
+  let predictions;
+  try {
+    predictions = await predictOnnx(session, loaded.data.X, loaded.data.rows, loaded.data.cols);
+  } finally {
+    await session.release();
+  }
+  const evaluation = evaluate(candidate.task, loaded.data.y, predictions);
+  const slices: SliceEvaluation[] = [];
+  const sliceColumns = [
+    ...new Set([...spec.sliceColumns, ...(spec.gates.slices ? [spec.gates.slices.column] : [])]),
+  ];
+  if (sliceColumns.length) {
+    const { rows } = await readTrainingData(deps, dataset.featureView, dataset.version, {
+      split,
+      transformed: false,
+    });
+    for (const column of sliceColumns) {
+      if (rows.length && !(column in rows[0]!))
+        throw new ValidationError(
+          `slice column "${column}" is not a column of the training data (columns: ${Object.keys(rows[0]!).join(', ')}).`,
+          {
+            location: 'sliceColumns',
+          },
+        );
+      slices.push(
+        evaluateSlices(
+          candidate.task,
+          loaded.data.y,
+          predictions,
+          column,
+          rows.map((r) => r[column]),
+          spec.gates.slices?.column === column ? spec.gates.slices.minRows : 20,
+        ),
+      );
+    }
+  }
+  let champion: EvaluationReport['champion'] = null;
+  let championNote: string | null = null;
+  try {
+    const { info, onnx: championOnnx } = await downloadModel(deps, spec.model, spec.compareWith);
+    const names = info.signature.inputs[0]?.featureNames ?? [];
+    if (names.join('\u0000') !== candidate.featureNames.join('\u0000'))
+      championNote = `${spec.compareWith} v${info.version} takes different inputs (${names.length} vs ${candidate.featureNames.length} features); not compared`;
+    else
+      champion = {
+        alias: spec.compareWith,
+        version: info.version,
+        metrics: (await scoreOnnx(championOnnx, loaded.data, candidate.task)).metrics,
+      };
+  } catch (error) {
+    if (!(error instanceof ModelNotFoundError)) throw error;
+    championNote = `no model holds ${spec.compareWith} yet`;
+  }
+  const gap = spec.gates.slices
+    ? slices.find((s) => s.column === spec.gates.slices!.column)?.gaps
+    : undefined;
+  const gates = applyGates(spec.gates, evaluation.metrics, champion ?? undefined, gap);
+  return {
+    split,
+    rows: loaded.data.rows,
+    metrics: evaluation.metrics,
+    confusionMatrix: evaluation.confusionMatrix ?? null,
+    slices,
+    champion,
+    championNote,
+    gates,
+  };
+}
+
+/** What the register step did. */
+export interface RegistrationResult {
+  readonly model: string;
+  readonly version: number;
+  readonly state: 'registered' | 'rejected';
+  readonly alias: { readonly name: string; readonly from: number | null; readonly to: number } | null;
+}
+
+/**
+ * Step 4 — registers the candidate with signature, input example, metrics, params and lineage:
+ * `registered` when every gate passed (then `alias` moves to it), `rejected` otherwise (kept for
+ * inspection, never aliased or deployed). Idempotent per run.
+ */
+export async function registerCandidate(
+  deps: TrainingDeps,
+  spec: ParsedTrainingPipelineSpec,
+  dataset: DatasetRef,
+  candidate: CandidateRef,
+  evaluation: EvaluationReport,
+  run: { runKey: string; workflowId?: string; workflowRunId?: string; pipelineRunId?: number },
+): Promise<RegistrationResult> {
+  const onnx = new Uint8Array(await deps.store.get(candidate.artifactKey));
+  const { dataset: td } = await getTrainingDataset(deps, dataset.featureView, dataset.version);
+  const classes = candidate.classes ?? undefined;
+  const signature: ModelSignature = {
+    task: candidate.task,
+    inputs: [
+      {
+        name: 'features',
+        type: 'float32',
+        shape: [-1, candidate.featureNames.length],
+        featureNames: candidate.featureNames,
+      },
+    ],
+    outputs:
+      candidate.task === 'regression'
+        ? [{ name: 'prediction', type: 'float32', shape: [-1] }]
+        : [
+            { name: 'label', type: 'int64', shape: [-1] },
+            { name: 'probabilities', type: 'float32', shape: [-1, classes!.length] },
+          ],
+    ...(classes ? { classes } : {}),
+  };
+  const { matrix } = await readTrainingMatrix(deps, dataset.featureView, dataset.version, evaluation.split);
+  const inputExample = {
+    featureNames: candidate.featureNames,
+    rows: Array.from({ length: Math.min(3, matrix.rows) }, (_, r) =>
+      Array.from(matrix.X.subarray(r * matrix.cols, (r + 1) * matrix.cols), (v) =>
+        Number.isNaN(v) ? null : v,
+      ),
+    ),
+  };
+  const state = evaluation.gates.passed ? 'registered' : 'rejected';
+  const metrics: Record<string, number> = {};
+  for (const [k, v] of Object.entries(evaluation.metrics)) if (Number.isFinite(v)) metrics[k] = v;
+  const version = await registerModelVersion(deps, {
+    model: spec.model,
+    idempotencyKey: run.runKey,
+    trainer: candidate.trainer,
+    onnx,
+    signature,
+    inputExample,
+    metrics,
+    params: candidate.params,
+    tags: {
+      ...spec.tags,
+      pipeline: spec.name,
+      split: evaluation.split,
+      ...(state === 'rejected'
+        ? {
+            rejected: evaluation.gates.results
+              .filter((r) => !r.passed)
+              .map((r) => r.gate)
+              .join('; '),
+          }
+        : {}),
+    },
+    description: spec.description,
+    state,
+    lineage: {
+      featureViewId: dataset.featureView.id,
+      trainingDatasetId: td.id,
+      trainingRunId: candidate.trainingRunId,
+      ...(run.workflowId ? { workflowId: run.workflowId } : {}),
+      ...(run.workflowRunId ? { workflowRunId: run.workflowRunId } : {}),
+      ...(deps.codeVersion ? { codeVersion: deps.codeVersion } : {}),
+    },
+  });
+  await logMetrics(
+    deps.db,
+    candidate.trainingRunId,
+    Object.entries(metrics).map(([key, value]) => ({ key, step: 0, value })),
+  );
+  await finishTrainingRun(deps.db, candidate.trainingRunId, 'completed');
+  let alias: RegistrationResult['alias'] = null;
+  if (spec.alias && version.state === 'registered') {
+    const moved = await setModelAlias(deps.db, spec.model, spec.alias, version.version, {
+      changedBy: `training pipeline ${spec.name}${run.workflowId ? ` (${run.workflowId})` : ''}`,
+      ...(run.pipelineRunId ? { pipelineRunId: run.pipelineRunId } : {}),
+    });
+    alias = { name: spec.alias, ...moved };
+  }
+  return { model: spec.model, version: version.version, state: version.state, alias };
+}
+
+/** Convenience for tests and notebooks: runs all four steps in-process (no Temporal). */
+export async function runTrainingPipeline(
+  deps: TrainingDeps,
+  rawSpec: TrainingPipelineSpec,
+  runKey: string,
+): Promise<{
+  dataset: DatasetRef;
+  candidate: CandidateRef;
+  evaluation: EvaluationReport;
+  registration: RegistrationResult;
+}> {
+  const spec = parseTrainingPipelineSpec(rawSpec);
+  const dataset = await prepareTrainingData(deps, spec, runKey);
+  const candidate = await trainCandidate(deps, spec, dataset, runKey);
+  const evaluation = await evaluateCandidate(deps, spec, dataset, candidate);
+  const registration = await registerCandidate(deps, spec, dataset, candidate, evaluation, { runKey });
+  return { dataset, candidate, evaluation, registration };
+}
+
+/** The model a view + version alias resolves to, if any (for callers that want the current champion). */
+export async function currentModel(deps: TrainingDeps, model: string, alias = 'champion') {
+  try {
+    return await getModelVersion(deps.db, model, alias);
+  } catch (error) {
+    if (error instanceof ModelNotFoundError) return undefined;
+    throw error;
+  }
+}

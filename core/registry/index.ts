@@ -1,0 +1,2 @@
+export * from './model-registry';
+export * from './training-runs';
