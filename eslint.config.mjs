@@ -14,6 +14,15 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS helpers loaded by tools (the jest environment).
+    files: ['**/*.js'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', globalThis: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: it may reach activities as types only.
     files: ['workflows/**/*.ts'],
     rules: {

@@ -120,7 +120,7 @@ export const logisticRegression: Trainer<typeof logisticParams> = {
     const history: StepMetric[] = [];
     const p = new Float64Array(k);
     let previous = Infinity;
-    let iteration = 0;
+    let iteration: number;
     for (iteration = 1; iteration <= params.maxIterations; iteration++) {
       gW.fill(0);
       gB.fill(0);
