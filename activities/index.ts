@@ -1,7 +1,9 @@
 import type { IngestionDeps } from '../core/featurestore';
+import type { TrainingDeps } from '../core/ml';
 import { TASK_QUEUES } from '../core/pipelines';
 import { createFeaturePipelineActivities } from './feature-pipeline';
 import { createPlatformCheckActivities, type PlatformCheckDeps } from './platform-check';
+import { createTrainingActivities } from './training';
 
 export type {
   CheckQueueInput,
@@ -12,16 +14,23 @@ export type {
 export { createPlatformCheckActivities } from './platform-check';
 export type { FeaturePipelineActivities, FeatureRunRef, CommitRef, WindowRef } from './feature-pipeline';
 export { createFeaturePipelineActivities } from './feature-pipeline';
+export type { TrainingActivities, TrainingRunRef } from './training';
+export { createTrainingActivities } from './training';
+export type { DeviceReport } from './devices';
+export { describeDevices } from './devices';
 
 /** Everything an activity may need; the worker main wires concrete adapters into it. */
 export interface ActivityDeps extends PlatformCheckDeps {
   /** Feature-store adapters; required on the features queue. */
   readonly ingestion?: IngestionDeps;
+  /** Training adapters; required on the training queues. */
+  readonly training?: TrainingDeps;
 }
 
 /**
  * The activities a worker on `taskQueue` registers. Every queue answers the platform check; the
- * features queue (or any queue given ingestion adapters, e.g. a test's) runs feature pipelines.
+ * features queue (or any queue given ingestion adapters, e.g. a test's) runs feature pipelines; the
+ * training queues (or any queue given training adapters) run training pipelines.
  */
 export function activitiesFor(
   taskQueue: string,
@@ -31,5 +40,9 @@ export function activitiesFor(
   if (taskQueue === TASK_QUEUES.features && !deps.ingestion) {
     throw new Error(`the ${TASK_QUEUES.features} worker needs feature-store adapters (deps.ingestion)`);
   }
-  return { ...createPlatformCheckActivities(deps), ...feature };
+  const training = deps.training ? createTrainingActivities(deps.training) : {};
+  if ((taskQueue === TASK_QUEUES.training || taskQueue === TASK_QUEUES.trainingGpu) && !deps.training) {
+    throw new Error(`the ${taskQueue} worker needs training adapters (deps.training)`);
+  }
+  return { ...createPlatformCheckActivities(deps), ...feature, ...training };
 }

@@ -9,7 +9,10 @@ import { PostgresOnlineStore } from '../core/featurestore';
 import { TASK_QUEUES } from '../core/pipelines';
 import { ObjectCache, objectStoreFromConfig } from '../core/storage';
 import { loadFeatureModules } from '../core/featurestore';
+import { describeDevices } from '../activities/devices';
+import { TrainerRegistry } from '../core/ml';
 import { installTemporalLogging } from './logging';
+import { execFileSync } from 'node:child_process';
 import { createPlatformWorker } from './worker-factory';
 
 /**
@@ -47,11 +50,34 @@ export async function runWorker(taskQueue: string): Promise<void> {
             scratchDir,
           }
         : undefined;
+    const isTraining = taskQueue === TASK_QUEUES.training || taskQueue === TASK_QUEUES.trainingGpu;
+    const training = isTraining
+      ? {
+          db: database.db,
+          store,
+          cache: new ObjectCache(store, { dir: config.cacheDir }),
+          onDemand: modules.onDemand,
+          scratchDir,
+          trainers: new TrainerRegistry(),
+          codeVersion: codeVersion(),
+        }
+      : undefined;
+    const devices = describeDevices();
+    if (isTraining) logger.info({ taskQueue, devices }, 'training devices');
+    // One training activity per GPU on GPU queues: two jobs never share a device.
+    const maxConcurrentActivities =
+      taskQueue === TASK_QUEUES.trainingGpu ? Math.max(1, devices.gpus.length) : isTraining ? 2 : undefined;
     const worker = await createPlatformWorker({
       connection,
       namespace: config.temporalNamespace,
       taskQueue,
-      deps: { db: database.db, store, ...(ingestion ? { ingestion } : {}) },
+      deps: {
+        db: database.db,
+        store,
+        ...(ingestion ? { ingestion } : {}),
+        ...(training ? { training } : {}),
+      },
+      ...(maxConcurrentActivities ? { maxConcurrentActivities } : {}),
     });
     logger.info({ taskQueue, namespace: config.temporalNamespace }, 'worker polling');
     // worker.run() resolves after SIGTERM/SIGINT once in-flight tasks are done (SDK shutdown signals).
@@ -63,5 +89,18 @@ export async function runWorker(taskQueue: string): Promise<void> {
   } catch (error) {
     logger.error({ taskQueue }, describeError(error));
     process.exitCode = 1;
+  }
+}
+
+/** The code version recorded as model lineage: FTI_CODE_VERSION, else the git commit, else unknown. */
+function codeVersion(): string {
+  if (process.env.FTI_CODE_VERSION) return process.env.FTI_CODE_VERSION;
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return 'unknown';
   }
 }

@@ -3,3 +3,5 @@ export { platformCheck } from './platform-check';
 export type { PlatformCheckInput, PlatformCheckReport } from './platform-check';
 export { featurePipeline } from './feature-pipeline';
 export type { FeaturePipelineInput, FeaturePipelineResult } from './feature-pipeline';
+export { trainingPipeline, trainingStepQuery } from './training-pipeline';
+export type { TrainingPipelineInput, TrainingPipelineResult } from './training-pipeline';

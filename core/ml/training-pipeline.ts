@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ValidationError } from '../errors';
 import {
   createTrainingData,
+  getFeatureView,
   getTrainingDataset,
   readTrainingData,
   readTrainingMatrix,
@@ -115,6 +116,26 @@ export function parseTrainingPipelineSpec(spec: unknown): ParsedTrainingPipeline
     throw new ValidationError(`training pipeline: ${problems.join('; ')}`, { location: 'training pipeline' });
   }
   return parsed.data;
+}
+
+/**
+ * Checks what can be checked before anything is written: the spec, the trainer and its
+ * hyperparameters, the feature view. Returns the parsed spec.
+ */
+export async function checkTrainingSpec(
+  deps: TrainingDeps,
+  raw: unknown,
+): Promise<ParsedTrainingPipelineSpec> {
+  const spec = parseTrainingPipelineSpec(raw);
+  if ('name' in spec.trainer) deps.trainers.parseParams(spec.trainer.name, spec.trainer.params);
+  await getTrainingDatasetOrView(deps, spec);
+  return spec;
+}
+
+async function getTrainingDatasetOrView(deps: TrainingDeps, spec: ParsedTrainingPipelineSpec): Promise<void> {
+  if ('version' in spec.trainingDataset)
+    await getTrainingDataset(deps, spec.featureView, spec.trainingDataset.version);
+  else await getFeatureView(deps.db, spec.featureView.name, spec.featureView.version);
 }
 
 /** Adapters the training steps use. */
@@ -598,7 +619,7 @@ export async function runTrainingPipeline(
   evaluation: EvaluationReport;
   registration: RegistrationResult;
 }> {
-  const spec = parseTrainingPipelineSpec(rawSpec);
+  const spec = await checkTrainingSpec(deps, rawSpec);
   const dataset = await prepareTrainingData(deps, spec, runKey);
   const candidate = await trainCandidate(deps, spec, dataset, runKey);
   const evaluation = await evaluateCandidate(deps, spec, dataset, candidate);
