@@ -40,3 +40,19 @@ export function positiveInt(value: string, name: string): number {
     throw new ValidationError(`${name} must be a positive integer, got "${value}".`);
   return n;
 }
+
+/** Parses an ISO-8601 option into a normalized string (undefined when absent). */
+export function isoOption(value: string | undefined, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime()))
+    throw new ValidationError(`${name} "${value}" is not an ISO-8601 time, e.g. 2026-11-25T00:00:00Z.`);
+  return d.toISOString();
+}
+
+/** Parses `30s`, `15m`, `1h`, `7d` into seconds. */
+export function parseEvery(value: string): number {
+  const match = /^(\d+)(s|m|h|d)$/.exec(value);
+  if (!match) throw new ValidationError(`--every "${value}" must look like 30m, 1h or 1d.`);
+  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd'];
+}

@@ -7,6 +7,8 @@ import { registerConfigCommand } from './commands/config';
 import { registerDbCommands } from './commands/db';
 import { registerFeatureGroupCommands } from './commands/feature-groups';
 import { registerFeatureViewCommands } from './commands/feature-views';
+import { registerModelCommands } from './commands/models';
+import { registerTrainingCommands } from './commands/training';
 import { registerPipelineCommands } from './commands/pipelines';
 import { registerStackCommands } from './commands/stack';
 import { fail } from './output';
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
       'FTI Platform: feature, training and inference pipelines on Temporal, with a feature store and model registry',
     )
     .version(readVersion())
+    // Options after a subcommand belong to it: `fti fv describe x --version 2` must not print the CLI version.
+    .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -28,6 +32,8 @@ export function buildProgram(): Command {
   registerCheckCommand(program);
   registerFeatureGroupCommands(program);
   registerFeatureViewCommands(program);
+  registerTrainingCommands(program);
+  registerModelCommands(program);
   registerPipelineCommands(program);
   registerConfigCommand(program);
   return program;

@@ -2,6 +2,7 @@ import { ScheduleOverlapPolicy, type Client, type ScheduleHandle } from '@tempor
 import { parseFeaturePipelineSpec, type FeaturePipelineSpec } from '../core/featurestore';
 import { ValidationError } from '../core/errors';
 import { TASK_QUEUES } from '../core/pipelines';
+import { parseTrainingPipelineSpec, type TrainingPipelineSpec } from '../core/ml';
 
 /** How often a scheduled pipeline runs. */
 export type Cadence = { readonly everySeconds: number } | { readonly cron: string };
@@ -62,4 +63,38 @@ export async function backfillSchedule(handle: ScheduleHandle, start: Date, end:
       `backfill start ${start.toISOString()} is not before end ${end.toISOString()}.`,
     );
   await handle.backfill([{ start, end, overlap: ScheduleOverlapPolicy.ALLOW_ALL }]);
+}
+
+/** Schedule id of a training pipeline. */
+export function trainingScheduleId(pipelineName: string): string {
+  return `training-${pipelineName}`;
+}
+
+/**
+ * Registers a training pipeline as a Temporal Schedule (e.g. weekly retraining). Each run creates
+ * a fresh training dataset from the latest commits (unless the spec pins a version) and registers a
+ * new model version; overlapping runs are skipped.
+ */
+export async function createTrainingSchedule(
+  client: Client,
+  spec: TrainingPipelineSpec,
+  options: { cadence: Cadence; paused?: boolean },
+): Promise<ScheduleHandle> {
+  const parsed = parseTrainingPipelineSpec(spec);
+  return client.schedule.create({
+    scheduleId: trainingScheduleId(parsed.name),
+    spec:
+      'everySeconds' in options.cadence
+        ? { intervals: [{ every: options.cadence.everySeconds * 1000 }] }
+        : { cronExpressions: [options.cadence.cron] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'trainingPipeline',
+      taskQueue: TASK_QUEUES.training,
+      workflowId: `training-${parsed.name}`,
+      args: [{ spec }],
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+    state: { paused: options.paused ?? false, note: `training pipeline ${parsed.name}` },
+  });
 }

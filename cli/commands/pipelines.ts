@@ -4,24 +4,10 @@ import { ValidationError } from '../../core/errors';
 import { loadConfig } from '../../core/config';
 import { TASK_QUEUES } from '../../core/pipelines';
 import type { FeaturePipelineResult } from '../../workflows';
-import { readJsonFile } from '../context';
+import { isoOption, parseEvery, readJsonFile } from '../context';
 import { emit, table, type OutputOptions } from '../output';
 import { backfillSchedule, createFeatureSchedule, featureScheduleId } from '../schedules';
 import { connectTemporal, runUrl } from '../temporal-client';
-
-function isoOption(value: string | undefined, name: string): string | undefined {
-  if (value === undefined) return undefined;
-  const d = new Date(value);
-  if (Number.isNaN(d.getTime()))
-    throw new ValidationError(`${name} "${value}" is not an ISO-8601 time, e.g. 2026-11-25T00:00:00Z.`);
-  return d.toISOString();
-}
-
-function parseEvery(value: string): number {
-  const match = /^(\d+)(s|m|h|d)$/.exec(value);
-  if (!match) throw new ValidationError(`--every "${value}" must look like 30m, 1h or 1d.`);
-  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd'];
-}
 
 /** `fti pipeline …` — run a feature pipeline window, schedule it, backfill, trigger. */
 export function registerPipelineCommands(program: Command): void {

@@ -17,6 +17,15 @@ describe('fti --help (compiled binary)', () => {
     },
   );
 
+  it('a subcommand\'s --version option is the subcommand\'s, not the program version', () => {
+    const result = runCli(['models', 'describe', 'no_such_model', '--version', '1'], {
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    });
+    expect(result.stdout).not.toMatch(/^\d+\.\d+\.\d+/);
+    expect(result.code).toBe(1);
+    expect(runCli(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
   it('rejects an unknown command with a non-zero exit and a hint', () => {
     const result = runCli(['no-such-command']);
     expect(result.code).not.toBe(0);
