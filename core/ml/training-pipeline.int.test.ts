@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config';
+import { eq } from 'drizzle-orm';
 import { openDatabase, tables, type DatabaseHandle } from '../db';
 import type { S3ObjectStore } from '../storage';
 import { testObjectStore } from '../../test/support/stores';

@@ -117,6 +117,10 @@ export const gbdt: Trainer<typeof gbdtParams> = {
     const B = params.maxBins;
     const edges = binEdges(train.X, rows, cols, B);
     const bins = binMatrix(train, edges);
+    // Column-major copy: partitioning a node reads one feature for many rows.
+    const columnBins = new Uint8Array(rows * cols);
+    for (let r = 0; r < rows; r++)
+      for (let f = 0; f < cols; f++) columnBins[f * rows + r] = bins[r * cols + f]!;
     const valid = input.validation;
     const validBins = valid ? binMatrix(valid, edges) : undefined;
     const random = seededRandom(context.seed);
@@ -155,6 +159,7 @@ export const gbdt: Trainer<typeof gbdtParams> = {
       for (let f = 0; f < cols; f++)
         if (params.colsample >= 1 || random() < params.colsample) features.push(f);
       if (features.length === 0) features.push(Math.floor(random() * cols));
+      const featureList = Int32Array.from(features);
       for (let k = 0; k < K; k++) {
         const tree = growTree(k);
         trees.push(tree);
@@ -209,14 +214,17 @@ export const gbdt: Trainer<typeof gbdtParams> = {
             }
             leaves += 1;
             const { f, b } = split;
+            const nodeRows = node.rows;
+            const column = columnBins.subarray(f * rows, (f + 1) * rows);
             let nLeft = 0;
-            for (const r of node.rows) if (bins[r * cols + f]! <= b) nLeft++;
+            for (let i = 0; i < nodeRows.length; i++) if (column[nodeRows[i]!]! <= b) nLeft++;
             const leftRows = new Uint32Array(nLeft);
-            const rightRows = new Uint32Array(node.rows.length - nLeft);
+            const rightRows = new Uint32Array(nodeRows.length - nLeft);
             let li = 0;
             let ri = 0;
-            for (const r of node.rows) {
-              if (bins[r * cols + f]! <= b) leftRows[li++] = r;
+            for (let i = 0; i < nodeRows.length; i++) {
+              const r = nodeRows[i]!;
+              if (column[r]! <= b) leftRows[li++] = r;
               else rightRows[ri++] = r;
             }
             const left: NodeWork = {
@@ -255,13 +263,17 @@ export const gbdt: Trainer<typeof gbdtParams> = {
       }
 
       function histogram(nodeRows: Uint32Array, k: number): Float64Array {
+        // The hot loop of training: plain indexed loops over typed arrays.
         const h = new Float64Array(histSize);
-        for (const r of nodeRows) {
+        const nf = featureList.length;
+        for (let idx = 0; idx < nodeRows.length; idx++) {
+          const r = nodeRows[idx]!;
           const g = grad[r * K + k]!;
           const hh = hess[r * K + k]!;
           const base = r * cols;
-          for (const f of features) {
-            const at = (f * B + bins[base + f]!) * 2;
+          for (let q = 0; q < nf; q++) {
+            const f = featureList[q]!;
+            const at = (f * B + bins[base + f]!) << 1;
             h[at]! += g;
             h[at + 1]! += hh;
           }
