@@ -132,6 +132,29 @@ describe('training pipeline steps (real S3 + Postgres, no Temporal)', () => {
     await expect(deleteModelVersion(deps, model, 1)).rejects.toThrow(
       /holds alias\(es\) champion; move them first/,
     );
+
+    // A deployment binding protects a version too (deployments arrive with the inference service).
+    const v2 = await getModelVersion(database.db, model, 2);
+    const [deployment] = await database.db
+      .insert(tables.deployments)
+      .values({ name: uniqueName('dep') })
+      .returning();
+    const [dv] = await database.db
+      .insert(tables.deploymentVersions)
+      .values({ deploymentId: deployment!.id, version: 1, action: 'create' })
+      .returning();
+    await database.db.insert(tables.deploymentBindings).values({
+      deploymentVersionId: dv!.id,
+      variant: 'main',
+      modelVersionId: v2.id,
+      featureViewId: v2.lineage.featureView!.id,
+      trainingDatasetId: v2.lineage.trainingDataset!.id,
+      weight: 100,
+    });
+    await database.db.delete(tables.modelAliases).where(eq(tables.modelAliases.modelVersionId, v2.id));
+    await expect(deleteModelVersion(deps, model, 2)).rejects.toThrow(
+      `bound by deployment(s) ${deployment!.name}`,
+    );
   });
 
   it('a failed gate registers the version as rejected and moves no alias', async () => {
