@@ -1,6 +1,10 @@
 /** Two projects: `unit` needs nothing running; `integration` talks to the real stack (infra/stack.sh up). */
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] };
-const common = { testEnvironment: '<rootDir>/test/support/node-environment.js', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+const common = {
+  testEnvironment: '<rootDir>/test/support/node-environment.js',
+  transform,
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
 module.exports = {
   projects: [
     {

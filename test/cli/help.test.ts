@@ -17,7 +17,7 @@ describe('fti --help (compiled binary)', () => {
     },
   );
 
-  it('a subcommand\'s --version option is the subcommand\'s, not the program version', () => {
+  it("a subcommand's --version option is the subcommand's, not the program version", () => {
     const result = runCli(['models', 'describe', 'no_such_model', '--version', '1'], {
       DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
     });
