@@ -5,6 +5,8 @@ import {
   bigserial,
   boolean,
   check,
+  doublePrecision,
+  index,
   integer,
   jsonb,
   pgTable,
@@ -124,4 +126,56 @@ export const apiKeys = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
   },
   (t) => [uniqueIndex('api_keys_hash_uq').on(t.keyHash)],
+);
+
+/**
+ * Predictions written by batch inference (the Postgres sink): one row per scored entity. A re-run of
+ * a (deployment, window) replaces that window's rows in one transaction.
+ */
+export const predictions = pgTable(
+  'predictions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deploymentId: bigint('deployment_id', { mode: 'number' })
+      .notNull()
+      .references(() => deployments.id, { onDelete: 'cascade' }),
+    deploymentVersion: integer('deployment_version').notNull(),
+    variant: text('variant').notNull(),
+    modelVersion: integer('model_version').notNull(),
+    windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+    windowEnd: timestamp('window_end', { withTimezone: true }).notNull(),
+    /** Entity keys (and event time) of the scored row. */
+    entity: jsonb('entity').notNull(),
+    eventTime: timestamp('event_time', { withTimezone: true }),
+    /** Regression output, or the positive-class probability for binary models. */
+    score: doublePrecision('score'),
+    /** Predicted class (classification). */
+    label: text('label'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('predictions_window_idx').on(t.deploymentId, t.windowStart, t.windowEnd)],
+);
+
+/**
+ * Online request/prediction log: what was asked, the features used (with status), what was
+ * answered, by which deployment version and variant. Written asynchronously in batches; the source
+ * for monitoring and future training labels.
+ */
+export const predictionLogs = pgTable(
+  'prediction_logs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deployment: text('deployment').notNull(),
+    deploymentVersion: integer('deployment_version').notNull(),
+    variant: text('variant').notNull(),
+    modelVersion: integer('model_version').notNull(),
+    shadow: boolean('shadow').notNull().default(false),
+    requestId: text('request_id').notNull(),
+    entity: jsonb('entity').notNull(),
+    features: jsonb('features').notNull(),
+    prediction: jsonb('prediction').notNull(),
+    latencyMs: doublePrecision('latency_ms'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('prediction_logs_deployment_idx').on(t.deployment, t.createdAt)],
 );

@@ -1,0 +1,25 @@
+import { Counter, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics of an inference server (one registry per server, scraped at /metrics). */
+export class ServingMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'fti_requests_total',
+    help: 'Inference requests by deployment, variant, route and status code',
+    labelNames: ['deployment', 'variant', 'route', 'status'],
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'fti_request_seconds',
+    help: 'Latency by deployment and stage (features, transform+model, total)',
+    labelNames: ['deployment', 'variant', 'stage'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly predictions = new Counter({
+    name: 'fti_predictions_total',
+    help: 'Predictions served (instances) by deployment and variant; shadow scores included with shadow="true"',
+    labelNames: ['deployment', 'variant', 'shadow'],
+    registers: [this.registry],
+  });
+}

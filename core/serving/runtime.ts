@@ -1,0 +1,137 @@
+import type pg from 'pg';
+import { DEPLOYMENT_CHANNEL, getDeployment, type Binding } from './deployments';
+import { LoadedBinding, type ScorerDeps } from './scorer';
+
+/** One variant of an active deployment: its binding (weight, shadow) and the loaded scorer. */
+export interface ActiveVariant {
+  readonly binding: Binding;
+  readonly scorer: LoadedBinding;
+  readonly weight: number;
+  readonly shadow: boolean;
+}
+
+/** A deployment version ready to serve: every variant's binding loaded and warm. */
+export interface ActiveDeployment {
+  readonly name: string;
+  readonly version: number;
+  readonly missing: 'error' | 'null';
+  readonly variants: readonly ActiveVariant[];
+}
+
+const bindingKey = (b: Binding) => `${b.model.id}:${b.featureView.id}:${b.trainingDataset.id}`;
+
+/**
+ * The deployments a server serves, kept in memory. A change (Postgres NOTIFY on
+ * `fti_deployments`, or a poll) loads and warms the new version's bindings first and then swaps the
+ * pointer, so requests in flight finish on the old version and none fail. Bindings of the previous
+ * version stay loaded, so a rollback is instant.
+ */
+export class DeploymentRuntime {
+  private readonly active = new Map<string, ActiveDeployment>();
+  private readonly loading = new Map<string, Promise<ActiveDeployment>>();
+  private readonly loaded = new Map<string, LoadedBinding>();
+  private listener: pg.PoolClient | undefined;
+  private poller: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: ScorerDeps,
+    private readonly onChange?: (name: string, version: number) => void,
+  ) {}
+
+  /** The deployment's active version, loading it on first use. */
+  async get(name: string): Promise<ActiveDeployment> {
+    return this.active.get(name) ?? this.refresh(name);
+  }
+
+  /** Loads the current version (if it changed) and swaps it in once warm. */
+  async refresh(name: string): Promise<ActiveDeployment> {
+    const pending = this.loading.get(name);
+    if (pending) return pending;
+    const work = (async () => {
+      const info = await getDeployment(this.deps.db, name);
+      const current = this.active.get(name);
+      if (current && current.version === info.current.version) return current;
+      const variants: ActiveVariant[] = [];
+      for (const b of info.current.bindings) {
+        const key = bindingKey(b);
+        let scorer = this.loaded.get(key);
+        if (!scorer) {
+          scorer = await LoadedBinding.load(this.deps, b);
+          this.loaded.set(key, scorer);
+        }
+        variants.push({ binding: b, scorer, weight: b.weight, shadow: b.shadow });
+      }
+      const next: ActiveDeployment = {
+        name,
+        version: info.current.version,
+        missing: info.current.missingFeaturePolicy,
+        variants,
+      };
+      this.active.set(name, next);
+      this.prune(name, current, next);
+      this.onChange?.(name, next.version);
+      return next;
+    })();
+    this.loading.set(name, work);
+    try {
+      return await work;
+    } finally {
+      this.loading.delete(name);
+    }
+  }
+
+  /** Keeps the bindings of every deployment's current and previous version loaded; releases the rest. */
+  private prune(name: string, previous: ActiveDeployment | undefined, next: ActiveDeployment): void {
+    if (previous && previous.version !== next.version)
+      this.previousKeys.set(
+        name,
+        previous.variants.map((v) => bindingKey(v.binding)),
+      );
+    const keep = new Set<string>();
+    for (const a of this.active.values()) for (const v of a.variants) keep.add(bindingKey(v.binding));
+    for (const keys of this.previousKeys.values()) for (const k of keys) keep.add(k);
+    for (const [key, loaded] of this.loaded)
+      if (!keep.has(key)) {
+        this.loaded.delete(key);
+        // Requests still running on it finish first; sessions are cheap to keep a moment longer.
+        setTimeout(() => void loaded.release(), 30_000).unref();
+      }
+  }
+
+  private readonly previousKeys = new Map<string, string[]>();
+
+  /** Names of the deployments loaded so far. */
+  names(): string[] {
+    return [...this.active.keys()];
+  }
+
+  /**
+   * Listens for deployment changes (Postgres LISTEN) and polls every `pollMs` as a fallback (a
+   * notification can be missed while the connection is re-established).
+   */
+  async watch(pool: pg.Pool, pollMs = 5000): Promise<void> {
+    const client = await pool.connect();
+    this.listener = client;
+    client.on('notification', (message) => {
+      if (message.channel === DEPLOYMENT_CHANNEL && message.payload && this.active.has(message.payload))
+        void this.refresh(message.payload).catch(() => undefined);
+    });
+    await client.query(`LISTEN ${DEPLOYMENT_CHANNEL}`);
+    this.poller = setInterval(() => {
+      for (const name of this.active.keys()) void this.refresh(name).catch(() => undefined);
+    }, pollMs);
+    this.poller.unref();
+  }
+
+  /** Stops watching and releases every session. */
+  async close(): Promise<void> {
+    if (this.poller) clearInterval(this.poller);
+    if (this.listener) {
+      await this.listener.query(`UNLISTEN ${DEPLOYMENT_CHANNEL}`).catch(() => undefined);
+      this.listener.release();
+    }
+    for (const loaded of this.loaded.values()) await loaded.release();
+    this.loaded.clear();
+    this.active.clear();
+  }
+}

@@ -1,0 +1,451 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type pg from 'pg';
+import { z } from 'zod';
+import { FtiError, ValidationError } from '../errors';
+import { MissingFeatureError, UnknownCategoryError, type VectorRequest } from '../featurestore';
+import { ApiKeyVerifier } from './api-keys';
+import { DeploymentNotFoundError } from './deployments';
+import { ServingMetrics } from './metrics';
+import { PredictionLogWriter } from './prediction-log';
+import { DeploymentRuntime, type ActiveDeployment, type ActiveVariant } from './runtime';
+import { entityKeyOf, pickVariant, type ModelOutput, type ScorerDeps } from './scorer';
+
+/** Options of {@link createInferenceServer}. */
+export interface InferenceServerOptions extends ScorerDeps {
+  readonly pool: pg.Pool;
+  /** Require an API key (`Authorization: Bearer …` or `x-api-key`) on predict/infer/model routes. @default true */
+  readonly requireApiKey?: boolean;
+  /** Largest request body in bytes. @default 1 MiB */
+  readonly bodyLimit?: number;
+  /** Most instances per request. @default 1000 */
+  readonly maxBatch?: number;
+  /** Per-request timeout. @default 10 s */
+  readonly requestTimeoutMs?: number;
+  /** Log requests and predictions to `prediction_logs`. @default true */
+  readonly logPredictions?: boolean;
+  /** Watch deployment changes (LISTEN/NOTIFY + polling). @default true */
+  readonly watch?: boolean;
+}
+
+/** A running inference server and its parts. */
+export interface InferenceServer {
+  readonly app: FastifyInstance;
+  readonly runtime: DeploymentRuntime;
+  readonly metrics: ServingMetrics;
+  readonly logs: PredictionLogWriter | undefined;
+  close(): Promise<void>;
+}
+
+const instanceSchema = z
+  .object({
+    keys: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    request: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+const predictSchema = z.union([
+  z.object({ instances: z.array(instanceSchema).min(1) }).strict(),
+  instanceSchema,
+]);
+
+const oipInputSchema = z.object({
+  name: z.string().min(1),
+  shape: z.array(z.number().int().min(-1)),
+  datatype: z.string().min(1),
+  data: z.array(z.unknown()),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+});
+const inferSchema = z
+  .object({
+    id: z.string().optional(),
+    inputs: z.array(oipInputSchema).min(1),
+    outputs: z.array(z.object({ name: z.string() }).passthrough()).optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+
+/** An error that maps to an HTTP status. */
+class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function zodMessage(error: z.ZodError, what: string): string {
+  return `${what}: ${error.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ')}`;
+}
+
+function statusOf(error: unknown): number {
+  if (error instanceof HttpError) return error.statusCode;
+  if (error instanceof DeploymentNotFoundError) return 404;
+  if (error instanceof MissingFeatureError || error instanceof UnknownCategoryError) return 422;
+  if (error instanceof ValidationError) return 400;
+  const code = (error as { statusCode?: number }).statusCode;
+  if (typeof code === 'number' && code >= 400 && code < 500) return code;
+  return 500;
+}
+
+/**
+ * The online inference service (fastify): `/v1/deployments/:name/predict` (entity keys + request
+ * values → online features → transformations → ONNX), the Open Inference Protocol v2
+ * (`/v2/health/*`, `/v2/models/:name[/versions/:v][/ready|/infer]`), `/metrics` for Prometheus.
+ * Deployments are loaded on first use and kept warm; changes arrive by LISTEN/NOTIFY.
+ */
+export async function createInferenceServer(options: InferenceServerOptions): Promise<InferenceServer> {
+  const metrics = new ServingMetrics();
+  const runtime = new DeploymentRuntime(options);
+  const logs = options.logPredictions === false ? undefined : new PredictionLogWriter(options.pool);
+  const keys = new ApiKeyVerifier(options.db);
+  const requireKey = options.requireApiKey ?? true;
+  const maxBatch = options.maxBatch ?? 1000;
+  if (options.watch !== false) await runtime.watch(options.pool);
+
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    connectionTimeout: 30_000,
+    keepAliveTimeout: 65_000,
+  });
+
+  app.setErrorHandler((error, _request, reply) => {
+    const status = statusOf(error);
+    const message =
+      status === 500
+        ? 'internal error; see the server log'
+        : error instanceof FtiError || error instanceof HttpError
+          ? error.message
+          : (error as Error).message;
+    if (status === 500) process.stderr.write(`inference server error: ${(error as Error).message}\n`);
+    void reply.status(status).send({ error: message });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  const authenticate = async (request: FastifyRequest): Promise<string> => {
+    if (!requireKey) return 'anonymous';
+    const header = request.headers.authorization;
+    const key = header?.startsWith('Bearer ')
+      ? header.slice(7)
+      : (request.headers['x-api-key'] as string | undefined);
+    if (!key)
+      throw new HttpError(
+        401,
+        'missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>" (create one with `fti apikey create`)',
+      );
+    const client = await keys.verify(key);
+    if (!client) throw new HttpError(401, 'invalid or revoked API key');
+    return client;
+  };
+
+  const deploymentOf = async (name: string): Promise<ActiveDeployment> => {
+    if (!/^[a-z][a-z0-9_-]{0,62}$/.test(name))
+      throw new HttpError(404, `deployment ${JSON.stringify(name)} does not exist`);
+    return runtime.get(name);
+  };
+
+  /** Scores instances grouped by their sticky variant; shadows score after the response. */
+  const predictInstances = async (
+    deployment: ActiveDeployment,
+    instances: readonly VectorRequest[],
+    requestId: string,
+  ) => {
+    const started = performance.now();
+    const groups = new Map<ActiveVariant, number[]>();
+    instances.forEach((instance, i) => {
+      const variant = pickVariant(deployment.variants, entityKeyOf(instance.keys));
+      (groups.get(variant) ?? groups.set(variant, []).get(variant)!).push(i);
+    });
+    const results: {
+      variant: ActiveVariant;
+      output: ModelOutput;
+      features: Record<string, { value: unknown; status: string }>;
+    }[] = new Array(instances.length);
+    for (const [variant, indexes] of groups) {
+      const scored = await variant.scorer.score(
+        indexes.map((i) => instances[i]!),
+        deployment.missing,
+      );
+      metrics.latency.observe(
+        { deployment: deployment.name, variant: variant.binding.variant, stage: 'features' },
+        scored.featureMs / 1000,
+      );
+      metrics.latency.observe(
+        { deployment: deployment.name, variant: variant.binding.variant, stage: 'model' },
+        scored.modelMs / 1000,
+      );
+      metrics.predictions.inc(
+        { deployment: deployment.name, variant: variant.binding.variant, shadow: 'false' },
+        indexes.length,
+      );
+      indexes.forEach((instanceIndex, j) => {
+        const v = scored.vectors[j]!;
+        const features: Record<string, { value: unknown; status: string }> = {};
+        for (const [f, value] of Object.entries(v.values))
+          features[f] = { value: value instanceof Date ? value.toISOString() : value, status: v.status[f]! };
+        results[instanceIndex] = { variant, output: scored.outputs[j]!, features };
+      });
+    }
+    const latencyMs = performance.now() - started;
+    for (const [variant, indexes] of groups)
+      metrics.latency.observe(
+        { deployment: deployment.name, variant: variant.binding.variant, stage: 'total' },
+        latencyMs / 1000,
+      );
+    if (logs)
+      results.forEach((r, i) =>
+        logs.log({
+          deployment: deployment.name,
+          deploymentVersion: deployment.version,
+          variant: r.variant.binding.variant,
+          modelVersion: r.variant.binding.model.version,
+          shadow: false,
+          requestId,
+          entity: instances[i]!.keys,
+          features: r.features,
+          prediction: r.output,
+          latencyMs,
+        }),
+      );
+    const shadows = deployment.variants.filter((v) => v.shadow);
+    if (shadows.length)
+      setImmediate(() => {
+        for (const shadow of shadows)
+          void shadow.scorer
+            .score(instances, 'null')
+            .then((scored) => {
+              metrics.predictions.inc(
+                { deployment: deployment.name, variant: shadow.binding.variant, shadow: 'true' },
+                instances.length,
+              );
+              scored.outputs.forEach((output, i) =>
+                logs?.log({
+                  deployment: deployment.name,
+                  deploymentVersion: deployment.version,
+                  variant: shadow.binding.variant,
+                  modelVersion: shadow.binding.model.version,
+                  shadow: true,
+                  requestId,
+                  entity: instances[i]!.keys,
+                  features: scored.vectors[i]!.values,
+                  prediction: output,
+                  latencyMs: scored.featureMs + scored.modelMs,
+                }),
+              );
+            })
+            .catch(() => undefined);
+      });
+    return results;
+  };
+
+  const countRequest = (reply: FastifyReply, deployment: string, route: string) => {
+    metrics.requests.inc({ deployment, variant: '', route, status: String(reply.statusCode) });
+  };
+  app.addHook('onResponse', async (request, reply) => {
+    const name = (request.params as { name?: string } | undefined)?.name ?? '';
+    const route = request.routeOptions.url ?? 'unknown';
+    if (route.startsWith('/v1/') || route.startsWith('/v2/models')) countRequest(reply, name, route);
+  });
+
+  app.post<{ Params: { name: string } }>('/v1/deployments/:name/predict', async (request) => {
+    await authenticate(request);
+    const parsed = predictSchema.safeParse(request.body);
+    if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'request body'));
+    const instances = 'instances' in parsed.data ? parsed.data.instances : [parsed.data];
+    if (instances.length > maxBatch)
+      throw new HttpError(
+        413,
+        `batch of ${instances.length} instances exceeds the limit of ${maxBatch}; split it.`,
+      );
+    const deployment = await deploymentOf(request.params.name);
+    const requestId = (request.headers['x-request-id'] as string | undefined)?.slice(0, 100) ?? randomUUID();
+    const results = await predictInstances(deployment, instances as VectorRequest[], requestId);
+    return {
+      requestId,
+      deployment: deployment.name,
+      deploymentVersion: deployment.version,
+      predictions: results.map((r) => ({
+        variant: r.variant.binding.variant,
+        model: { name: r.variant.binding.model.name, version: r.variant.binding.model.version },
+        ...r.output,
+        features: r.features,
+      })),
+    };
+  });
+
+  // Open Inference Protocol v2 (KServe / Triton).
+  app.get('/v2/health/live', async () => ({ live: true }));
+  app.get('/v2/health/ready', async (_request, reply) => {
+    try {
+      await options.pool.query('SELECT 1');
+      return { ready: true };
+    } catch {
+      return reply.status(503).send({ ready: false });
+    }
+  });
+  app.get('/v2', async () => ({ name: 'fti-inference', version: '2', extensions: [] }));
+
+  const modelMetadata = (deployment: ActiveDeployment) => {
+    const main = pickVariant(deployment.variants, '');
+    const scorer = main.scorer;
+    return {
+      name: deployment.name,
+      versions: [String(deployment.version)],
+      platform: 'onnxruntime_onnx',
+      inputs: [
+        {
+          name: 'features',
+          datatype: 'FP32',
+          shape: [-1, scorer.cols],
+          parameters: { featureNames: scorer.reader.outputs },
+        },
+        ...scorer.reader.view.entityKeys.map((k) => ({ name: k, datatype: 'BYTES', shape: [-1] })),
+      ],
+      outputs:
+        scorer.signature.task === 'regression'
+          ? [{ name: 'prediction', datatype: 'FP32', shape: [-1] }]
+          : [
+              { name: 'label', datatype: 'BYTES', shape: [-1] },
+              { name: 'probabilities', datatype: 'FP32', shape: [-1, scorer.signature.classes?.length ?? 2] },
+            ],
+      parameters: {
+        variants: deployment.variants.map((v) => ({
+          variant: v.binding.variant,
+          weight: v.weight,
+          shadow: v.shadow,
+          model: v.binding.model,
+        })),
+      },
+    };
+  };
+  const versionCheck = (deployment: ActiveDeployment, version?: string) => {
+    if (version !== undefined && version !== String(deployment.version))
+      throw new HttpError(
+        404,
+        `deployment ${deployment.name} serves version ${deployment.version}, not ${version}`,
+      );
+  };
+
+  app.get<{ Params: { name: string } }>('/v2/models/:name', async (request) => {
+    await authenticate(request);
+    return modelMetadata(await deploymentOf(request.params.name));
+  });
+  app.get<{ Params: { name: string; version: string } }>(
+    '/v2/models/:name/versions/:version',
+    async (request) => {
+      await authenticate(request);
+      const deployment = await deploymentOf(request.params.name);
+      versionCheck(deployment, request.params.version);
+      return modelMetadata(deployment);
+    },
+  );
+  const ready = async (request: FastifyRequest<{ Params: { name: string; version?: string } }>) => {
+    await authenticate(request);
+    const deployment = await deploymentOf(request.params.name);
+    versionCheck(deployment, request.params.version);
+    return { name: deployment.name, ready: true };
+  };
+  app.get('/v2/models/:name/ready', ready);
+  app.get('/v2/models/:name/versions/:version/ready', ready);
+
+  const infer = async (request: FastifyRequest<{ Params: { name: string; version?: string } }>) => {
+    await authenticate(request);
+    const parsed = inferSchema.safeParse(request.body);
+    if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'inference request'));
+    const deployment = await deploymentOf(request.params.name);
+    versionCheck(deployment, request.params.version);
+    const body = parsed.data;
+    const requestId = body.id ?? randomUUID();
+    let outputs: ModelOutput[];
+    let variant: ActiveVariant;
+    const tensor = body.inputs.find((i) => i.name === 'features');
+    if (tensor) {
+      variant = pickVariant(deployment.variants, requestId);
+      const cols = variant.scorer.cols;
+      if (tensor.datatype !== 'FP32' && tensor.datatype !== 'FP64')
+        throw new HttpError(400, `input "features" must be FP32 (got ${tensor.datatype})`);
+      const rows = tensor.shape[0] ?? 0;
+      if (tensor.shape.length !== 2 || tensor.shape[1] !== cols || tensor.data.length !== rows * cols)
+        throw new HttpError(
+          400,
+          `input "features" must have shape [N, ${cols}] with N×${cols} values (got shape [${tensor.shape.join(', ')}] and ${tensor.data.length} values)`,
+        );
+      if (rows > maxBatch) throw new HttpError(413, `batch of ${rows} rows exceeds the limit of ${maxBatch}`);
+      const X = Float32Array.from(tensor.data.flat(Infinity) as number[]);
+      if (X.some((v) => typeof v !== 'number'))
+        throw new HttpError(400, 'input "features" must hold numbers');
+      outputs = await variant.scorer.scoreMatrix(X, rows);
+      metrics.predictions.inc(
+        { deployment: deployment.name, variant: variant.binding.variant, shadow: 'false' },
+        rows,
+      );
+    } else {
+      // Entity-key inputs: one tensor per key column (and optional request values), N entities.
+      const n = body.inputs[0]!.data.length;
+      if (body.inputs.some((i) => i.data.length !== n))
+        throw new HttpError(400, 'every input must hold the same number of values (one per entity)');
+      if (n > maxBatch) throw new HttpError(413, `batch of ${n} entities exceeds the limit of ${maxBatch}`);
+      const entityKeys = deployment.variants[0]!.scorer.reader.view.entityKeys;
+      const instances: VectorRequest[] = Array.from({ length: n }, (_, i) => {
+        const keysOf: Record<string, unknown> = {};
+        const values: Record<string, unknown> = {};
+        for (const input of body.inputs)
+          (entityKeys.includes(input.name) ? keysOf : values)[input.name] = input.data[i];
+        return { keys: keysOf, request: values };
+      });
+      const results = await predictInstances(deployment, instances, requestId);
+      outputs = results.map((r) => r.output);
+      variant = results[0]!.variant;
+    }
+    const first = outputs[0];
+    const out =
+      first?.prediction !== undefined
+        ? [
+            {
+              name: 'prediction',
+              datatype: 'FP32',
+              shape: [outputs.length],
+              data: outputs.map((o) => o.prediction!),
+            },
+          ]
+        : [
+            { name: 'label', datatype: 'BYTES', shape: [outputs.length], data: outputs.map((o) => o.label!) },
+            {
+              name: 'probabilities',
+              datatype: 'FP32',
+              shape: [outputs.length, Object.keys(first?.probabilities ?? {}).length],
+              data: outputs.flatMap((o) => Object.values(o.probabilities!)),
+            },
+          ];
+    return {
+      model_name: deployment.name,
+      model_version: String(deployment.version),
+      id: requestId,
+      parameters: { variant: variant.binding.variant, model: variant.binding.model },
+      outputs: out,
+    };
+  };
+  app.post('/v2/models/:name/infer', infer);
+  app.post('/v2/models/:name/versions/:version/infer', infer);
+
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  return {
+    app,
+    runtime,
+    metrics,
+    logs,
+    async close() {
+      await app.close();
+      await logs?.close();
+      await runtime.close();
+    },
+  };
+}
