@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
+import { param, sql } from 'drizzle-orm';
 import { tables } from '../db';
 import { sqlPath, withDuck } from '../duckdb';
 import { ValidationError } from '../errors';
@@ -180,7 +180,7 @@ export async function runBatchInference(
               const slice = (xs: unknown[]) => xs.slice(i, i + 10_000);
               await tx.execute(sql`INSERT INTO predictions (deployment_id, deployment_version, variant, model_version, window_start, window_end, entity, event_time, score, label)
                 SELECT ${deployment.id}, ${deployment.current.version}, ${binding.variant}, ${model.version}, ${request.window.start.toISOString()}::timestamptz, ${request.window.end.toISOString()}::timestamptz, e, t, s, l
-                FROM unnest(${slice(pgRows.entity)}::jsonb[], ${slice(pgRows.eventTime)}::timestamptz[], ${slice(pgRows.score)}::float8[], ${slice(pgRows.label)}::text[]) AS u(e, t, s, l)`);
+                FROM unnest(${param(slice(pgRows.entity))}::jsonb[], ${param(slice(pgRows.eventTime))}::timestamptz[], ${param(slice(pgRows.score))}::float8[], ${param(slice(pgRows.label))}::text[]) AS u(e, t, s, l)`);
             }
           });
           outputs.push({ sink: 'postgres', location: 'predictions', rows: scored });

@@ -191,7 +191,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
       });
     }
     const latencyMs = performance.now() - started;
-    for (const [variant, indexes] of groups)
+    for (const variant of groups.keys())
       metrics.latency.observe(
         { deployment: deployment.name, variant: variant.binding.variant, stage: 'total' },
         latencyMs / 1000,
