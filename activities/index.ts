@@ -4,6 +4,7 @@ import { TASK_QUEUES } from '../core/pipelines';
 import { createFeaturePipelineActivities } from './feature-pipeline';
 import { createPlatformCheckActivities, type PlatformCheckDeps } from './platform-check';
 import { createTrainingActivities } from './training';
+import { createInferenceActivities, type InferenceDeps } from './inference';
 
 export type {
   CheckQueueInput,
@@ -17,6 +18,8 @@ export { createFeaturePipelineActivities } from './feature-pipeline';
 export type { TrainingActivities, TrainingRunRef } from './training';
 export { createTrainingActivities } from './training';
 export type { DeviceReport } from './devices';
+export type { InferenceActivities, InferenceDeps, BatchInferenceInput, DeploymentChange } from './inference';
+export { createInferenceActivities } from './inference';
 export { describeDevices } from './devices';
 
 /** Everything an activity may need; the worker main wires concrete adapters into it. */
@@ -25,6 +28,8 @@ export interface ActivityDeps extends PlatformCheckDeps {
   readonly ingestion?: IngestionDeps;
   /** Training adapters; required on the training queues. */
   readonly training?: TrainingDeps;
+  /** Inference adapters; required on the inference queue. */
+  readonly inference?: InferenceDeps;
 }
 
 /**
@@ -44,5 +49,9 @@ export function activitiesFor(
   if ((taskQueue === TASK_QUEUES.training || taskQueue === TASK_QUEUES.trainingGpu) && !deps.training) {
     throw new Error(`the ${taskQueue} worker needs training adapters (deps.training)`);
   }
-  return { ...createPlatformCheckActivities(deps), ...feature, ...training };
+  const inference = deps.inference ? createInferenceActivities(deps.inference) : {};
+  if (taskQueue === TASK_QUEUES.inference && !deps.inference) {
+    throw new Error(`the ${TASK_QUEUES.inference} worker needs inference adapters (deps.inference)`);
+  }
+  return { ...createPlatformCheckActivities(deps), ...feature, ...training, ...inference };
 }

@@ -12,6 +12,7 @@ import { loadFeatureModules } from '../core/featurestore';
 import { describeDevices } from '../activities/devices';
 import { TrainerRegistry } from '../core/ml';
 import { installTemporalLogging } from './logging';
+import { startInferenceService } from './inference-service';
 import { execFileSync } from 'node:child_process';
 import { createPlatformWorker } from './worker-factory';
 
@@ -62,6 +63,18 @@ export async function runWorker(taskQueue: string): Promise<void> {
           codeVersion: codeVersion(),
         }
       : undefined;
+    const inference =
+      taskQueue === TASK_QUEUES.inference
+        ? {
+            db: database.db,
+            store,
+            cache: new ObjectCache(store, { dir: config.cacheDir }),
+            online: new PostgresOnlineStore({ pool: database.pool, scratchDir }),
+            onDemand: modules.onDemand,
+            scratchDir,
+            scoringThreads: 2,
+          }
+        : undefined;
     const devices = describeDevices();
     if (isTraining) logger.info({ taskQueue, devices }, 'training devices');
     // One training activity per GPU on GPU queues: two jobs never share a device.
@@ -76,12 +89,19 @@ export async function runWorker(taskQueue: string): Promise<void> {
         store,
         ...(ingestion ? { ingestion } : {}),
         ...(training ? { training } : {}),
+        ...(inference ? { inference } : {}),
       },
       ...(maxConcurrentActivities ? { maxConcurrentActivities } : {}),
     });
+    // The online service runs with the inference worker unless FTI_SERVICE=0 (or on its own: npm run serve).
+    const service =
+      inference && process.env.FTI_SERVICE !== '0'
+        ? await startInferenceService({ ...inference, pool: database.pool }, config, logger)
+        : undefined;
     logger.info({ taskQueue, namespace: config.temporalNamespace }, 'worker polling');
     // worker.run() resolves after SIGTERM/SIGINT once in-flight tasks are done (SDK shutdown signals).
     await worker.run();
+    await service?.close();
     await connection.close();
     await database.close();
     store.close();

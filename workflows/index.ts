@@ -5,3 +5,5 @@ export { featurePipeline } from './feature-pipeline';
 export type { FeaturePipelineInput, FeaturePipelineResult } from './feature-pipeline';
 export { trainingPipeline, trainingStepQuery } from './training-pipeline';
 export type { TrainingPipelineInput, TrainingPipelineResult } from './training-pipeline';
+export { batchInference, deploymentRollout } from './inference';
+export type { BatchInferenceWorkflowInput, DeploymentRolloutResult } from './inference';

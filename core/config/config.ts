@@ -19,6 +19,9 @@ export const CONFIG_DEFAULTS = {
   cacheDir: '.fti/cache',
   stateDir: '.fti/stack',
   logLevel: 'info',
+  serviceHost: '127.0.0.1',
+  servicePort: '8080',
+  requireApiKey: true,
 } as const;
 
 const url = (what: string, protocols: readonly string[]) =>
@@ -64,6 +67,9 @@ const configSchema = z.object({
   cacheDir: z.string().min(1),
   stateDir: z.string().min(1),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  serviceHost: z.string().min(1),
+  servicePort: z.coerce.number().int().min(0).max(65535),
+  requireApiKey: z.preprocess((v) => (typeof v === 'boolean' ? String(v) : v), booleanString),
 });
 
 /** The platform's resolved configuration. Paths are absolute. */
@@ -93,6 +99,12 @@ export interface FtiConfig {
   /** Where the local stack keeps pid files, logs and data. */
   readonly stateDir: string;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** Interface the online inference service listens on. */
+  readonly serviceHost: string;
+  /** Port of the online inference service (0 = any free port). */
+  readonly servicePort: number;
+  /** Whether the inference service demands an API key on predict/infer routes. */
+  readonly requireApiKey: boolean;
 }
 
 /** Explicit values that take precedence over the environment. */
@@ -132,7 +144,7 @@ export function loadConfig(
 }
 
 /** A copy safe to print: secrets and URL passwords replaced by `***`. */
-export function redactConfig(config: FtiConfig): Record<string, string | boolean> {
+export function redactConfig(config: FtiConfig): Record<string, string | number | boolean> {
   return { ...config, databaseUrl: redactUrl(config.databaseUrl), s3SecretAccessKey: '***' };
 }
 

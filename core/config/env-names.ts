@@ -17,6 +17,9 @@ export const ENV = {
   cacheDir: 'FTI_CACHE_DIR',
   stateDir: 'FTI_STATE_DIR',
   logLevel: 'LOG_LEVEL',
+  serviceHost: 'FTI_SERVICE_HOST',
+  servicePort: 'FTI_SERVICE_PORT',
+  requireApiKey: 'FTI_REQUIRE_API_KEY',
 } as const;
 
 /** Name of one of the platform's environment variables. */

@@ -41,6 +41,8 @@ describe('worker processes (compiled, pre-bundled workflows)', () => {
     const workers = ['features', 'training', 'inference'].map((name) => startWorker(name));
     try {
       await Promise.all(workers.map((w) => waitFor(w, 'worker polling')));
+      // The inference worker also runs the online service.
+      expect(workers[2]!.output).toContain('inference service listening');
       const check = runCli(['check', '--json']);
       expect(check.stderr).toBe('');
       expect(check.code).toBe(0);

@@ -13,3 +13,5 @@ process.env[ENV.s3Bucket] = test.s3Bucket;
 process.env[ENV.temporalNamespace] = test.temporalNamespace;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 process.env.LOG_LEVEL ??= 'warn';
+// Worker processes started by tests serve the inference API on a free port, never the main one.
+process.env[ENV.servicePort] = '0';
