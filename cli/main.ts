@@ -8,6 +8,7 @@ import { registerDbCommands } from './commands/db';
 import { registerFeatureGroupCommands } from './commands/feature-groups';
 import { registerFeatureViewCommands } from './commands/feature-views';
 import { registerModelCommands } from './commands/models';
+import { registerInferenceCommands } from './commands/deploy';
 import { registerTrainingCommands } from './commands/training';
 import { registerPipelineCommands } from './commands/pipelines';
 import { registerStackCommands } from './commands/stack';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerFeatureViewCommands(program);
   registerTrainingCommands(program);
   registerModelCommands(program);
+  registerInferenceCommands(program);
   registerPipelineCommands(program);
   registerConfigCommand(program);
   return program;

@@ -19,7 +19,13 @@ function jsonSafe(_key: string, value: unknown): unknown {
 
 /** Prints a failure as `error: <cause>` (a stack trace only with FTI_DEBUG=1) and sets exit code 1. */
 export function fail(error: unknown): void {
-  const message = error instanceof FtiError || error instanceof Error ? error.message : describeError(error);
+  let message = error instanceof FtiError || error instanceof Error ? error.message : describeError(error);
+  // A failed workflow wraps the activity's own error: show the cause, not "Workflow execution failed".
+  if (error instanceof Error && error.name === 'WorkflowFailedError') {
+    let root: unknown = error;
+    while (root instanceof Error && root.cause instanceof Error) root = root.cause;
+    message = `workflow failed: ${(root as Error).message}`;
+  }
   process.stderr.write(`error: ${message}\n`);
   if (process.env.FTI_DEBUG === '1' && error instanceof Error && error.stack)
     process.stderr.write(`${error.stack}\n`);
