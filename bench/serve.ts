@@ -57,7 +57,15 @@ async function main(): Promise<void> {
   ];
   for (let i = 0; i < 300; i++) await floor(i);
   // Warm the server (JIT, sessions, pools) with a discarded run.
-  await run(process.execPath, [path.join(__dirname, 'load-generator.js'), url, scenario.deployment, String(rates[0]), '3', String(entities), key]);
+  await run(process.execPath, [
+    path.join(__dirname, 'load-generator.js'),
+    url,
+    scenario.deployment,
+    String(rates[0]),
+    '3',
+    String(entities),
+    key,
+  ]);
   for (const rate of rates) {
     // Floor at the same rate, one in flight, in this process.
     const floorLatencies: number[] = [];

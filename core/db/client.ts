@@ -57,3 +57,8 @@ export function databaseUnavailable(url: string, error: unknown): ServiceUnavail
     { cause: error },
   );
 }
+
+/** The pg pool behind a drizzle database (for COPY and LISTEN, which drizzle does not expose). */
+export function poolOf(db: Database): pg.Pool {
+  return (db as unknown as { $client: pg.Pool }).$client;
+}

@@ -1,12 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { param, sql } from 'drizzle-orm';
-import { tables } from '../db';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import { poolOf, tables } from '../db';
 import { sqlPath, withDuck } from '../duckdb';
 import { ValidationError } from '../errors';
+import { quoteIdent } from '../identifiers';
 import {
   assertRange,
-  batchChunks,
+  SPINE_ROW,
+  toMatrix,
   materializeBatch,
   type FeatureViewDeps,
   type SpineInput,
@@ -100,30 +103,26 @@ export async function runBatchInference(
         const keyColumns = batch.view.columns.filter((c) => c.role === 'key').map((c) => c.name);
         const eventTime = batch.view.eventTime;
         const classes = model.signature.classes;
-        const jsonl = path.join(dir, 'predictions.jsonl');
-        const out = fs.createWriteStream(jsonl);
-        const pgRows: {
-          entity: string[];
-          eventTime: (string | null)[];
-          score: (number | null)[];
-          label: (string | null)[];
-        } = {
-          entity: [],
-          eventTime: [],
-          score: [],
-          label: [],
-        };
+        const fitted = batch.transformation;
+        // Only the model inputs cross into JavaScript; keys and times stay in DuckDB and are joined
+        // back to the scores by row position.
+        const scoresCsv = path.join(dir, 'scores.csv');
+        const out = fs.createWriteStream(scoresCsv);
+        const chunkSize = request.chunkSize ?? 50_000;
+        const featureList = fitted.features.map(quoteIdent).join(', ');
         let scored = 0;
-        for await (const chunk of batchChunks(duck, batch, request.chunkSize ?? 50_000)) {
-          const outputs = await predictOnnx(session, chunk.matrix.X, chunk.matrix.rows, chunk.matrix.cols);
-          const lines: string[] = [];
-          chunk.rows.forEach((row, i) => {
-            const entity = Object.fromEntries(
-              keyColumns.map((k) => [k, typeof row[k] === 'bigint' ? Number(row[k]) : row[k]]),
-            );
-            const time = row[eventTime] instanceof Date ? (row[eventTime] as Date).toISOString() : null;
-            let score: number | null;
-            let label: string | null = null;
+        for (let last = 0; ;) {
+          const rows = await duck.all<Record<string, unknown>>(
+            `SELECT ${SPINE_ROW}${featureList ? `, ${featureList}` : ''} FROM ${batch.relation} WHERE ${SPINE_ROW} > ${last} ORDER BY ${SPINE_ROW} LIMIT ${chunkSize}`,
+          );
+          if (rows.length === 0) break;
+          last = Number(rows.at(-1)![SPINE_ROW]);
+          const matrix = toMatrix(fitted, rows, [], []);
+          const outputs = await predictOnnx(session, matrix.X, matrix.rows, matrix.cols);
+          const lines: string[] = new Array(rows.length);
+          for (let i = 0; i < rows.length; i++) {
+            let score: number;
+            let label = '';
             if (outputs.prediction) score = outputs.prediction[i]!;
             else {
               const k = outputs.classes!;
@@ -133,56 +132,75 @@ export async function runBatchInference(
               label = classes?.[best] ?? String(best);
               score = k === 2 ? outputs.probabilities![i * 2 + 1]! : outputs.probabilities![i * k + best]!;
             }
-            lines.push(
-              JSON.stringify({
-                entity: JSON.stringify(entity),
-                event_time: time,
-                score,
-                label,
-                model_version: model.version,
-                deployment_version: deployment.current.version,
-                variant: binding.variant,
-              }),
-            );
-            if (sinks.includes('postgres')) {
-              pgRows.entity.push(JSON.stringify(entity));
-              pgRows.eventTime.push(time);
-              pgRows.score.push(score);
-              pgRows.label.push(label);
-            }
-          });
-          if (lines.length) out.write(`${lines.join('\n')}\n`);
-          scored += chunk.rows.length;
+            lines[i] =
+              `${String(rows[i]![SPINE_ROW])},${Number.isFinite(score) ? score : ''},${JSON.stringify(label)}`;
+          }
+          if (!out.write(`${lines.join('\n')}\n`))
+            await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+          scored += rows.length;
           onProgress?.(`scored ${scored}/${batch.rows} rows`);
         }
         await new Promise<void>((resolve) => out.end(resolve));
+        const entity = keyColumns.length
+          ? `to_json(struct_pack(${keyColumns.map((k) => `${quoteIdent(k)} := b.${quoteIdent(k)}`).join(', ')}))::VARCHAR`
+          : `'{}'`;
+        await duck.run(
+          scored > 0
+            ? `CREATE OR REPLACE TEMP TABLE _fti_predictions AS
+               SELECT ${entity} AS entity, CAST(b.${quoteIdent(eventTime)} AS TIMESTAMP) AS event_time, s.score, NULLIF(s.label, '') AS label,
+                 ${model.version}::INTEGER AS model_version, ${deployment.current.version}::INTEGER AS deployment_version, ${sqlString(binding.variant)} AS variant
+               FROM ${batch.relation} b JOIN read_csv(${sqlPath(scoresCsv)}, header = false, columns = {'row': 'BIGINT', 'score': 'DOUBLE', 'label': 'VARCHAR'}) s ON s.row = b.${SPINE_ROW}
+               ORDER BY b.${SPINE_ROW}`
+            : `CREATE OR REPLACE TEMP TABLE _fti_predictions AS SELECT NULL::VARCHAR AS entity, NULL::TIMESTAMP AS event_time, NULL::DOUBLE AS score, NULL::VARCHAR AS label, NULL::INTEGER AS model_version, NULL::INTEGER AS deployment_version, NULL::VARCHAR AS variant WHERE FALSE`,
+        );
         const outputs: { sink: PredictionSink; location: string; rows: number }[] = [];
         const windowLabel = `window=${stamp(request.window.start)}_${stamp(request.window.end)}`;
         if (sinks.includes('s3')) {
           const parquet = path.join(dir, 'predictions.parquet');
-          const columns = `{'entity': 'VARCHAR', 'event_time': 'TIMESTAMP', 'score': 'DOUBLE', 'label': 'VARCHAR', 'model_version': 'INTEGER', 'deployment_version': 'INTEGER', 'variant': 'VARCHAR'}`;
-          await duck.run(
-            scored > 0
-              ? `COPY (SELECT * FROM read_json(${sqlPath(jsonl)}, format = 'newline_delimited', columns = ${columns})) TO ${sqlPath(parquet)} (FORMAT parquet, COMPRESSION zstd)`
-              : `COPY (SELECT NULL::VARCHAR AS entity, NULL::TIMESTAMP AS event_time, NULL::DOUBLE AS score, NULL::VARCHAR AS label, NULL::INTEGER AS model_version, NULL::INTEGER AS deployment_version, NULL::VARCHAR AS variant WHERE FALSE) TO ${sqlPath(parquet)} (FORMAT parquet)`,
-          );
+          await duck.run(`COPY _fti_predictions TO ${sqlPath(parquet)} (FORMAT parquet, COMPRESSION zstd)`);
           const key = joinKey('predictions', request.deployment, windowLabel, 'predictions.parquet');
           await deps.store.putFile(key, parquet);
           outputs.push({ sink: 's3', location: key, rows: scored });
         }
         if (sinks.includes('postgres')) {
-          await deps.db.transaction(async (tx) => {
+          const csv = path.join(dir, 'predictions.csv');
+          await duck.run(
+            `COPY (SELECT entity, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%fZ') AS event_time, score, label FROM _fti_predictions) TO ${sqlPath(csv)} (FORMAT csv, HEADER false)`,
+          );
+          const client = await poolOf(deps.db).connect();
+          try {
+            await client.query('BEGIN');
             // Replace, never duplicate: the window's previous predictions go in the same transaction.
-            await tx.execute(
-              sql`DELETE FROM predictions WHERE deployment_id = ${deployment.id} AND window_start = ${request.window.start.toISOString()} AND window_end = ${request.window.end.toISOString()}`,
+            await client.query(
+              'DELETE FROM predictions WHERE deployment_id = $1 AND window_start = $2 AND window_end = $3',
+              [deployment.id, request.window.start, request.window.end],
             );
-            for (let i = 0; i < pgRows.entity.length; i += 10_000) {
-              const slice = (xs: unknown[]) => xs.slice(i, i + 10_000);
-              await tx.execute(sql`INSERT INTO predictions (deployment_id, deployment_version, variant, model_version, window_start, window_end, entity, event_time, score, label)
-                SELECT ${deployment.id}, ${deployment.current.version}, ${binding.variant}, ${model.version}, ${request.window.start.toISOString()}::timestamptz, ${request.window.end.toISOString()}::timestamptz, e, t, s, l
-                FROM unnest(${param(slice(pgRows.entity))}::jsonb[], ${param(slice(pgRows.eventTime))}::timestamptz[], ${param(slice(pgRows.score))}::float8[], ${param(slice(pgRows.label))}::text[]) AS u(e, t, s, l)`);
-            }
-          });
+            await client.query(
+              'CREATE TEMP TABLE _fti_prediction_rows (entity jsonb, event_time timestamptz, score float8, label text) ON COMMIT DROP',
+            );
+            await pipeline(
+              fs.createReadStream(csv),
+              client.query(copyFrom('COPY _fti_prediction_rows FROM STDIN (FORMAT csv)')),
+            );
+            await client.query(
+              `INSERT INTO predictions (deployment_id, deployment_version, variant, model_version, window_start, window_end, entity, event_time, score, label)
+               SELECT $1, $2, $3, $4, $5, $6, entity, event_time, score, label FROM _fti_prediction_rows`,
+              [
+                deployment.id,
+                deployment.current.version,
+                binding.variant,
+                model.version,
+                request.window.start,
+                request.window.end,
+              ],
+            );
+            await client.query('COMMIT');
+          } catch (error) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            throw error;
+          } finally {
+            client.release();
+          }
           outputs.push({ sink: 'postgres', location: 'predictions', rows: scored });
         }
         for (const o of outputs)
@@ -229,4 +247,8 @@ export async function runBatchInference(
     await session.release();
     await fs.promises.rm(dir, { recursive: true, force: true });
   }
+}
+
+function sqlString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
 }
