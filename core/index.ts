@@ -6,3 +6,8 @@ export * from './db';
 export { createLogger } from './log';
 export type { Logger } from './log';
 export { projectRoot } from './project-root';
+export * from './duckdb';
+export * from './featurestore';
+export * from './ml';
+export * from './registry';
+export * from './serving';

@@ -31,9 +31,14 @@ export function registerStackCommands(program: Command): void {
       '--workers',
       'also start the three workers (fti-features, fti-training, fti-inference) in the background',
     )
+    .option(
+      '--restart-workers',
+      'with --workers: stop running workers first so they pick up the current environment (e.g. FTI_FEATURE_MODULES)',
+    )
     .option('--json', 'machine-readable output')
-    .action(async (options: OutputOptions & { workers?: boolean }) => {
+    .action(async (options: OutputOptions & { workers?: boolean; restartWorkers?: boolean }) => {
       const { services, provisioned } = await stackUp();
+      if (options.workers && options.restartWorkers) await stopWorkers();
       const workers = options.workers ? await startWorkers() : [];
       emit(options, { services, provisioned, workers }, () =>
         [

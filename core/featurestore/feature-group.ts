@@ -68,7 +68,8 @@ export interface FeatureGroupDefinition {
   /** Every column, including the primary-key and event-time columns, in storage order. */
   readonly features: readonly FeatureDefinition[];
   readonly online?: { readonly enabled: boolean; readonly ttlSeconds?: number };
-  readonly expectations?: ExpectationSuite;
+  /** Expectations as written (defaults such as severity are filled in). */
+  readonly expectations?: z.input<typeof expectationSuiteSchema>;
   readonly statistics?: StatisticsSettings;
   /** Old commits' files may be cleaned after this many days (time travel before that is lost). */
   readonly retentionDays?: number;

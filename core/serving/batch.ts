@@ -89,6 +89,7 @@ export async function runBatchInference(
   const session = await loadSession(new Uint8Array(await deps.store.get(model.artifactKey)), {
     threads: request.threads ?? 2,
   });
+  await fs.promises.mkdir(deps.scratchDir, { recursive: true });
   const dir = await fs.promises.mkdtemp(path.join(deps.scratchDir, 'batch-'));
   try {
     return await withDuck(

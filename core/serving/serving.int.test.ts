@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { loadConfig } from '../config';
 import { openDatabase, tables, type DatabaseHandle } from '../db';
@@ -298,7 +300,9 @@ describe('serving: deployments, HTTP predict/OIP v2, upgrade and rollback under 
 
   it('batch inference writes one window of predictions to S3 and Postgres, replacing on re-run, equal to direct scoring', async () => {
     const window = { start: new Date(Date.UTC(2026, 0, 1, 2)), end: new Date(Date.UTC(2026, 0, 1, 6)) };
-    const first = await runBatchInference(deps, { deployment: name, window });
+    // A worker's scratch folder may not exist yet (regression: mkdtemp failed with ENOENT).
+    const fresh = { ...deps, scratchDir: path.join(os.tmpdir(), uniqueName('fti-missing-scratch'), 'deep') };
+    const first = await runBatchInference(fresh, { deployment: name, window });
     expect(first.rows).toBe(240);
     expect(first.variant).toBe('control');
     const again = await runBatchInference(deps, { deployment: name, window });
