@@ -200,6 +200,7 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
       slices: { column: 'card_type', metric: 'roc_auc', maxGap: 0.3, minRows: 30 },
     },
     alias,
+    trainQueue: queues.training,
     description: 'card-fraud GBDT',
   });
   const champion = await execute<{ version: number; state: string; metrics: Record<string, number> }>(

@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { eq } from 'drizzle-orm';
+import { tables, type DatabaseHandle } from '../../core/db';
+import { createFreshDatabase } from '../support/fresh-database';
+import { sqlPath, withDuck } from '../../core/duckdb';
+import {
+  listTrainingDatasets,
+  OnDemandRegistry,
+  readTrainingData,
+  TransformationRegistry,
+} from '../../core/featurestore';
+import { TrainerRegistry } from '../../core/ml';
+import { getModelVersion } from '../../core/registry';
+import { createInferenceServer, type InferenceServer } from '../../core/serving';
+import type { S3ObjectStore } from '../../core/storage';
+import { runFraudExample, type FraudExampleResult } from '../../examples/fraud/end-to-end';
+import * as fraudModule from '../../examples/fraud/features/module';
+import { uniqueName } from '../support/ids';
+import { testIngestionDeps } from '../support/ingestion';
+import { testObjectStore } from '../support/stores';
+import {
+  connectTestTemporal,
+  createTestWorkers,
+  rootMessage,
+  withWorkers,
+  type TemporalTestContext,
+} from '../support/temporal';
+
+// Example 1 end to end at a small scale on the real stack: the three teams' queues, the service.
+describe('example 1: real-time card fraud, end to end', () => {
+  let temporal: TemporalTestContext;
+  let database: DatabaseHandle & { drop: () => Promise<void> };
+  let store: S3ObjectStore;
+  let server: InferenceServer;
+  let result: FraudExampleResult;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fti-fraud-'));
+  const queues = {
+    features: uniqueName('ex-features'),
+    training: uniqueName('ex-training'),
+    inference: uniqueName('ex-inference'),
+  };
+
+  beforeAll(async () => {
+    process.env.FTI_FRAUD_DATA_DIR = dataDir;
+    temporal = await connectTestTemporal();
+    // The example uses fixed names (fraud_labels, fraud, …): a database of its own keeps runs apart.
+    database = await createFreshDatabase();
+    store = testObjectStore();
+    const transformations = new TransformationRegistry();
+    for (const [name, t] of Object.entries(fraudModule.transformations)) transformations.register(name, t);
+    const onDemand = new OnDemandRegistry(fraudModule.onDemandFeatures);
+    const ingestion = testIngestionDeps(database, store, transformations);
+    const shared = { ...ingestion, onDemand };
+    const workers = await createTestWorkers(temporal, Object.values(queues), {
+      db: database.db,
+      store,
+      ingestion,
+      training: { ...shared, trainers: new TrainerRegistry(), codeVersion: 'test' },
+      inference: { ...shared, scoringThreads: 1 },
+    });
+    server = await createInferenceServer({ ...shared, pool: database.pool });
+    const serviceUrl = await server.app.listen({ port: 0, host: '127.0.0.1' });
+    result = await withWorkers(workers, () =>
+      runFraudExample({
+        client: temporal.client,
+        db: database.db,
+        dataDir,
+        serviceUrl,
+        queues,
+        cards: 80,
+        days: 25,
+        runId: uniqueName('run'),
+        log: (line) => fs.appendFileSync(path.join(dataDir, 'run.log'), `${line}\n`),
+      }),
+    ).catch((error: unknown) => {
+      throw new Error(`fraud example failed: ${rootMessage(error)}`);
+    });
+  }, 600_000);
+  afterAll(async () => {
+    await server?.close();
+    await store.deletePrefix('');
+    store.close();
+    await database.drop();
+    await temporal.close();
+    delete process.env.FTI_FRAUD_DATA_DIR;
+  });
+
+  it('ingests every transaction and serves point-in-time correct card features for sampled labels', async () => {
+    expect(result.rowsIngested.fraud_labels).toBe(result.data.counts.transactions);
+    expect(result.rowsIngested.fraud_card_activity).toBe(result.data.counts.transactions);
+    const deps = {
+      ...testIngestionDeps(database, store),
+      onDemand: new OnDemandRegistry(fraudModule.onDemandFeatures),
+    };
+    const [dataset] = await listTrainingDatasets(deps, { name: 'fraud' });
+    const { rows } = await readTrainingData(deps, { name: 'fraud' }, dataset!.version, {
+      split: 'train',
+      transformed: false,
+    });
+    const sample = rows.filter((_, i) => i % Math.ceil(rows.length / 40) === 0);
+    // Reference: the card's transactions in the hour up to its previous transaction (strictly before this one).
+    const expected = await withDuck(async (duck) => {
+      await duck.run(`CREATE TABLE t AS SELECT * FROM read_parquet(${sqlPath(result.data.transactions)})`);
+      const out = new Map<string, number | null>();
+      for (const r of sample) {
+        const row = await duck.one<{ n: bigint | null }>(
+          `WITH prev AS (SELECT max(event_time) AS prev_at FROM t WHERE card_id = $1 AND event_time + INTERVAL 1 MILLISECOND <= $2::TIMESTAMP AND event_time + INTERVAL 30 DAY >= $2::TIMESTAMP)
+           SELECT CASE WHEN (SELECT prev_at FROM prev) IS NULL THEN NULL ELSE (SELECT count(*) FROM t, prev WHERE card_id = $1 AND event_time BETWEEN prev.prev_at - INTERVAL 1 HOUR AND prev.prev_at) END AS n`,
+          [String(r.card_id), (r.event_time as Date).toISOString().replace('Z', '')],
+        );
+        out.set(String(r.txn_id), row?.n === null || row?.n === undefined ? null : Number(row.n));
+      }
+      return out;
+    });
+    for (const r of sample)
+      expect([r.txn_id, r.card_txn_count_1h === null ? null : Number(r.card_txn_count_1h)]).toEqual([
+        r.txn_id,
+        expected.get(String(r.txn_id)),
+      ]);
+  });
+
+  it('registers a model that learned the planted signal, with lineage', async () => {
+    expect(result.model.state).toBe('registered');
+    expect(result.model.metrics.roc_auc).toBeGreaterThan(0.8);
+    const model = await getModelVersion(database.db, 'fraud', result.model.version);
+    expect(model.lineage.featureView).toMatchObject({ name: 'fraud' });
+    expect(Object.keys(model.lineage.trainingDataset!.featureGroupCommits)).toEqual(
+      expect.arrayContaining([
+        'fraud_labels@v1',
+        'fraud_card_activity@v1',
+        'fraud_accounts@v1',
+        'fraud_merchants@v1',
+      ]),
+    );
+    expect(model.signature.inputs[0]!.featureNames).toEqual(
+      expect.arrayContaining(['distance_from_home_km', 'amount_to_avg_7d', 'card_txn_count_10m']),
+    );
+  });
+
+  it('answers and logs online predictions, splits traffic with the challenger, and scores the last day in batch', async () => {
+    expect(result.predictions).toHaveLength(6);
+    for (const p of result.predictions) expect(p.probability).toBeGreaterThanOrEqual(0);
+    await server.logs!.flush();
+    const logged = await database.db
+      .select()
+      .from(tables.predictionLogs)
+      .where(eq(tables.predictionLogs.deployment, 'fraud'));
+    expect(logged.length).toBeGreaterThanOrEqual(6);
+    expect(result.deployment.version).toBeGreaterThanOrEqual(2);
+    expect(result.batch.rows).toBeGreaterThan(0);
+    expect(result.batch.outputs.map((o) => o.sink).sort()).toEqual(['postgres', 's3']);
+  });
+});
