@@ -101,7 +101,7 @@ const rolloutOptions = (command: Command) =>
       'a request that must succeed on the new binding first, e.g. \'{"keys":{"card_id":"c1"}}\'',
     )
     .option('--missing <policy>', 'missing online features: error | null')
-    .option('--by <who>', 'recorded in the history', process.env.USER ?? 'cli')
+    .option('--by <who>', 'recorded in the history', 'cli')
     .option('--no-wait', 'print the run id and UI link, do not wait')
     .option('--json', 'machine-readable output');
 

@@ -123,7 +123,7 @@ Examples:
   alias
     .command('set <model> <alias> <version>')
     .description('point an alias at a version (recorded in the alias history)')
-    .option('--by <who>', 'recorded as who moved it', process.env.USER ?? 'cli')
+    .option('--by <who>', 'recorded as who moved it', 'cli')
     .option('--json', 'machine-readable output')
     .action(async (model: string, name: string, version: string, options: OutputOptions & { by: string }) => {
       const moved = await withDatabase(({ db }) =>
