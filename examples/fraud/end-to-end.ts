@@ -150,7 +150,8 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
       'featurePipeline',
       queues.features,
       `example-${p.spec.name}-${suffix}`,
-      [{ pipeline: p.spec, ...(p.window ? { window: p.window } : {}) }],
+      // The backfill rewrites each group's whole history (one commit); scheduled runs then upsert.
+      [{ pipeline: { ...p.spec, operation: 'overwrite' }, ...(p.window ? { window: p.window } : {}) }],
       ids,
     ).catch(async (error: unknown) => {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
@@ -172,7 +173,7 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
           workflowType: 'featurePipeline',
           taskQueue: queues.features,
           workflowId: `features-${p.spec.name}`,
-          args: [{ pipeline: p.spec }],
+          args: [{ pipeline: { ...p.spec, operation: 'upsert' } }],
         },
         policies: { overlap: ScheduleOverlapPolicy.ALLOW_ALL },
         state: {
