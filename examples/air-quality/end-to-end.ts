@@ -154,6 +154,11 @@ export async function runAirQualityExample(ctx: AirQualityContext): Promise<AirQ
   log(
     `    air_quality v${trained.version} ${trained.state}: RMSE ${trained.metrics.rmse?.toFixed(2)}, MAE ${trained.metrics.mae?.toFixed(2)}, R² ${trained.metrics.r2?.toFixed(3)}`,
   );
+  const champion = await getModelVersion(ctx.db, 'air_quality', 'champion').catch(() => undefined);
+  if (!champion)
+    throw new Error(
+      `air_quality v${trained.version} was ${trained.state} by its gates and no earlier champion exists; nothing to deploy.`,
+    );
   // Weekly retraining on a rolling split: the schedule's spec uses random splits (no fixed dates).
   const weekly: TrainingPipelineSpec = {
     ...training,
