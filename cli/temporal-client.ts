@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { FtiConfig } from '../core/config';
 import { describeError, ServiceUnavailableError } from '../core/errors';
 
@@ -20,4 +20,37 @@ export async function connectTemporal(config: FtiConfig): Promise<Client> {
 export function runUrl(config: FtiConfig, workflowId: string, runId?: string): string {
   const base = `${config.temporalUiUrl}/namespaces/${encodeURIComponent(config.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${base}/${encodeURIComponent(runId)}` : base;
+}
+
+/**
+ * Prints a running workflow's progress to stderr once a second while `done` is pending: the
+ * workflow's `step` query when it has one, and the latest heartbeat of its pending activity.
+ */
+export async function showProgress<T>(handle: WorkflowHandle, done: Promise<T>, quiet = false): Promise<T> {
+  if (quiet) return done;
+  let last = '';
+  const timer = setInterval(() => {
+    void (async () => {
+      try {
+        const step = await handle.query<string>('step').catch(() => '');
+        const described = await handle.describe();
+        const pending = (described.raw.pendingActivities ?? [])[0];
+        const payload = pending?.heartbeatDetails?.payloads?.[0]?.data;
+        const detail = payload ? Buffer.from(payload).toString('utf8').replace(/^"|"$/g, '') : '';
+        const activity = pending?.activityType?.name ?? '';
+        const line = [step, activity && `${activity}${detail ? `: ${detail}` : ''}`]
+          .filter(Boolean)
+          .join(' — ');
+        if (line && line !== last) process.stderr.write(`  ${line}\n`);
+        last = line;
+      } catch {
+        // between tasks or already closed: try again next tick
+      }
+    })();
+  }, 1000);
+  try {
+    return await done;
+  } finally {
+    clearInterval(timer);
+  }
 }

@@ -25,7 +25,7 @@ import type { DeploymentRolloutResult } from '../../workflows';
 import { isoOption, parseEvery, positiveInt, withDatabase } from '../context';
 import { emit, table, type OutputOptions } from '../output';
 import { backfillSchedule } from '../schedules';
-import { connectTemporal, runUrl } from '../temporal-client';
+import { connectTemporal, runUrl, showProgress } from '../temporal-client';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 
 function json(value: string | undefined, option: string): Record<string, unknown> | undefined {
@@ -81,7 +81,7 @@ async function rollout(change: DeploymentChange, options: OutputOptions & { wait
     const url = runUrl(config, workflowId, handle.firstExecutionRunId);
     if (!options.wait) return emit(options, { workflowId, url }, () => `started ${workflowId}\n${url}`);
     if (!options.json) process.stderr.write(`rolling out ${change.deployment} (${change.action}) — ${url}\n`);
-    const result = (await handle.result()) as DeploymentRolloutResult;
+    const result = (await showProgress(handle, handle.result(), options.json)) as DeploymentRolloutResult;
     emit(options, { ...result, url }, () =>
       [
         `${result.deployment} is now v${result.version}`,
@@ -290,7 +290,7 @@ Changes run as a deploymentRollout workflow on fti-inference: every new binding 
           if (!options.wait) return emit(options, { workflowId, url }, () => `started ${workflowId}\n${url}`);
           if (!options.json)
             process.stderr.write(`scoring ${deployment} ${window.start}..${window.end} — ${url}\n`);
-          const result = (await handle.result()) as BatchInferenceResult;
+          const result = (await showProgress(handle, handle.result(), options.json)) as BatchInferenceResult;
           emit(options, { ...result, url }, () =>
             [
               `${result.rows} predictions by ${result.model.name} v${result.model.version} (deployment v${result.deploymentVersion}, ${result.variant})`,

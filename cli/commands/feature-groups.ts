@@ -174,10 +174,13 @@ export function registerFeatureGroupCommands(program: Command): void {
         name: string,
         options: OutputOptions & { version?: string; asOfCommit?: string; asOfTime?: string; limit: string },
       ) => {
+        // Arguments are checked before anything is looked up.
+        const asOf = asOfFrom(options);
+        const limit = positiveInt(options.limit, '--limit');
         const rows = await withOfflineTable(name, options.version, (offline) =>
           withDuck(async (duck) => {
-            await offline.registerSnapshot(duck, 'snap', asOfFrom(options));
-            return duck.all(`SELECT * FROM snap ORDER BY ALL LIMIT ${positiveInt(options.limit, '--limit')}`);
+            await offline.registerSnapshot(duck, 'snap', asOf);
+            return duck.all(`SELECT * FROM snap ORDER BY ALL LIMIT ${limit}`);
           }),
         );
         const plain = rows.map((r) =>

@@ -7,7 +7,7 @@ import type { FeaturePipelineResult } from '../../workflows';
 import { isoOption, parseEvery, readJsonFile } from '../context';
 import { emit, table, type OutputOptions } from '../output';
 import { backfillSchedule, createFeatureSchedule, featureScheduleId } from '../schedules';
-import { connectTemporal, runUrl } from '../temporal-client';
+import { connectTemporal, runUrl, showProgress } from '../temporal-client';
 
 /** `fti pipeline …` — run a feature pipeline window, schedule it, backfill, trigger. */
 export function registerPipelineCommands(program: Command): void {
@@ -47,7 +47,7 @@ export function registerPipelineCommands(program: Command): void {
           const url = runUrl(config, workflowId, handle.firstExecutionRunId);
           if (!options.wait) return emit(options, { workflowId, url }, () => `started ${workflowId}\n${url}`);
           if (!options.json) process.stderr.write(`running ${workflowId} — ${url}\n`);
-          const result = (await handle.result()) as FeaturePipelineResult;
+          const result = (await showProgress(handle, handle.result(), options.json)) as FeaturePipelineResult;
           emit(
             options,
             { ...result, url },

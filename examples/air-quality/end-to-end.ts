@@ -27,6 +27,8 @@ export interface AirQualityContext {
   readonly days?: number;
   readonly cities?: number;
   readonly runId?: string;
+  /** Prefix of the schedule ids (tests keep their schedules apart). @default '' */
+  readonly schedulePrefix?: string;
 }
 
 /** What the run produced. */
@@ -63,6 +65,7 @@ export async function runAirQualityExample(ctx: AirQualityContext): Promise<AirQ
   };
   const log = ctx.log ?? (() => undefined);
   const suffix = ctx.runId ?? new Date().toISOString().slice(0, 10);
+  const prefix = ctx.schedulePrefix ?? '';
   const end = new Date(Math.floor(Date.now() / DAY) * DAY);
 
   log('1/5 generating a year of daily weather and PM2.5');
@@ -102,13 +105,13 @@ export async function runAirQualityExample(ctx: AirQualityContext): Promise<AirQ
     });
     schedules.push(
       await ensureSchedule(ctx.client, {
-        scheduleId: `features-${spec.name}`,
+        scheduleId: `${prefix}features-${spec.name}`,
         spec: { intervals: [{ every: '1d' }] },
         action: {
           type: 'startWorkflow',
           workflowType: 'featurePipeline',
           taskQueue: queues.features,
-          workflowId: `features-${spec.name}`,
+          workflowId: `${prefix}features-${spec.name}`,
           args: [{ pipeline: { ...spec, operation: 'upsert' } }],
         },
         policies: { overlap: ScheduleOverlapPolicy.ALLOW_ALL },
@@ -168,13 +171,13 @@ export async function runAirQualityExample(ctx: AirQualityContext): Promise<AirQ
   };
   schedules.push(
     await ensureSchedule(ctx.client, {
-      scheduleId: 'training-air-quality-gbdt',
+      scheduleId: `${prefix}training-air-quality-gbdt`,
       spec: { intervals: [{ every: '7d' }] },
       action: {
         type: 'startWorkflow',
         workflowType: 'trainingPipeline',
         taskQueue: queues.training,
-        workflowId: 'training-air-quality-gbdt',
+        workflowId: `${prefix}training-air-quality-gbdt`,
         args: [{ spec: weekly }],
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP },
@@ -213,13 +216,13 @@ export async function runAirQualityExample(ctx: AirQualityContext): Promise<AirQ
   }
   schedules.push(
     await ensureSchedule(ctx.client, {
-      scheduleId: 'batch-air-quality',
+      scheduleId: `${prefix}batch-air-quality`,
       spec: { intervals: [{ every: '1d' }] },
       action: {
         type: 'startWorkflow',
         workflowType: 'batchInference',
         taskQueue: queues.inference,
-        workflowId: 'batch-air-quality',
+        workflowId: `${prefix}batch-air-quality`,
         args: [{ deployment: 'air-quality', windowSeconds: 86_400 }],
       },
       policies: { overlap: ScheduleOverlapPolicy.ALLOW_ALL },

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
+import type { ActivityDeps } from '../../activities';
 import os from 'node:os';
 import path from 'node:path';
 import type { DatabaseHandle } from '../../core/db';
@@ -26,6 +28,8 @@ describe('example 2: daily PM2.5 forecasting, end to end', () => {
   let database: DatabaseHandle & { drop: () => Promise<void> };
   let store: S3ObjectStore;
   let result: AirQualityResult;
+  let activityDeps: ActivityDeps;
+  const prefix = `${uniqueName('t')}-`;
   const queues = {
     features: uniqueName('aq-features'),
     training: uniqueName('aq-training'),
@@ -40,13 +44,14 @@ describe('example 2: daily PM2.5 forecasting, end to end', () => {
     for (const [name, t] of Object.entries(module.transformations)) transformations.register(name, t);
     const ingestion = testIngestionDeps(database, store, transformations);
     const shared = { ...ingestion, onDemand: new OnDemandRegistry() };
-    const workers = await createTestWorkers(temporal, Object.values(queues), {
+    activityDeps = {
       db: database.db,
       store,
       ingestion,
       training: { ...shared, trainers: new TrainerRegistry() },
       inference: { ...shared, scoringThreads: 1 },
-    });
+    };
+    const workers = await createTestWorkers(temporal, Object.values(queues), activityDeps);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fti-aq-'));
     result = await withWorkers(workers, () =>
       runAirQualityExample({
@@ -57,6 +62,7 @@ describe('example 2: daily PM2.5 forecasting, end to end', () => {
         days: 365,
         cities: 3,
         runId: uniqueName('run'),
+        schedulePrefix: prefix,
         log: (line) => fs.appendFileSync(path.join(dataDir, 'run.log'), `${line}\n`),
       }),
     ).catch((error: unknown) => {
@@ -83,13 +89,47 @@ describe('example 2: daily PM2.5 forecasting, end to end', () => {
     for (const b of result.batches) expect(b.rows).toBe(3);
     const { rows } = await database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM predictions');
     expect(rows[0]!.n).toBe(21);
-    expect(result.schedules).toEqual([
-      'features-aq-weather',
-      'features-aq-pm25',
-      'training-air-quality-gbdt',
-      'batch-air-quality',
-    ]);
-    const schedule = await temporal.client.schedule.getHandle('batch-air-quality').describe();
+    expect(result.schedules).toEqual(
+      ['features-aq-weather', 'features-aq-pm25', 'training-air-quality-gbdt', 'batch-air-quality'].map(
+        (x) => `${prefix}${x}`,
+      ),
+    );
+    const schedule = await temporal.client.schedule.getHandle(`${prefix}batch-air-quality`).describe();
     expect(schedule.state.paused).toBe(true);
+  });
+
+  it('a backfill of the daily feature schedule makes one commit per window', async () => {
+    const group = await database.pool.query<{ id: number }>(
+      `SELECT id FROM feature_groups WHERE name = 'aq_weather'`,
+    );
+    const commits = async () =>
+      (
+        await database.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM feature_group_commits WHERE feature_group_id = $1 AND state = 'completed'`,
+          [group.rows[0]!.id],
+        )
+      ).rows[0]!.n;
+    const before = await commits();
+    const end = result.data.end.getTime();
+    // Workers stop when withWorkers returns: the backfill gets fresh ones on the same queues.
+    const workers = await createTestWorkers(temporal, Object.values(queues), activityDeps);
+    await withWorkers(workers, async () => {
+      await temporal.client.schedule.getHandle(`${prefix}features-aq-weather`).backfill([
+        {
+          start: new Date(end - 3 * 86_400_000 + 1000),
+          end: new Date(end - 86_400_000 + 1000),
+          overlap: ScheduleOverlapPolicy.ALLOW_ALL,
+        },
+      ]);
+      const deadline = Date.now() + 60_000;
+      while ((await commits()) < before + 2 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 250));
+    });
+    expect(await commits()).toBe(before + 2);
+    const windows = await database.pool.query<{ start: Date; end: Date }>(
+      `SELECT window_start AS start, window_end AS end FROM feature_group_commits WHERE feature_group_id = $1 AND state = 'completed' ORDER BY sequence DESC LIMIT 2`,
+      [group.rows[0]!.id],
+    );
+    for (const w of windows.rows) expect(w.end.getTime() - w.start.getTime()).toBe(86_400_000);
   });
 });
