@@ -15,10 +15,11 @@ import {
   withDuck,
   type Database,
   type FeaturePipelineSpec,
-  type TrainingPipelineSpec,
 } from '../../core';
 import { generateFraudData, type FraudData } from './data/generator';
 import { featureGroups, fraudView } from './features/module';
+import { fraudVariants, predictFraud, smokeRequest } from './inference/client';
+import { challengerParams, championParams, fraudTrainingPipeline } from './training/pipelines';
 
 /** Where the example runs. */
 export interface FraudExampleContext {
@@ -187,29 +188,14 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
   }
 
   log('4/7 training pipeline: GBDT with gates, registered as champion (fti-training)');
-  const training = (name: string, params: Record<string, unknown>, alias: string): TrainingPipelineSpec => ({
-    name,
-    model: 'fraud',
-    featureView: { name: 'fraud' },
-    trainingDataset: {
-      create: { splits: { kind: 'random', fractions: { train: 0.7, validation: 0.1, test: 0.2 }, seed: 42 } },
-    },
-    trainer: { name: 'gbdt', params },
-    sliceColumns: ['card_type'],
-    gates: {
-      thresholds: { pr_auc: { min: 0.3 }, roc_auc: { min: 0.8 } },
-      slices: { column: 'card_type', metric: 'roc_auc', maxGap: 0.3, minRows: 30 },
-    },
-    alias,
-    trainQueue: queues.training,
-    description: 'card-fraud GBDT',
-  });
+  const training = (name: string, params: Record<string, unknown>, alias: 'champion' | 'challenger') =>
+    fraudTrainingPipeline(name, params, alias, queues.training);
   const champion = await execute<{ version: number; state: string; metrics: Record<string, number> }>(
     ctx,
     'trainingPipeline',
     queues.training,
     `example-fraud-train-${suffix}-${Date.now()}`,
-    [{ spec: training('fraud-gbdt', { numTrees: 150, maxDepth: 6, learningRate: 0.1 }, 'champion') }],
+    [{ spec: training('fraud-gbdt', championParams, 'champion') }],
     ids,
   );
   log(
@@ -220,16 +206,12 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
     'trainingPipeline',
     queues.training,
     `example-fraud-challenger-${suffix}-${Date.now()}`,
-    [{ spec: training('fraud-gbdt-small', { numTrees: 60, maxDepth: 4, learningRate: 0.2 }, 'challenger') }],
+    [{ spec: training('fraud-gbdt-small', challengerParams, 'challenger') }],
     ids,
   );
 
   log('5/7 deployment (fti-inference): rollout with a smoke test, then an A/B split with the challenger');
   const existing = await getDeployment(ctx.db, 'fraud').catch(() => undefined);
-  const sample = {
-    keys: { card_id: 'c1', account_id: 'a1', merchant_id: 'm1' },
-    request: { amount: 25, category: 'grocery', card_type: 'debit', lat: 52.5, lon: 13.4 },
-  };
   await execute(
     ctx,
     'deploymentRollout',
@@ -239,9 +221,9 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
       {
         deployment: 'fraud',
         action: existing ? 'upgrade' : 'create',
-        variants: [{ variant: 'main', model: 'fraud', version: 'champion', weight: 100 }],
+        variants: fraudVariants(false),
         missing: 'null',
-        smoke: sample,
+        smoke: smokeRequest,
         by: 'fraud example',
       },
     ],
@@ -253,25 +235,8 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
   const recent = await recentTransactions(data, 6);
   const predictions: { txn_id: string; fraud: boolean; probability: number; variant: string }[] = [];
   for (const t of recent) {
-    const response = await fetch(`${ctx.serviceUrl}/v1/deployments/fraud/predict`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({
-        keys: { card_id: t.card_id, account_id: t.account_id, merchant_id: t.merchant_id },
-        request: { amount: t.amount, category: t.category, card_type: t.card_type, lat: t.lat, lon: t.lon },
-      }),
-    });
-    const body = (await response.json()) as {
-      error?: string;
-      predictions?: { probabilities: Record<string, number>; variant: string }[];
-    };
-    if (!response.ok) throw new Error(`predict failed: HTTP ${response.status} ${body.error ?? ''}`);
-    predictions.push({
-      txn_id: t.txn_id,
-      fraud: t.fraud,
-      probability: body.predictions![0]!.probabilities.true ?? 0,
-      variant: body.predictions![0]!.variant,
-    });
+    const p = await predictFraud(ctx.serviceUrl, key, t);
+    predictions.push({ txn_id: t.txn_id, fraud: t.fraud, probability: p.probability, variant: p.variant });
   }
   if (challenger.state === 'registered')
     await execute(
@@ -283,12 +248,9 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
         {
           deployment: 'fraud',
           action: 'split',
-          variants: [
-            { variant: 'champion', model: 'fraud', version: 'champion', weight: 90 },
-            { variant: 'challenger', model: 'fraud', version: 'challenger', weight: 10 },
-          ],
+          variants: fraudVariants(true),
           missing: 'null',
-          smoke: sample,
+          smoke: smokeRequest,
           by: 'fraud example',
         },
       ],
