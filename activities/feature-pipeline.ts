@@ -1,7 +1,4 @@
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { eq } from 'drizzle-orm';
-import { tables } from '../core/db';
 import {
   commitStaged,
   computeCommitStatistics,
@@ -16,6 +13,7 @@ import {
   type NormalizedFeaturePipelineSpec,
 } from '../core/featurestore';
 import { activityBoundary } from './failures';
+import { heartbeat, recordRunFinish, recordRunStart } from './pipeline-runs';
 
 /** A window as carried across Temporal: ISO-8601 strings. */
 export interface WindowRef {
@@ -66,14 +64,6 @@ export interface CommitRef {
   readonly rowsDeleted: number;
 }
 
-function heartbeat(message: string): void {
-  try {
-    Context.current().heartbeat(message);
-  } catch {
-    // outside an activity (direct calls in tests)
-  }
-}
-
 /** Builds the feature-pipeline activities over the worker's adapters. */
 export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePipelineActivities {
   const windowOf = (run: FeatureRunRef) => parseWindow(run.window);
@@ -86,30 +76,16 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
       activityBoundary(async () => {
         const pipeline = parseFeaturePipelineSpec(input.pipeline);
         const window = parseWindow(input.window);
-        const workflowExecution = Context.current().info.workflowExecution ?? {
-          workflowId: `direct-${Date.now()}`,
-          runId: 'direct',
-        };
-        const [row] = await deps.db
-          .insert(tables.pipelineRuns)
-          .values({
-            pipeline: 'features',
-            name: pipeline.name,
-            workflowId: workflowExecution.workflowId,
-            runId: workflowExecution.runId,
-            windowStart: window?.start ?? null,
-            windowEnd: window?.end ?? null,
-            input: {
-              featureGroup: pipeline.featureGroup,
-              source: pipeline.source.kind,
-              operation: pipeline.operation,
-            },
-          })
-          .onConflictDoUpdate({
-            target: [tables.pipelineRuns.workflowId, tables.pipelineRuns.runId],
-            set: { status: 'running' },
-          })
-          .returning({ id: tables.pipelineRuns.id });
+        const { id, execution: workflowExecution } = await recordRunStart(deps.db, {
+          pipeline: 'features',
+          name: pipeline.name,
+          window,
+          input: {
+            featureGroup: pipeline.featureGroup,
+            source: pipeline.source.kind,
+            operation: pipeline.operation,
+          },
+        });
         const idempotencyKey = window
           ? `${pipeline.name}:${window.start.toISOString()}:${window.end.toISOString()}`
           : `${pipeline.name}:run:${workflowExecution.workflowId}`;
@@ -118,7 +94,7 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
           ...(input.window
             ? { window: { start: window!.start.toISOString(), end: window!.end.toISOString() } }
             : {}),
-          runId: row!.id,
+          runId: id,
           idempotencyKey,
           stagingPrefix: `staging/features/${pipeline.name}/${encodeURIComponent(workflowExecution.workflowId).replace(/%/g, '_')}/${workflowExecution.runId}`,
         };
@@ -222,15 +198,7 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
 
     finishFeatureRun: (run, outcome) =>
       activityBoundary(async () => {
-        await deps.db
-          .update(tables.pipelineRuns)
-          .set({
-            status: outcome.status,
-            result: outcome.result ?? null,
-            error: outcome.error ?? null,
-            finishedAt: new Date(),
-          })
-          .where(eq(tables.pipelineRuns.id, run.runId));
+        await recordRunFinish(deps.db, run.runId, outcome);
         // Staged files are scratch: the commit holds its own copy.
         if (run.stagingPrefix) await deps.store.deletePrefix(`${run.stagingPrefix}/`).catch(() => undefined);
       }),

@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { and, desc, eq } from 'drizzle-orm';
 import { tables } from '../core/db';
 import { ValidationError } from '../core/errors';
@@ -16,6 +15,7 @@ import {
   type VariantRequest,
 } from '../core/serving';
 import { activityBoundary } from './failures';
+import { heartbeat, recordRunFinish, recordRunStart } from './pipeline-runs';
 
 /** Adapters of the inference worker. */
 export interface InferenceDeps extends FeatureViewDeps {
@@ -68,40 +68,20 @@ export interface InferenceActivities {
   ): Promise<{ deployment: string; version: number }>;
 }
 
-function heartbeat(message: string): void {
-  try {
-    Context.current().heartbeat(message);
-  } catch {
-    // outside an activity
-  }
-}
-
 /** Builds the inference activities over the worker's adapters. */
 export function createInferenceActivities(deps: InferenceDeps): InferenceActivities {
   return {
     startInferenceRun: (input) =>
       activityBoundary(async () => {
-        const execution = Context.current().info.workflowExecution ?? {
-          workflowId: `direct-${Date.now()}`,
-          runId: 'direct',
-        };
-        const [row] = await deps.db
-          .insert(tables.pipelineRuns)
-          .values({
-            pipeline: 'inference',
-            name: input.name,
-            workflowId: execution.workflowId,
-            runId: execution.runId,
-            windowStart: input.window ? new Date(input.window.start) : null,
-            windowEnd: input.window ? new Date(input.window.end) : null,
-            input: input.input as object,
-          })
-          .onConflictDoUpdate({
-            target: [tables.pipelineRuns.workflowId, tables.pipelineRuns.runId],
-            set: { status: 'running' },
-          })
-          .returning({ id: tables.pipelineRuns.id });
-        return { pipelineRunId: row!.id };
+        const { id } = await recordRunStart(deps.db, {
+          pipeline: 'inference',
+          name: input.name,
+          input: input.input as object,
+          window: input.window
+            ? { start: new Date(input.window.start), end: new Date(input.window.end) }
+            : undefined,
+        });
+        return { pipelineRunId: id };
       }),
 
     scoreBatch: (input, pipelineRunId) =>
@@ -122,15 +102,7 @@ export function createInferenceActivities(deps: InferenceDeps): InferenceActivit
 
     finishInferenceRun: (run, outcome) =>
       activityBoundary(async () => {
-        await deps.db
-          .update(tables.pipelineRuns)
-          .set({
-            status: outcome.status,
-            result: outcome.result ?? null,
-            error: outcome.error ?? null,
-            finishedAt: new Date(),
-          })
-          .where(eq(tables.pipelineRuns.id, run.pipelineRunId));
+        await recordRunFinish(deps.db, run.pipelineRunId, outcome);
       }),
 
     smokeTestDeployment: (change) =>

@@ -1,6 +1,4 @@
 import { Context } from '@temporalio/activity';
-import { eq } from 'drizzle-orm';
-import { tables } from '../core/db';
 import {
   checkTrainingSpec,
   evaluateCandidate,
@@ -16,6 +14,7 @@ import {
   type TrainingPipelineSpec,
 } from '../core/ml';
 import { activityBoundary } from './failures';
+import { heartbeat, recordRunFinish, recordRunStart } from './pipeline-runs';
 import { describeDevices, type DeviceReport } from './devices';
 
 /** A training run as carried across Temporal: the spec as given and the run's keys. */
@@ -48,14 +47,6 @@ export interface TrainingActivities {
   describeTrainingDevices(): Promise<DeviceReport>;
 }
 
-function heartbeat(message: string): void {
-  try {
-    Context.current().heartbeat(message);
-  } catch {
-    // called outside an activity (tests)
-  }
-}
-
 function cancelled(): void {
   try {
     // Throws CancelledFailure once the workflow cancelled the activity and a heartbeat delivered it.
@@ -73,33 +64,19 @@ export function createTrainingActivities(deps: TrainingDeps): TrainingActivities
     startTrainingRun: (input) =>
       activityBoundary(async () => {
         const spec = await checkTrainingSpec(deps, input.spec);
-        // Standalone activities (started outside a workflow) have no workflow execution.
-        const workflowExecution = Context.current().info.workflowExecution ?? {
-          workflowId: `direct-${Date.now()}`,
-          runId: 'direct',
-        };
-        const [row] = await deps.db
-          .insert(tables.pipelineRuns)
-          .values({
-            pipeline: 'training',
-            name: spec.name,
-            workflowId: workflowExecution.workflowId,
-            runId: workflowExecution.runId,
-            input: {
-              model: spec.model,
-              featureView: spec.featureView,
-              trainer: 'name' in spec.trainer ? spec.trainer.name : 'external',
-            },
-          })
-          .onConflictDoUpdate({
-            target: [tables.pipelineRuns.workflowId, tables.pipelineRuns.runId],
-            set: { status: 'running' },
-          })
-          .returning({ id: tables.pipelineRuns.id });
+        const { id, execution: workflowExecution } = await recordRunStart(deps.db, {
+          pipeline: 'training',
+          name: spec.name,
+          input: {
+            model: spec.model,
+            featureView: spec.featureView,
+            trainer: 'name' in spec.trainer ? spec.trainer.name : 'external',
+          },
+        });
         return {
           spec: input.spec,
           runKey: `${spec.name}:${workflowExecution.workflowId}`,
-          pipelineRunId: row!.id,
+          pipelineRunId: id,
           workflowId: workflowExecution.workflowId,
           workflowRunId: workflowExecution.runId,
         };
@@ -134,15 +111,7 @@ export function createTrainingActivities(deps: TrainingDeps): TrainingActivities
 
     finishTrainingRun: (run, outcome) =>
       activityBoundary(async () => {
-        await deps.db
-          .update(tables.pipelineRuns)
-          .set({
-            status: outcome.status,
-            result: outcome.result ?? null,
-            error: outcome.error ?? null,
-            finishedAt: new Date(),
-          })
-          .where(eq(tables.pipelineRuns.id, run.pipelineRunId));
+        await recordRunFinish(deps.db, run.pipelineRunId, outcome);
       }),
 
     describeTrainingDevices: () => activityBoundary(async () => describeDevices()),

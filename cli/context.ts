@@ -41,13 +41,34 @@ export function positiveInt(value: string, name: string): number {
   return n;
 }
 
-/** Parses an ISO-8601 option into a normalized string (undefined when absent). */
-export function isoOption(value: string | undefined, name: string): string | undefined {
+/** Parses an ISO-8601 option (undefined when absent); the error names the option and an example. */
+export function timeOption(value: string | undefined, name: string): Date | undefined {
   if (value === undefined) return undefined;
   const d = new Date(value);
   if (Number.isNaN(d.getTime()))
     throw new ValidationError(`${name} "${value}" is not an ISO-8601 time, e.g. 2026-11-25T00:00:00Z.`);
-  return d.toISOString();
+  return d;
+}
+
+/** {@link timeOption} as a normalized ISO string. */
+export function isoOption(value: string | undefined, name: string): string | undefined {
+  return timeOption(value, name)?.toISOString();
+}
+
+/** Parses an option holding a JSON object (undefined when absent). */
+export function jsonObjectOption(
+  value: string | undefined,
+  option: string,
+): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new ValidationError(`${option} must be a JSON object, e.g. '{"card_id": "c1"}'.`);
 }
 
 /** Parses `30s`, `15m`, `1h`, `7d` into seconds. */

@@ -7,6 +7,15 @@ import { parseTrainingPipelineSpec, type TrainingPipelineSpec } from '../core/ml
 /** How often a scheduled pipeline runs. */
 export type Cadence = { readonly everySeconds: number } | { readonly cron: string };
 
+/** A Temporal schedule spec for a cadence. */
+function scheduleSpecOf(
+  cadence: Cadence,
+): { intervals: { every: number }[] } | { cronExpressions: string[] } {
+  return 'everySeconds' in cadence
+    ? { intervals: [{ every: cadence.everySeconds * 1000 }] }
+    : { cronExpressions: [cadence.cron] };
+}
+
 /** Schedule id of a feature pipeline. */
 export function featureScheduleId(pipelineName: string): string {
   return `features-${pipelineName}`;
@@ -40,10 +49,7 @@ export async function createFeatureSchedule(
     );
   return client.schedule.create({
     scheduleId: featureScheduleId(pipeline.name),
-    spec:
-      'everySeconds' in options.cadence
-        ? { intervals: [{ every: options.cadence.everySeconds * 1000 }] }
-        : { cronExpressions: [options.cadence.cron] },
+    spec: scheduleSpecOf(options.cadence),
     action: {
       type: 'startWorkflow',
       workflowType: 'featurePipeline',
@@ -83,10 +89,7 @@ export async function createTrainingSchedule(
   const parsed = parseTrainingPipelineSpec(spec);
   return client.schedule.create({
     scheduleId: trainingScheduleId(parsed.name),
-    spec:
-      'everySeconds' in options.cadence
-        ? { intervals: [{ every: options.cadence.everySeconds * 1000 }] }
-        : { cronExpressions: [options.cadence.cron] },
+    spec: scheduleSpecOf(options.cadence),
     action: {
       type: 'startWorkflow',
       workflowType: 'trainingPipeline',

@@ -22,23 +22,11 @@ import {
 import { objectStoreFromConfig } from '../../core/storage';
 import type { DeploymentChange } from '../../activities/inference';
 import type { DeploymentRolloutResult } from '../../workflows';
-import { isoOption, parseEvery, positiveInt, withDatabase } from '../context';
+import { isoOption, jsonObjectOption, parseEvery, positiveInt, withDatabase } from '../context';
 import { emit, table, type OutputOptions } from '../output';
 import { backfillSchedule } from '../schedules';
 import { connectTemporal, runUrl, showProgress } from '../temporal-client';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
-
-function json(value: string | undefined, option: string): Record<string, unknown> | undefined {
-  if (value === undefined) return undefined;
-  try {
-    const parsed = JSON.parse(value) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
-      return parsed as Record<string, unknown>;
-  } catch {
-    // below
-  }
-  throw new ValidationError(`${option} must be a JSON object, e.g. '{"keys": {"card_id": "c1"}}'.`);
-}
 
 /** `name=model:version:weight` (version may be an alias); `--shadow name=model:version`. */
 export function parseVariant(text: string, shadow = false): VariantRequest {
@@ -115,7 +103,7 @@ function changeOf(
 ): DeploymentChange {
   if (options.missing !== undefined && options.missing !== 'error' && options.missing !== 'null')
     throw new ValidationError(`--missing must be "error" or "null", not "${options.missing}".`);
-  const smoke = json(options.smoke, '--smoke');
+  const smoke = jsonObjectOption(options.smoke, '--smoke');
   return {
     deployment,
     action,
@@ -144,43 +132,29 @@ Examples:
 Changes run as a deploymentRollout workflow on fti-inference: every new binding is loaded and smoke-tested before the switch.`,
     );
 
-  rolloutOptions(
-    deploy
-      .command('create <name>')
-      .description('bind a model version (and its feature view + training dataset) to a new deployment')
-      .requiredOption('--model <name>', 'registered model')
-      .option('--version <n>', 'model version')
-      .option('--alias <alias>', 'model alias, e.g. champion'),
-  ).action(
-    async (name: string, options: RolloutOptions & { model: string; version?: string; alias?: string }) => {
-      if (!options.version === !options.alias)
-        throw new ValidationError('give exactly one of --version or --alias.');
-      const version = options.version ? positiveInt(options.version, '--version') : options.alias!;
-      await rollout(
-        changeOf(name, 'create', [{ variant: 'main', model: options.model, version, weight: 100 }], options),
-        options,
-      );
-    },
-  );
-
-  rolloutOptions(
-    deploy
-      .command('upgrade <name>')
-      .description('switch the deployment to another model version (new deployment version)')
-      .requiredOption('--model <name>', 'registered model')
-      .option('--version <n>', 'model version')
-      .option('--alias <alias>', 'model alias'),
-  ).action(
-    async (name: string, options: RolloutOptions & { model: string; version?: string; alias?: string }) => {
-      if (!options.version === !options.alias)
-        throw new ValidationError('give exactly one of --version or --alias.');
-      const version = options.version ? positiveInt(options.version, '--version') : options.alias!;
-      await rollout(
-        changeOf(name, 'upgrade', [{ variant: 'main', model: options.model, version, weight: 100 }], options),
-        options,
-      );
-    },
-  );
+  // create and upgrade bind one model version (by number or alias) as variant "main".
+  for (const [action, description] of [
+    ['create', 'bind a model version (and its feature view + training dataset) to a new deployment'],
+    ['upgrade', 'switch the deployment to another model version (new deployment version)'],
+  ] as const)
+    rolloutOptions(
+      deploy
+        .command(`${action} <name>`)
+        .description(description)
+        .requiredOption('--model <name>', 'registered model')
+        .option('--version <n>', 'model version')
+        .option('--alias <alias>', 'model alias, e.g. champion'),
+    ).action(
+      async (name: string, options: RolloutOptions & { model: string; version?: string; alias?: string }) => {
+        if (!options.version === !options.alias)
+          throw new ValidationError('give exactly one of --version or --alias.');
+        const version = options.version ? positiveInt(options.version, '--version') : options.alias!;
+        await rollout(
+          changeOf(name, action, [{ variant: 'main', model: options.model, version, weight: 100 }], options),
+          options,
+        );
+      },
+    );
 
   rolloutOptions(
     deploy.command('rollback <name>').description('return to the previous binding (as a new version)'),
@@ -396,8 +370,8 @@ Changes run as a deploymentRollout workflow on fti-inference: every new binding 
       ) => {
         const config = loadConfig();
         const base = options.url ?? `http://${config.serviceHost}:${config.servicePort}`;
-        const keys = json(options.keys, '--keys')!;
-        const request = json(options.request, '--request');
+        const keys = jsonObjectOption(options.keys, '--keys')!;
+        const request = jsonObjectOption(options.request, '--request');
         const apiKey = options.apiKey ?? process.env.FTI_API_KEY;
         let response: Response;
         try {

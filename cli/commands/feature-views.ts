@@ -25,7 +25,7 @@ import {
   type SplitName,
 } from '../../core/featurestore';
 import { ObjectCache, objectStoreFromConfig } from '../../core/storage';
-import { positiveInt, readJsonFile, withDatabase } from '../context';
+import { jsonObjectOption, positiveInt, readJsonFile, timeOption, withDatabase } from '../context';
 import { emit, table, type OutputOptions } from '../output';
 
 type ViewDeps = FeatureViewDeps & { readonly online: OnlineStore };
@@ -54,28 +54,8 @@ async function withViewDeps<T>(fn: (deps: ViewDeps, config: FtiConfig) => Promis
   });
 }
 
-function time(value: string | undefined, option: string): Date | undefined {
-  if (value === undefined) return undefined;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime()))
-    throw new ValidationError(`${option} "${value}" is not an ISO-8601 time (e.g. 2026-03-01T00:00:00Z).`);
-  return date;
-}
-
 function version(value: string | undefined, option = '--version'): number | undefined {
   return value === undefined ? undefined : positiveInt(value, option);
-}
-
-function jsonOption(value: string | undefined, option: string): Record<string, unknown> | undefined {
-  if (value === undefined) return undefined;
-  try {
-    const parsed = JSON.parse(value) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
-      return parsed as Record<string, unknown>;
-  } catch {
-    // fall through to the error below
-  }
-  throw new ValidationError(`${option} must be a JSON object, e.g. '{"card_id": "c1"}'.`);
 }
 
 /** `--split train=0.8,test=0.2` (seeded random) or `--split-by-time train=A..B,test=B..C`. */
@@ -107,7 +87,10 @@ export function parseSplitOptions(options: {
         const [start, end] = v.split('..');
         return [
           n,
-          { start: time(start, `--split-by-time ${n} start`)!, end: time(end, `--split-by-time ${n} end`)! },
+          {
+            start: timeOption(start, `--split-by-time ${n} start`)!,
+            end: timeOption(end, `--split-by-time ${n} end`)!,
+          },
         ];
       }),
     );
@@ -291,9 +274,9 @@ On-demand feature functions are loaded from the modules listed in FTI_FEATURE_MO
         },
       ) => {
         const splits = parseSplitOptions(options);
-        const start = time(options.start, '--start');
-        const end = time(options.end, '--end');
-        const asOf = time(options.asOf, '--as-of');
+        const start = timeOption(options.start, '--start');
+        const end = timeOption(options.end, '--end');
+        const asOf = timeOption(options.asOf, '--as-of');
         const dataset = await withViewDeps((deps) =>
           createTrainingData(deps, {
             featureView: { name: view, version: version(options.viewVersion, '--view-version') },
@@ -422,7 +405,10 @@ On-demand feature functions are loaded from the modules listed in FTI_FEATURE_MO
           limit: string;
         },
       ) => {
-        const range = { start: time(options.start, '--start')!, end: time(options.end, '--end')! };
+        const range = {
+          start: timeOption(options.start, '--start')!,
+          end: timeOption(options.end, '--end')!,
+        };
         const limit = positiveInt(options.limit, '--limit');
         const td = version(options.td, '--td');
         const { rows, batch, matrix } = await withViewDeps((deps) =>
@@ -467,8 +453,8 @@ On-demand feature functions are loaded from the modules listed in FTI_FEATURE_MO
       ) => {
         if (options.missing !== 'error' && options.missing !== 'null')
           throw new ValidationError(`--missing must be "error" or "null", not "${options.missing}".`);
-        const keys = jsonOption(options.keys, '--keys')!;
-        const request = jsonOption(options.request, '--request');
+        const keys = jsonObjectOption(options.keys, '--keys')!;
+        const request = jsonObjectOption(options.request, '--request');
         const [vector] = await withViewDeps(async (deps) => {
           const ref = { name: view, version: version(options.viewVersion, '--view-version') };
           const record = await getFeatureView(deps.db, ref.name, ref.version);

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { asc, desc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db';
 import { tables } from '../db';
 import { FtiError, ValidationError } from '../errors';
@@ -264,13 +264,71 @@ export async function rollbackDeployment(
   });
 }
 
-/** The deployment with its current version and bindings. */
+/** The deployment with its current version and bindings (servers poll this: it reads one version). */
 export async function getDeployment(db: Database, name: string): Promise<DeploymentInfo> {
   const row = await deploymentRow(db, name);
-  const history = await deploymentHistory(db, name);
-  const current = history.find((v) => v.id === row.currentVersionId) ?? history.at(-1);
+  const [current] = row.currentVersionId
+    ? await db
+        .select()
+        .from(tables.deploymentVersions)
+        .where(eq(tables.deploymentVersions.id, row.currentVersionId))
+    : await db
+        .select()
+        .from(tables.deploymentVersions)
+        .where(eq(tables.deploymentVersions.deploymentId, row.id))
+        .orderBy(desc(tables.deploymentVersions.version))
+        .limit(1);
   if (!current) throw new DeploymentNotFoundError(name);
-  return { id: row.id, name: row.name, description: row.description, current };
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    current: await versionInfo(db, current),
+  };
+}
+
+/** Bindings (with model, view and dataset names) of deployment versions. */
+async function versionInfo(
+  db: Database,
+  v: typeof tables.deploymentVersions.$inferSelect,
+): Promise<DeploymentVersionInfo> {
+  const bindings = await db
+    .select({
+      b: tables.deploymentBindings,
+      model: tables.models.name,
+      modelVersion: tables.modelVersions.version,
+      artifactKey: tables.modelVersions.artifactKey,
+      fvName: tables.featureViews.name,
+      fvVersion: tables.featureViews.version,
+      tdVersion: tables.trainingDatasets.version,
+    })
+    .from(tables.deploymentBindings)
+    .innerJoin(tables.modelVersions, eq(tables.modelVersions.id, tables.deploymentBindings.modelVersionId))
+    .innerJoin(tables.models, eq(tables.models.id, tables.modelVersions.modelId))
+    .innerJoin(tables.featureViews, eq(tables.featureViews.id, tables.deploymentBindings.featureViewId))
+    .innerJoin(
+      tables.trainingDatasets,
+      eq(tables.trainingDatasets.id, tables.deploymentBindings.trainingDatasetId),
+    )
+    .where(eq(tables.deploymentBindings.deploymentVersionId, v.id))
+    .orderBy(asc(tables.deploymentBindings.variant));
+  return {
+    id: v.id,
+    version: v.version,
+    action: v.action,
+    missingFeaturePolicy: v.missingFeaturePolicy === 'null' ? 'null' : 'error',
+    createdBy: v.createdBy,
+    createdAt: v.createdAt,
+    pipelineRunId: v.pipelineRunId,
+    bindings: bindings.map((r) => ({
+      variant: r.b.variant,
+      weight: r.b.weight,
+      shadow: r.b.shadow,
+      model: { name: r.model, version: r.modelVersion, id: r.b.modelVersionId, artifactKey: r.artifactKey },
+      featureView: { name: r.fvName, version: r.fvVersion, id: r.b.featureViewId },
+      trainingDataset: { version: r.tdVersion, id: r.b.trainingDatasetId },
+    })),
+  };
 }
 
 /** Every version of a deployment, oldest first. */
@@ -281,47 +339,7 @@ export async function deploymentHistory(db: Database, name: string): Promise<Dep
     .from(tables.deploymentVersions)
     .where(eq(tables.deploymentVersions.deploymentId, row.id))
     .orderBy(asc(tables.deploymentVersions.version));
-  const out: DeploymentVersionInfo[] = [];
-  for (const v of versions) {
-    const bindings = await db
-      .select({
-        b: tables.deploymentBindings,
-        model: tables.models.name,
-        modelVersion: tables.modelVersions.version,
-        artifactKey: tables.modelVersions.artifactKey,
-        fvName: tables.featureViews.name,
-        fvVersion: tables.featureViews.version,
-        tdVersion: tables.trainingDatasets.version,
-      })
-      .from(tables.deploymentBindings)
-      .innerJoin(tables.modelVersions, eq(tables.modelVersions.id, tables.deploymentBindings.modelVersionId))
-      .innerJoin(tables.models, eq(tables.models.id, tables.modelVersions.modelId))
-      .innerJoin(tables.featureViews, eq(tables.featureViews.id, tables.deploymentBindings.featureViewId))
-      .innerJoin(
-        tables.trainingDatasets,
-        eq(tables.trainingDatasets.id, tables.deploymentBindings.trainingDatasetId),
-      )
-      .where(and(eq(tables.deploymentBindings.deploymentVersionId, v.id)))
-      .orderBy(asc(tables.deploymentBindings.variant));
-    out.push({
-      id: v.id,
-      version: v.version,
-      action: v.action,
-      missingFeaturePolicy: v.missingFeaturePolicy === 'null' ? 'null' : 'error',
-      createdBy: v.createdBy,
-      createdAt: v.createdAt,
-      pipelineRunId: v.pipelineRunId,
-      bindings: bindings.map((r) => ({
-        variant: r.b.variant,
-        weight: r.b.weight,
-        shadow: r.b.shadow,
-        model: { name: r.model, version: r.modelVersion, id: r.b.modelVersionId, artifactKey: r.artifactKey },
-        featureView: { name: r.fvName, version: r.fvVersion, id: r.b.featureViewId },
-        trainingDataset: { version: r.tdVersion, id: r.b.trainingDatasetId },
-      })),
-    });
-  }
-  return out;
+  return Promise.all(versions.map((v) => versionInfo(db, v)));
 }
 
 /** Every deployment with its current version. */

@@ -50,6 +50,8 @@ export class MissingFeatureError extends ValidationError {}
  */
 export class OnlineFeatureReader {
   private readonly fitted: FittedTransformations;
+  /** Spine columns: request parameters at serving time. */
+  private readonly spineColumns: ReadonlySet<string>;
   private readonly functions: readonly {
     name: string;
     fn: OnDemandFunction;
@@ -62,6 +64,7 @@ export class OnlineFeatureReader {
     options: { onDemand: OnDemandRegistry; transformation?: FittedTransformations },
   ) {
     this.fitted = options.transformation ?? passthrough(view.features);
+    this.spineColumns = new Set(view.columns.filter((c) => c.origin === 'spine').map((c) => c.name));
     this.functions = view.onDemand.map((b) => ({
       name: b.name,
       fn: options.onDemand.get(b.function),
@@ -135,7 +138,7 @@ export class OnlineFeatureReader {
       }
       for (const { name, fn, inputs } of this.functions) {
         const needed = Object.values(inputs).filter((c) => row[c] === null || row[c] === undefined);
-        const spineInputs = needed.filter((c) => view.columns.find((x) => x.name === c)?.origin === 'spine');
+        const spineInputs = needed.filter((c) => this.spineColumns.has(c));
         if (spineInputs.length && missingPolicy === 'error')
           throw new MissingFeatureError(
             `request ${i + 1}: on-demand feature ${name} needs request parameter(s) ${spineInputs.join(', ')}.`,

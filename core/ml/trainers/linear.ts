@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../errors';
 import { headInTs, modelInterface, outputHead } from '../onnx/heads';
 import { ElementType, encodeModel } from '../onnx/proto';
+import { adamStep } from '../optimizers';
 import { seededRandom } from '../random';
 import type { Dataset, Predictions, Task } from '../task';
 import type { StepMetric, Trainer, TrainedModel, TrainInput } from './trainer';
@@ -159,8 +160,8 @@ export const logisticRegression: Trainer<typeof logisticParams> = {
       }
       for (let c = 0; c < k; c++) gB[c]! /= rows;
       loss = loss / rows + (params.l2 / 2) * penalty;
-      adam(W, gW, mW, vW, iteration, params.learningRate);
-      adam(b, gB, mB, vB, iteration, params.learningRate);
+      adamStep(W, gW, mW, vW, iteration, params.learningRate);
+      adamStep(b, gB, mB, vB, iteration, params.learningRate);
       if (iteration % 10 === 0 || iteration === 1) {
         history.push({ step: iteration, key: 'train_loss', value: loss });
         context.onProgress?.(iteration, params.maxIterations, { train_loss: loss });
@@ -174,25 +175,6 @@ export const logisticRegression: Trainer<typeof logisticParams> = {
     });
   },
 };
-
-function adam(
-  w: Float64Array,
-  g: Float64Array,
-  m: Float64Array,
-  v: Float64Array,
-  t: number,
-  lr: number,
-): void {
-  const b1 = 0.9;
-  const b2 = 0.999;
-  const c1 = 1 - b1 ** t;
-  const c2 = 1 - b2 ** t;
-  for (let i = 0; i < w.length; i++) {
-    m[i] = b1 * m[i]! + (1 - b1) * g[i]!;
-    v[i] = b2 * v[i]! + (1 - b2) * g[i]! * g[i]!;
-    w[i]! -= (lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + 1e-8);
-  }
-}
 
 const ridgeParams = z
   .object({

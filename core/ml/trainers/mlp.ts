@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { headInTs, modelInterface, outputHead } from '../onnx/heads';
 import { ElementType, encodeModel, type NodeSpec, type TensorSpec } from '../onnx/proto';
+import { adamStep } from '../optimizers';
 import { normalFrom, permutation, seededRandom } from '../random';
 import type { Dataset, Predictions, Task } from '../task';
 import { assertNoMissing } from './linear';
@@ -192,23 +193,6 @@ export const mlp: Trainer<typeof mlpParams> = {
     };
   },
 };
-
-function adamStep(
-  w: Float64Array,
-  g: Float64Array,
-  m: Float64Array,
-  v: Float64Array,
-  t: number,
-  lr: number,
-): void {
-  const c1 = 1 - 0.9 ** t;
-  const c2 = 1 - 0.999 ** t;
-  for (let i = 0; i < w.length; i++) {
-    m[i] = 0.9 * m[i]! + 0.1 * g[i]!;
-    v[i] = 0.999 * v[i]! + 0.001 * g[i]! * g[i]!;
-    w[i]! -= (lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + 1e-8);
-  }
-}
 
 function exportMlp(task: Task, cols: number, classes: number, layers: readonly Layer[]): Uint8Array {
   const nodes: NodeSpec[] = [];

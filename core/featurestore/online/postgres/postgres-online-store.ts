@@ -209,33 +209,16 @@ export class PostgresOnlineStore implements OnlineStore {
     if (active.length === 0) return requests.map(() => []);
     for (const r of active) await this.ensureTable(r.spec);
     const values: unknown[] = [];
-    // One statement for every group: each branch of the UNION fills its own typed columns
-    // (`_fti_g<i>_<j>`) and NULLs for the other groups' columns, so values keep pg's native parsing.
-    const alias = (g: number, j: number) => `"_fti_g${g}_${j}"`;
-    const parts = active.map((r, position) => {
-      const { spec, keys } = r;
-      const pkTypes = spec.primaryKey.map((c) => PG_TYPES[spec.features.find((f) => f.name === c)!.type]);
-      const placeholders = spec.primaryKey.map((c, i) => {
-        values.push(keys.map((k, row) => keyParam(spec, k, c, row, pkTypes[i]!)));
-        return `$${values.length}::${pkTypes[i]}[]`;
-      });
-      const pkList = spec.primaryKey.map(quoteIdent).join(', ');
-      const match = spec.primaryKey.map((c) => `t.${quoteIdent(c)} = k.${quoteIdent(c)}`).join(' AND ');
-      const columns = active.flatMap((other, g) =>
-        other.spec.features.map((f, j) =>
-          g === position
-            ? `t.${quoteIdent(f.name)} AS ${alias(g, j)}`
-            : `NULL::${PG_TYPES[f.type]} AS ${alias(g, j)}`,
-        ),
+    for (const { spec, keys } of active) {
+      const pkTypes = this.keyTypes(spec);
+      spec.primaryKey.forEach((c, i) =>
+        values.push(keys.map((k, row) => keyParam(spec, k, c, row, pkTypes[i]!))),
       );
-      return `SELECT ${position}::int AS "_fti_g", k."_fti_ord", ${columns.join(', ')} FROM unnest(${placeholders.join(', ')}) WITH ORDINALITY AS k(${pkList}, "_fti_ord") JOIN ${this.table(spec)} t ON ${match}`;
-    });
+    }
+    const statement = this.statementFor(active.map((r) => r.spec));
     let result: pg.QueryResult<Record<string, unknown>>;
     try {
-      const text = parts.join(' UNION ALL ');
-      // A named statement is parsed and planned once per connection, not on every lookup.
-      const name = `fti_online_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
-      result = await this.options.pool.query({ name, text, values, types: TYPES });
+      result = await this.options.pool.query({ ...statement, values, types: TYPES });
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === '22P02' || code === '22007' || code === '22008' || code === '22003') {
@@ -266,6 +249,47 @@ export class PostgresOnlineStore implements OnlineStore {
         return { key, status: stale ? ('outside_ttl' as const) : ('present' as const), values };
       });
     });
+  }
+
+  private readonly statements = new Map<string, { name: string; text: string }>();
+
+  private keyTypes(spec: FeatureGroupSpec): string[] {
+    return spec.primaryKey.map((c) => PG_TYPES[spec.features.find((f) => f.name === c)!.type]);
+  }
+
+  /**
+   * The one statement reading these groups (built once per combination of group versions and
+   * columns, then reused): each branch of the UNION fills its own typed columns (`_fti_g<i>_<j>`)
+   * and NULLs for the other groups' columns, so values keep pg's native parsing. It is a named
+   * statement, parsed and planned once per connection.
+   */
+  private statementFor(specs: readonly FeatureGroupSpec[]): { name: string; text: string } {
+    const signature = specs.map((s) => `${s.name}:${s.version}:${s.features.length}`).join('|');
+    const cached = this.statements.get(signature);
+    if (cached) return cached;
+    const alias = (g: number, j: number) => `"_fti_g${g}_${j}"`;
+    let parameter = 0;
+    const parts = specs.map((spec, position) => {
+      const pkTypes = this.keyTypes(spec);
+      const placeholders = pkTypes.map((type) => `$${++parameter}::${type}[]`);
+      const pkList = spec.primaryKey.map(quoteIdent).join(', ');
+      const match = spec.primaryKey.map((c) => `t.${quoteIdent(c)} = k.${quoteIdent(c)}`).join(' AND ');
+      const columns = specs.flatMap((other, g) =>
+        other.features.map((f, j) =>
+          g === position
+            ? `t.${quoteIdent(f.name)} AS ${alias(g, j)}`
+            : `NULL::${PG_TYPES[f.type]} AS ${alias(g, j)}`,
+        ),
+      );
+      return `SELECT ${position}::int AS "_fti_g", k."_fti_ord", ${columns.join(', ')} FROM unnest(${placeholders.join(', ')}) WITH ORDINALITY AS k(${pkList}, "_fti_ord") JOIN ${this.table(spec)} t ON ${match}`;
+    });
+    const text = parts.join(' UNION ALL ');
+    const statement = {
+      name: `fti_online_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`,
+      text,
+    };
+    this.statements.set(signature, statement);
+    return statement;
   }
 
   async count(spec: FeatureGroupSpec): Promise<number> {
