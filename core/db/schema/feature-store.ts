@@ -90,6 +90,18 @@ export const featureGroupCommits = pgTable(
     rowsUpdated: bigint('rows_updated', { mode: 'number' }).notNull().default(0),
     rowsDeleted: bigint('rows_deleted', { mode: 'number' }).notNull().default(0),
     idempotencyKey: text('idempotency_key').notNull(),
+    /**
+     * Fencing token: bumped each time an attempt takes the commit over (a retry, or the cleaner
+     * aborting a writer that stopped heartbeating). Completion and file deletion check it, so a stale
+     * attempt can neither complete the commit nor touch the live attempt's files.
+     */
+    attempt: integer('attempt').notNull().default(0),
+    /** Last sign of life of the attempt that holds the commit; the abandoned-commit cleaner uses it. */
+    heartbeatAt: timestamp('heartbeat_at', { withTimezone: true }),
+    /** Order-independent hash of the rows written, so a re-run can tell whether its source changed. */
+    contentHash: text('content_hash'),
+    /** The commit this one supersedes (a window re-run with `--rerun`). */
+    supersedesCommitId: bigint('supersedes_commit_id', { mode: 'number' }),
     pipelineRunId: bigint('pipeline_run_id', { mode: 'number' }).references(() => pipelineRuns.id),
     windowStart: timestamp('window_start', { withTimezone: true }),
     windowEnd: timestamp('window_end', { withTimezone: true }),
@@ -118,9 +130,14 @@ export const validationReports = pgTable(
     ingestionPolicy: text('ingestion_policy').notNull(),
     report: jsonb('report').notNull(),
     pipelineRunId: bigint('pipeline_run_id', { mode: 'number' }).references(() => pipelineRuns.id),
+    /** One report per (group, key): a retried ingestion step replaces its report instead of adding one. */
+    idempotencyKey: text('idempotency_key'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('validation_reports_fg_idx').on(t.featureGroupId, t.createdAt)],
+  (t) => [
+    index('validation_reports_fg_idx').on(t.featureGroupId, t.createdAt),
+    uniqueIndex('validation_reports_idempotency_uq').on(t.featureGroupId, t.idempotencyKey),
+  ],
 );
 
 /** Descriptive statistics per feature, computed for a commit or a training dataset. */
