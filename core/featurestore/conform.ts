@@ -1,7 +1,7 @@
 import type { DuckSession } from '../duckdb';
 import { ValidationError } from '../errors';
 import { quoteIdent } from '../identifiers';
-import type { FeatureGroupSpec, FeatureType } from './feature-group';
+import type { FeatureGroupSpec, FeatureType, ResolvedFeature } from './feature-group';
 
 /** DuckDB column type of each feature type. Timestamps are UTC, stored without zone. */
 export const DUCK_TYPES: Readonly<Record<FeatureType, string>> = {
@@ -16,6 +16,26 @@ export const DUCK_TYPES: Readonly<Record<FeatureType, string>> = {
   float_array: 'FLOAT[]',
 };
 
+/** SQL condition true where a floating feature without the opt-in holds NaN or ±Infinity. */
+function nonFiniteCondition(f: ResolvedFeature): string | null {
+  if (f.allowNonFinite === true) return null;
+  const value = `TRY_CAST(${quoteIdent(f.name)} AS ${DUCK_TYPES[f.type]})`;
+  if (f.type === 'float' || f.type === 'double') return `NOT isfinite(${value})`;
+  if (f.type === 'float_array')
+    return `coalesce(list_bool_or(list_transform(${value}, v -> NOT isfinite(v))), false)`;
+  return null;
+}
+
+/** The offending value as a word (NaN, Infinity, -Infinity): safe to print, unlike real values. */
+function nonFiniteLabel(f: ResolvedFeature): string {
+  const v = `TRY_CAST(${quoteIdent(f.name)} AS ${DUCK_TYPES[f.type]})`;
+  const word = (x: string) =>
+    `CASE WHEN isnan(${x}) THEN 'NaN' WHEN ${x} > 0 THEN 'Infinity' ELSE '-Infinity' END`;
+  if (f.type === 'float_array')
+    return `'array element ' || ${word(`list_filter(${v}, v -> NOT isfinite(v))[1]`)}`;
+  return word(v);
+}
+
 /** Name of the row-number column carried from the source for error messages (1-based). */
 export const ROW_COLUMN = '_fti_row';
 
@@ -23,9 +43,11 @@ export const ROW_COLUMN = '_fti_row';
  * Checks a raw batch (DuckDB relation `source`, which must have a 1-based `_fti_row` column) against
  * a feature group's schema and materialises table `target` with every column cast to its declared
  * type, in schema order, plus `_fti_row`. Throws {@link ValidationError} naming the column, the first
- * offending row and the fix for: empty input, unknown or missing columns, values that do not parse
- * as the declared type, nulls in primary-key, event-time or non-nullable columns. Values themselves
- * never appear in messages.
+ * offending row and the fix for: empty input, unknown columns, missing declared columns (nullable
+ * ones included: the source or the transformation must produce every declared column), values that
+ * do not parse as the declared type, nulls in primary-key, event-time or non-nullable columns, and
+ * NaN/±Infinity in floating features that did not opt in with `allowNonFinite`. Values themselves
+ * never appear in messages (only the words NaN/Infinity/-Infinity). Rows are 1-based input rows.
  */
 export async function conformBatch(
   duck: DuckSession,
@@ -47,11 +69,14 @@ export async function conformBatch(
     );
   }
   const have = new Set(present);
-  const missingRequired = spec.features.filter((f) => !have.has(f.name) && !f.nullable);
-  if (missingRequired.length > 0) {
+  // A declared column that neither the source nor the transformation produced is an error, not a
+  // silent NULL: a renamed or dropped source column would otherwise erase a feature unnoticed.
+  const missing = spec.features.filter((f) => !have.has(f.name));
+  if (missing.length > 0) {
     throw new ValidationError(
-      `${label}: missing required column(s) ${missingRequired.map((f) => `"${f.name}"`).join(', ')}; the input must provide every primary-key, event-time and non-nullable feature.`,
-      { location: `${where}, column ${missingRequired[0]!.name}` },
+      `${label}: missing column(s) ${missing.map((f) => `"${f.name}"`).join(', ')} declared by the feature group (the input has: ${present.join(', ') || 'no columns'}). ` +
+        'Add them to the source, or produce them in the transformation (as NULL if there is no value).',
+      { location: `${where}, column ${missing[0]!.name}` },
     );
   }
   const count = await duck.one<{ n: bigint }>(`SELECT count(*) AS n FROM ${source}`);
@@ -64,51 +89,64 @@ export async function conformBatch(
       },
     );
   }
-  const castOf = (name: string, type: FeatureType) =>
-    have.has(name) ? `TRY_CAST(${quoteIdent(name)} AS ${DUCK_TYPES[type]})` : `NULL::${DUCK_TYPES[type]}`;
+  const castOf = (name: string, type: FeatureType) => `TRY_CAST(${quoteIdent(name)} AS ${DUCK_TYPES[type]})`;
   // One pass finds, per column, how many values fail to parse and the first such row.
-  const checks = spec.features
-    .filter((f) => have.has(f.name))
-    .flatMap((f, i) => {
-      const c = quoteIdent(f.name);
-      const bad = `${c} IS NOT NULL AND ${castOf(f.name, f.type)} IS NULL`;
-      const nulls = `${castOf(f.name, f.type)} IS NULL`;
-      return [
-        `count(*) FILTER (WHERE ${bad}) AS bad_${i}`,
-        `min(${ROW_COLUMN}) FILTER (WHERE ${bad}) AS bad_row_${i}`,
-        `count(*) FILTER (WHERE ${nulls}) AS null_${i}`,
-        `min(${ROW_COLUMN}) FILTER (WHERE ${nulls}) AS null_row_${i}`,
-      ];
-    });
+  const checks = spec.features.flatMap((f, i) => {
+    const c = quoteIdent(f.name);
+    const bad = `${c} IS NOT NULL AND ${castOf(f.name, f.type)} IS NULL`;
+    const nulls = `${castOf(f.name, f.type)} IS NULL`;
+    const nonFinite = nonFiniteCondition(f);
+    return [
+      `count(*) FILTER (WHERE ${bad}) AS bad_${i}`,
+      `min(${ROW_COLUMN}) FILTER (WHERE ${bad}) AS bad_row_${i}`,
+      `count(*) FILTER (WHERE ${nulls}) AS null_${i}`,
+      `min(${ROW_COLUMN}) FILTER (WHERE ${nulls}) AS null_row_${i}`,
+      ...(nonFinite
+        ? [
+            `count(*) FILTER (WHERE ${nonFinite}) AS nonfinite_${i}`,
+            `arg_min(${nonFiniteLabel(f)}, ${ROW_COLUMN}) FILTER (WHERE ${nonFinite}) AS nonfinite_value_${i}`,
+            `min(${ROW_COLUMN}) FILTER (WHERE ${nonFinite}) AS nonfinite_row_${i}`,
+          ]
+        : []),
+    ];
+  });
   const result =
-    (await duck.one<Record<string, bigint | null>>(`SELECT ${checks.join(', ')} FROM ${source}`)) ?? {};
+    (await duck.one<Record<string, bigint | string | null>>(`SELECT ${checks.join(', ')} FROM ${source}`)) ??
+    {};
   const keyColumns = new Set([...spec.primaryKey, spec.eventTime]);
-  spec.features
-    .filter((f) => have.has(f.name))
-    .forEach((f, i) => {
-      const bad = Number(result[`bad_${i}`] ?? 0);
-      if (bad > 0) {
-        throw new ValidationError(
-          `${label}: column "${f.name}" has ${bad} value(s) that are not a valid ${f.type} (first at row ${result[`bad_row_${i}`]}). ` +
-            (f.type === 'timestamp'
-              ? 'Use ISO-8601 timestamps such as 2026-11-25T18:00:00Z.'
-              : `Fix the source or convert the column to ${f.type} in the transformation.`),
-          { location: `${where}, row ${result[`bad_row_${i}`]}, column ${f.name}` },
-        );
-      }
-      const nulls = Number(result[`null_${i}`] ?? 0);
-      if (nulls > 0 && (keyColumns.has(f.name) || !f.nullable)) {
-        const role = spec.primaryKey.includes(f.name)
-          ? 'primary-key'
-          : f.name === spec.eventTime
-            ? 'event-time'
-            : 'non-nullable';
-        throw new ValidationError(
-          `${label}: ${role} column "${f.name}" is null in ${nulls} row(s) (first at row ${result[`null_row_${i}`]}). Every row needs a value there; filter such rows out in the transformation.`,
-          { location: `${where}, row ${result[`null_row_${i}`]}, column ${f.name}` },
-        );
-      }
-    });
+  spec.features.forEach((f, i) => {
+    const bad = Number(result[`bad_${i}`] ?? 0);
+    if (bad > 0) {
+      throw new ValidationError(
+        `${label}: column "${f.name}" has ${bad} value(s) that are not a valid ${f.type} (first at row ${result[`bad_row_${i}`]}). ` +
+          (f.type === 'timestamp'
+            ? 'Use ISO-8601 timestamps such as 2026-11-25T18:00:00Z.'
+            : `Fix the source or convert the column to ${f.type} in the transformation.`),
+        { location: `${where}, row ${result[`bad_row_${i}`]}, column ${f.name}` },
+      );
+    }
+    const nulls = Number(result[`null_${i}`] ?? 0);
+    if (nulls > 0 && (keyColumns.has(f.name) || !f.nullable)) {
+      const role = spec.primaryKey.includes(f.name)
+        ? 'primary-key'
+        : f.name === spec.eventTime
+          ? 'event-time'
+          : 'non-nullable';
+      throw new ValidationError(
+        `${label}: ${role} column "${f.name}" is null in ${nulls} row(s) (first at row ${result[`null_row_${i}`]}). Every row needs a value there; filter such rows out in the transformation.`,
+        { location: `${where}, row ${result[`null_row_${i}`]}, column ${f.name}` },
+      );
+    }
+    const nonFinite = Number(result[`nonfinite_${i}`] ?? 0);
+    if (nonFinite > 0) {
+      const row = result[`nonfinite_row_${i}`];
+      throw new ValidationError(
+        `${label}: column "${f.name}" (${f.type}) has ${nonFinite} non-finite value(s) (first at row ${row}: ${String(result[`nonfinite_value_${i}`])}). ` +
+          `Clean the source (or turn them into NULL in the transformation), or set "allowNonFinite": true on feature "${f.name}" if NaN/Infinity are meaningful there.`,
+        { location: `${where}, row ${row}, column ${f.name}` },
+      );
+    }
+  });
   const select = spec.features.map((f) => `${castOf(f.name, f.type)} AS ${quoteIdent(f.name)}`).join(', ');
   await duck.run(`CREATE OR REPLACE TABLE ${target} AS SELECT ${select}, ${ROW_COLUMN} FROM ${source}`);
   return { rows };

@@ -25,6 +25,13 @@ export interface FeatureDefinition {
   /** @default true for features, false for primary-key and event-time columns */
   readonly nullable?: boolean;
   readonly description?: string;
+  /**
+   * Accept `NaN`, `Infinity` and `-Infinity` in this column. Only for `float`, `double` and
+   * `float_array` features. Without it such values are rejected at ingestion, naming the row, so a
+   * stray `NaN` never reaches training data unnoticed.
+   * @default false
+   */
+  readonly allowNonFinite?: boolean;
 }
 
 /** A feature with nullability resolved. */
@@ -33,7 +40,12 @@ export interface ResolvedFeature {
   readonly type: FeatureType;
   readonly nullable: boolean;
   readonly description?: string;
+  /** Present (and true) only when the definition opted in to non-finite values. */
+  readonly allowNonFinite?: boolean;
 }
+
+/** Feature types whose values may be non-finite (and so may opt in with `allowNonFinite`). */
+export const FLOATING_TYPES: readonly FeatureType[] = ['float', 'double', 'float_array'];
 
 /** Statistics computed for every commit. */
 export interface StatisticsSettings {
@@ -108,6 +120,7 @@ const definitionSchema = z.object({
         type: z.enum(FEATURE_TYPES),
         nullable: z.boolean().optional(),
         description: z.string().max(2000).optional(),
+        allowNonFinite: z.boolean().optional(),
       }),
     )
     .min(1),
@@ -141,6 +154,12 @@ export function defineFeatureGroup(definition: FeatureGroupDefinition): FeatureG
     if (byName.has(f.name))
       throw new ValidationError(`${label}: feature "${f.name}" is defined twice; names must be unique.`);
     byName.set(f.name, f);
+    if (f.allowNonFinite === true && !FLOATING_TYPES.includes(f.type)) {
+      throw new ValidationError(
+        `${label}: feature "${f.name}" has allowNonFinite but type ${f.type}; only ${FLOATING_TYPES.join(', ')} features can hold NaN or Infinity. Remove allowNonFinite from it.`,
+        { location: `${label}, feature ${f.name}` },
+      );
+    }
   }
   for (const key of d.primaryKey) {
     const column = byName.get(key);
@@ -183,6 +202,7 @@ export function defineFeatureGroup(definition: FeatureGroupDefinition): FeatureG
       type: f.type,
       nullable: required.has(f.name) ? false : (f.nullable ?? true),
       ...(f.description ? { description: f.description } : {}),
+      ...(f.allowNonFinite === true ? { allowNonFinite: true } : {}),
     })),
     online: { enabled: d.online?.enabled ?? false, ttlSeconds: d.online?.ttlSeconds ?? null },
     expectations: d.expectations ?? null,
@@ -218,6 +238,13 @@ export function compareSchemas(stored: FeatureGroupSpec, next: FeatureGroupSpec)
       };
     if (after.nullable !== before.nullable)
       return { kind: 'breaking', reason: `feature "${before.name}" changed nullability` };
+    // Turning the opt-in on only admits more values; turning it off would leave stored NaN/Infinity
+    // that the group now claims cannot exist.
+    if (before.allowNonFinite === true && after.allowNonFinite !== true)
+      return {
+        kind: 'breaking',
+        reason: `feature "${before.name}" no longer allows non-finite values, but existing commits may hold them`,
+      };
   }
   const added = next.features.slice(stored.features.length);
   const notNull = added.find((f) => !f.nullable);

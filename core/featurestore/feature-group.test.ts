@@ -1,0 +1,46 @@
+import { ValidationError } from '../errors';
+import { compareSchemas, defineFeatureGroup, type FeatureDefinition } from './feature-group';
+
+const group = (amount: FeatureDefinition) =>
+  defineFeatureGroup({
+    name: 'txns',
+    primaryKey: ['card_id'],
+    eventTime: 'event_time',
+    features: [{ name: 'card_id', type: 'string' }, { name: 'event_time', type: 'timestamp' }, amount],
+  });
+
+describe('allowNonFinite: the per-feature opt-in for NaN and Infinity', () => {
+  it('is kept on floating features and absent when not set', () => {
+    expect(group({ name: 'amount', type: 'double', allowNonFinite: true }).features[2]).toEqual({
+      name: 'amount',
+      type: 'double',
+      nullable: true,
+      allowNonFinite: true,
+    });
+    expect(group({ name: 'amount', type: 'float' }).features[2]).not.toHaveProperty('allowNonFinite');
+    expect(
+      group({ name: 'emb', type: 'float_array', allowNonFinite: true }).features[2]!.allowNonFinite,
+    ).toBe(true);
+  });
+
+  it.each(['int', 'bigint', 'string', 'bool', 'timestamp', 'date'] as const)(
+    'is refused on a %s feature, naming the feature and the fix',
+    (type) => {
+      const attempt = () => group({ name: 'amount', type, allowNonFinite: true });
+      expect(attempt).toThrow(ValidationError);
+      expect(attempt).toThrow(
+        `feature group "txns": feature "amount" has allowNonFinite but type ${type}; only float, double, float_array features can hold NaN or Infinity. Remove allowNonFinite from it.`,
+      );
+    },
+  );
+
+  it('may be turned on in place but turning it off is a breaking change', () => {
+    const off = group({ name: 'amount', type: 'double' });
+    const on = group({ name: 'amount', type: 'double', allowNonFinite: true });
+    expect(compareSchemas(off, on)).toEqual({ kind: 'identical' });
+    expect(compareSchemas(on, off)).toEqual({
+      kind: 'breaking',
+      reason: 'feature "amount" no longer allows non-finite values, but existing commits may hold them',
+    });
+  });
+});
