@@ -6,6 +6,27 @@ import { quoteIdent } from '../../../identifiers';
 import type { ObjectStore } from '../../../storage';
 import { ObjectNotFoundError } from '../../../storage';
 import type { ExtractContext, Source } from '../source';
+import { checkCsvStructure, DEFAULT_MAX_RECORD_CHARS } from './csv-structure';
+
+/** Files matched by a `*` pattern in the last path segment (sorted), or the path itself. */
+function expandLocalGlob(file: string): string[] {
+  const dir = path.dirname(file);
+  const pattern = path.basename(file);
+  if (!pattern.includes('*')) return fs.existsSync(file) ? [file] : [];
+  if (dir.includes('*')) return [];
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((name) => regex.test(name))
+    .sort()
+    .map((name) => path.join(dir, name));
+}
 
 /** Options for {@link FileSource}. */
 export interface FileSourceOptions {
@@ -28,6 +49,7 @@ export class FileSource implements Source {
 
   async load(target: string, ctx: ExtractContext): Promise<{ rows: number }> {
     const local = await this.localPath(ctx);
+    if (this.options.format === 'csv') await this.checkCsv(local);
     const reader = this.reader(local);
     const where: string[] = [];
     const params: Date[] = [];
@@ -65,11 +87,42 @@ export class FileSource implements Source {
   private reader(local: string): string {
     switch (this.options.format) {
       case 'csv':
-        return `read_csv(${sqlPath(local)}, header = true, delim = ${sqlPath(this.options.delimiter ?? ',')}, sample_size = -1)`;
+        // The dialect is fixed, not sniffed: checkCsv has verified the structure against exactly it,
+        // and strict mode makes DuckDB refuse anything that slipped past instead of repairing it.
+        return `read_csv(${sqlPath(local)}, header = true, delim = ${sqlPath(this.options.delimiter ?? ',')}, quote = '"', escape = '"', strict_mode = true, null_padding = false, ignore_errors = false, max_line_size = ${4 * DEFAULT_MAX_RECORD_CHARS}, sample_size = -1)`;
       case 'parquet':
         return `read_parquet(${sqlPath(local)})`;
       case 'jsonl':
         return `read_json(${sqlPath(local)}, format = 'newline_delimited')`;
+    }
+  }
+
+  /**
+   * Checks every CSV file the source names (a local glob may match several) before DuckDB reads it,
+   * and that they share one header, since DuckDB would otherwise match columns by position.
+   */
+  private async checkCsv(local: string): Promise<void> {
+    const files = local === path.resolve(this.options.path) ? expandLocalGlob(local) : [local];
+    if (files.length === 0) {
+      throw new ValidationError(`${this.describe()}: no file matches. Check the path and the * pattern.`, {
+        location: this.options.path,
+      });
+    }
+    let first: { file: string; header: string } | null = null;
+    for (const file of files) {
+      const displayPath = files.length === 1 && !this.options.path.includes('*') ? this.options.path : file;
+      const { header } = await checkCsvStructure(file, {
+        displayPath,
+        ...(this.options.delimiter ? { delimiter: this.options.delimiter } : {}),
+      });
+      const joined = header.join(', ');
+      if (first === null) first = { file, header: joined };
+      else if (first.header !== joined) {
+        throw new ValidationError(
+          `${this.describe()}: ${file} has header (${joined}) but ${first.file} has (${first.header}). Files read together must have the same columns in the same order.`,
+          { location: file },
+        );
+      }
     }
   }
 
