@@ -1,0 +1,313 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import Long from 'long';
+import { loadConfig } from '../../core/config';
+import { seededRandom } from '../../core/ml';
+import { SEARCH_ATTRIBUTES, type SearchAttributeKind } from '../../core/pipelines';
+import { projectRoot } from '../../core/project-root';
+import { uniqueName } from './ids';
+
+/**
+ * A Temporal namespace of one test file's own, with the platform's search attributes. The compiled
+ * workers poll the fixed queues (`fti-features`, …) of whatever namespace `TEMPORAL_NAMESPACE`
+ * names, so a namespace nobody else uses is what guarantees that no other test file's worker can
+ * take this file's tasks.
+ */
+export interface ChaosNamespace {
+  readonly namespace: string;
+  /** A client on {@link ChaosNamespace.namespace}. */
+  readonly client: Client;
+  /** Env overrides that point a worker process at this namespace. */
+  readonly env: Record<string, string>;
+  /** Closes the connection and deletes the namespace (best effort: the dev server may refuse). */
+  close(): Promise<void>;
+}
+
+const INDEXED_TYPE: Record<SearchAttributeKind, temporal.api.enums.v1.IndexedValueType> = {
+  Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  Datetime: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  Int: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
+};
+
+/** Registers a fresh namespace `fti-chaos-<label>-<unique>` and waits until it takes workflows. */
+export async function createChaosNamespace(label: string): Promise<ChaosNamespace> {
+  const config = loadConfig();
+  const namespace = uniqueName(`fti-chaos-${label}`).slice(0, 63);
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  await connection.workflowService.registerNamespace({
+    namespace,
+    workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(24 * 3600) },
+  });
+  await retry(() => connection.workflowService.describeNamespace({ namespace }), 30_000);
+  await retry(
+    () =>
+      connection.operatorService.addSearchAttributes({
+        namespace,
+        searchAttributes: Object.fromEntries(
+          Object.entries(SEARCH_ATTRIBUTES).map(([name, kind]) => [name, INDEXED_TYPE[kind]]),
+        ),
+      }),
+    30_000,
+  );
+  // Every frontend/history cache must know the namespace and its attributes before a start succeeds.
+  await retry(async () => {
+    const listed = await connection.operatorService.listSearchAttributes({ namespace });
+    const missing = Object.keys(SEARCH_ATTRIBUTES).filter((n) => !(n in (listed.customAttributes ?? {})));
+    if (missing.length > 0) throw new Error(`search attributes not visible yet: ${missing.join(', ')}`);
+  }, 30_000);
+  const client = new Client({ connection, namespace });
+  return {
+    namespace,
+    client,
+    env: { TEMPORAL_NAMESPACE: namespace },
+    async close() {
+      await connection.operatorService.deleteNamespace({ namespace }).catch(() => undefined);
+      await connection.close();
+    },
+  };
+}
+
+async function retry<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(250);
+    }
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The compiled worker entry points under dist/workers. */
+export type WorkerEntry = 'features' | 'training' | 'inference';
+
+/**
+ * One compiled worker process (`node dist/workers/<entry>.js`), its JSON log captured to a file.
+ * Temporal records the worker identity `<pid>@<host>` on every activity it starts, which is how a
+ * test proves that the process it killed was the one running the work.
+ */
+export class WorkerProcess {
+  private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly entry: WorkerEntry,
+    /** File holding the worker's stdout and stderr. */
+    readonly logFile: string,
+  ) {
+    this.exited = new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        resolve({ code: child.exitCode, signal: child.signalCode });
+      } else child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+  }
+
+  /** Starts the worker with `env` over this process's environment and waits until it polls. */
+  static async start(
+    entry: WorkerEntry,
+    env: Record<string, string>,
+    options: { logDir?: string; timeoutMs?: number } = {},
+  ): Promise<WorkerProcess> {
+    const logDir = options.logDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'fti-chaos-log-'));
+    const logFile = path.join(logDir, `${entry}-${Date.now()}-${Math.floor(Math.random() * 1e6)}.log`);
+    const fd = fs.openSync(logFile, 'a');
+    const child = spawn(process.execPath, [path.join(projectRoot(), 'dist', 'workers', `${entry}.js`)], {
+      // info level: the test waits for the "worker polling" line; the online service stays off.
+      env: { ...process.env, LOG_LEVEL: 'info', FTI_SERVICE: '0', ...env },
+      stdio: ['ignore', fd, fd],
+    });
+    fs.closeSync(fd);
+    const worker = new WorkerProcess(child, entry, logFile);
+    await worker.waitPolling(options.timeoutMs ?? 60_000);
+    return worker;
+  }
+
+  /** OS process id. */
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** The identity Temporal records for activities this process runs (SDK default `<pid>@<host>`). */
+  get identity(): string {
+    return `${this.pid}@${os.hostname()}`;
+  }
+
+  /** True while the process has not exited. */
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The captured log. */
+  log(): string {
+    return fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, 'utf8') : '';
+  }
+
+  private async waitPolling(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.log().includes('"msg":"worker polling"')) return;
+      if (!this.alive) break;
+      await sleep(100);
+    }
+    this.child.kill('SIGKILL');
+    throw new Error(
+      `worker ${this.entry} (pid ${this.pid}) did not start polling:\n${this.log().slice(-4000)}`,
+    );
+  }
+
+  /**
+   * SIGKILLs the process and waits until the OS reports it dead by that signal. Throws when the
+   * process was not running, so a test can never count a kill that did not happen.
+   */
+  async kill9(): Promise<void> {
+    if (!this.alive)
+      throw new Error(`worker ${this.entry} pid ${this.pid} was already dead:\n${this.log().slice(-2000)}`);
+    this.child.kill('SIGKILL');
+    const { signal } = await this.exited;
+    if (signal !== 'SIGKILL')
+      throw new Error(`worker pid ${this.pid} exited with ${signal ?? 'a code'}, not SIGKILL`);
+  }
+
+  /** Stops the process (SIGKILL; tests do not need a drain) and waits for it to exit. */
+  async stop(): Promise<void> {
+    if (this.alive) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+/**
+ * The random source of a chaos test: `FTI_CHAOS_SEED` when set (to reproduce a failure), else a
+ * fresh seed. The seed is printed so a failing CI run can be replayed exactly.
+ */
+export function chaosRandom(testName: string): { seed: number; random: () => number } {
+  const fromEnv = process.env.FTI_CHAOS_SEED;
+  const seed = fromEnv ? Number(fromEnv) : Math.floor(Math.random() * 2 ** 31);
+  console.log(`${testName}: chaos seed ${seed} (reproduce with FTI_CHAOS_SEED=${seed})`);
+  return { seed, random: seededRandom(seed) };
+}
+
+/** An activity in flight on some worker, as Temporal reports it for a running workflow. */
+export interface InFlightActivity {
+  readonly workflowId: string;
+  readonly activityType: string;
+  readonly attempt: number;
+  readonly workerIdentity: string;
+}
+
+/** Activities of the given workflows currently started (running) on the worker with `identity`. */
+export async function activitiesRunningOn(
+  client: Client,
+  workflowIds: readonly string[],
+  identity: string,
+): Promise<InFlightActivity[]> {
+  const found: InFlightActivity[] = [];
+  await Promise.all(
+    workflowIds.map(async (workflowId) => {
+      const description = await client.workflow.getHandle(workflowId).describe();
+      for (const a of description.raw.pendingActivities ?? []) {
+        if (
+          a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED &&
+          a.lastWorkerIdentity === identity
+        ) {
+          found.push({
+            workflowId,
+            activityType: a.activityType?.name ?? '?',
+            attempt: a.attempt ?? 1,
+            workerIdentity: identity,
+          });
+        }
+      }
+    }),
+  );
+  return found;
+}
+
+/** One activity as its workflow history recorded it: the attempt that finished it and its worker. */
+export interface CompletedActivity {
+  readonly activityType: string;
+  readonly attempt: number;
+  readonly workerIdentity: string;
+}
+
+/** The activities of a closed workflow with the attempt and worker that completed each. */
+export async function completedActivities(handle: WorkflowHandle): Promise<CompletedActivity[]> {
+  const history = await handle.fetchHistory();
+  const types = new Map<string, string>();
+  const done: CompletedActivity[] = [];
+  for (const event of history.events ?? []) {
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled) types.set(String(event.eventId), scheduled.activityType?.name ?? '?');
+    const started = event.activityTaskStartedEventAttributes;
+    if (started) {
+      done.push({
+        activityType: types.get(String(started.scheduledEventId)) ?? '?',
+        attempt: started.attempt ?? 1,
+        workerIdentity: started.identity ?? '',
+      });
+    }
+  }
+  return done;
+}
+
+/** What one kill of the chaos loop hit. */
+export interface KillRecord {
+  readonly pid: number;
+  readonly delayMs: number;
+  /** The activities that were running on the killed process at the moment of the kill. */
+  readonly hit: readonly InFlightActivity[];
+}
+
+/**
+ * Kills the worker `kills` times at random points and restarts it after each kill. A random point
+ * is a random delay (0..`maxDelayMs`, from `random`) after the worker polls, then the first moment
+ * at which one of `workflowIds()` has an activity running on that worker whose type is in
+ * `activityTypes` (so every kill interrupts real work, in a phase Temporal reports). `beforeKill(i)`
+ * runs before the i-th kill is armed (e.g. to start the run it will hit). Returns what each kill hit;
+ * the worker left running is in `state.worker`.
+ */
+export async function killRepeatedly(options: {
+  readonly state: { worker: WorkerProcess };
+  readonly restart: () => Promise<WorkerProcess>;
+  readonly client: Client;
+  readonly workflowIds: () => readonly string[];
+  readonly activityTypes: readonly string[];
+  readonly kills: number;
+  readonly random: () => number;
+  readonly maxDelayMs: number;
+  readonly beforeKill?: (i: number) => Promise<void>;
+  /** Give up waiting for work in flight after this long. @default 120 s */
+  readonly waitForWorkMs?: number;
+}): Promise<KillRecord[]> {
+  const records: KillRecord[] = [];
+  for (let i = 0; i < options.kills; i++) {
+    await options.beforeKill?.(i);
+    const delayMs = Math.floor(options.random() * options.maxDelayMs);
+    await sleep(delayMs);
+    const worker = options.state.worker;
+    const deadline = Date.now() + (options.waitForWorkMs ?? 120_000);
+    let hit: InFlightActivity[] = [];
+    while (Date.now() < deadline) {
+      hit = (await activitiesRunningOn(options.client, options.workflowIds(), worker.identity)).filter((a) =>
+        options.activityTypes.includes(a.activityType),
+      );
+      if (hit.length > 0) break;
+      await sleep(25);
+    }
+    if (hit.length === 0) throw new Error(`kill ${i + 1}: no work reached worker pid ${worker.pid}`);
+    await worker.kill9();
+    records.push({ pid: worker.pid, delayMs, hit });
+    options.state.worker = await options.restart();
+    if (options.state.worker.pid === worker.pid) throw new Error('the restarted worker has the killed pid');
+  }
+  return records;
+}
