@@ -20,6 +20,11 @@ export const ENV = {
   serviceHost: 'FTI_SERVICE_HOST',
   servicePort: 'FTI_SERVICE_PORT',
   requireApiKey: 'FTI_REQUIRE_API_KEY',
+  /**
+   * Default connection URL of `postgres` feature sources, read on the features worker. Separate
+   * from DATABASE_URL on purpose: user SQL never runs with the platform's own credentials.
+   */
+  sourceDatabaseUrl: 'FTI_SOURCE_DATABASE_URL',
 } as const;
 
 /** Name of one of the platform's environment variables. */

@@ -15,8 +15,10 @@ describe('sources', () => {
   let duck: DuckSession;
   const scratchDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fti-src-'));
   const config = loadConfig();
+  // The source database is the test database here, reached through the source variable: the
+  // platform's DATABASE_URL is never used for sources.
   const deps = {
-    env: process.env,
+    env: { ...process.env, FTI_SOURCE_DATABASE_URL: config.databaseUrl },
     storeFor: (bucket: string) => objectStoreFromConfig({ ...config, s3Bucket: bucket }),
   };
   const window = { start: new Date('2026-01-01T00:00:00Z'), end: new Date('2026-01-02T00:00:00Z') };
@@ -59,6 +61,75 @@ describe('sources', () => {
     expect(() =>
       sourceFromSpec({ kind: 'postgres', query: 'SELECT 1', urlEnv: 'FTI_NOT_SET_ANYWHERE' }, deps),
     ).toThrow(/FTI_NOT_SET_ANYWHERE is not set/);
+  });
+
+  describe('postgres source security', () => {
+    const table = uniqueName('src_ro').replace(/-/g, '_');
+    let client: pg.Client;
+    beforeAll(async () => {
+      client = new pg.Client({ connectionString: config.databaseUrl });
+      await client.connect();
+      await client.query(`CREATE TABLE ${table} (id int, x double precision)`);
+      await client.query(`INSERT INTO ${table} VALUES (1, 'NaN'), (2, 'Infinity'), (3, 1.5)`);
+    });
+    afterAll(async () => {
+      await client.query(`DROP TABLE ${table}`);
+      await client.end();
+    });
+    const failure = (spec: Parameters<typeof sourceFromSpec>[0]) =>
+      sourceFromSpec(spec, deps)
+        .load('pg', { duck, scratchDir })
+        .catch((e: unknown) => e);
+
+    it('never defaults to DATABASE_URL: without FTI_SOURCE_DATABASE_URL the source refuses to run', () => {
+      const env = { ...process.env, DATABASE_URL: config.databaseUrl };
+      delete env.FTI_SOURCE_DATABASE_URL;
+      expect(() => sourceFromSpec({ kind: 'postgres', query: 'SELECT 1' }, { ...deps, env })).toThrow(
+        /environment variable FTI_SOURCE_DATABASE_URL is not set on the features worker\. Set it to the URL of the database to read .*the platform's DATABASE_URL is never used for sources/,
+      );
+      expect(() =>
+        sourceFromSpec({ kind: 'postgres', query: 'SELECT 1', urlEnv: 'DATABASE_URL' }, { ...deps, env }),
+      ).toThrow(
+        /source: urlEnv must not be DATABASE_URL: source queries never run with the platform's own database credentials/,
+      );
+    });
+
+    it('runs the query in a READ ONLY transaction: a writing query fails and writes nothing', async () => {
+      const error = await failure({
+        kind: 'postgres',
+        query: `WITH gone AS (DELETE FROM ${table} RETURNING id) SELECT id FROM gone`,
+      });
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as Error).message).toMatch(
+        /the query failed: cannot execute \w+ in a read-only transaction\. To fix: source queries run in a READ ONLY transaction/,
+      );
+      const multi = await failure({ kind: 'postgres', query: `SELECT 1; DELETE FROM ${table}` });
+      expect((multi as Error).message).toMatch(/cannot insert multiple commands into a prepared statement/);
+      expect((await client.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n).toBe(3);
+    });
+
+    it('cancels a query that runs past source.statementTimeoutSeconds', async () => {
+      const error = await failure({
+        kind: 'postgres',
+        query: 'SELECT pg_sleep(5) AS slept',
+        statementTimeoutSeconds: 1,
+      });
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as Error).message).toMatch(
+        /canceling statement due to statement timeout\. To fix: the query ran past the statement timeout; .*raise source\.statementTimeoutSeconds/,
+      );
+    });
+
+    it('keeps NaN and Infinity as such (JSON would have turned them into null)', async () => {
+      await sourceFromSpec({ kind: 'postgres', query: `SELECT id, x FROM ${table} ORDER BY id` }, deps).load(
+        'pgnan',
+        { duck, scratchDir },
+      );
+      const rows = await duck.all<{ x: number }>(
+        'SELECT TRY_CAST(x AS DOUBLE) AS x FROM pgnan ORDER BY _fti_row',
+      );
+      expect(rows.map((r) => r.x)).toEqual([NaN, Infinity, 1.5]);
+    });
   });
 
   it('reads CSV, JSON lines and Parquet from S3', async () => {

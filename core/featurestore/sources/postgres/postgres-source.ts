@@ -7,6 +7,7 @@ import { sqlPath } from '../../../duckdb';
 import { ServiceUnavailableError, ValidationError } from '../../../errors';
 import { quoteIdent } from '../../../identifiers';
 import type { ExtractContext, Source } from '../source';
+import { DEFAULT_SOURCE_STATEMENT_TIMEOUT_SECONDS } from '../spec';
 
 /** Options for {@link PostgresSource}. */
 export interface PostgresSourceOptions {
@@ -15,11 +16,25 @@ export interface PostgresSourceOptions {
   readonly timeColumn?: string;
   /** Rows fetched per cursor round trip. @default 10000 */
   readonly batchSize?: number;
+  /** The query is cancelled after this many milliseconds. @default 300000 */
+  readonly statementTimeoutMs?: number;
 }
+
+/** Postgres error codes a source query can raise that mean "fix the query", with the fix. */
+const QUERY_FIXES: Readonly<Record<string, string>> = {
+  '25006': 'source queries run in a READ ONLY transaction; use a SELECT that writes nothing',
+  '57014':
+    'the query ran past the statement timeout; add a filter or an index, or raise source.statementTimeoutSeconds',
+  '42601': 'fix the SQL syntax (one SELECT, no trailing statements)',
+};
 
 /**
  * Rows of a SQL query against a PostgreSQL database, read through a cursor in batches (memory stays
- * flat) and loaded into DuckDB via newline-delimited JSON. The window is bound as parameters.
+ * flat) and loaded into DuckDB via newline-delimited JSON. The window is bound as parameters. The
+ * query runs inside a READ ONLY transaction with a statement timeout, as one statement of the
+ * extended protocol (so it cannot end the transaction or chain other statements). NaN and
+ * ±Infinity survive the trip as the words `NaN`/`Infinity`/`-Infinity`, so the schema check can
+ * reject or keep them instead of JSON turning them into null.
  */
 export class PostgresSource implements Source {
   constructor(private readonly options: PostgresSourceOptions) {}
@@ -51,32 +66,35 @@ export class PostgresSource implements Source {
         { cause: error },
       );
     }
+    // An error on an idle client (server restart) must not crash the worker; the query fails instead.
+    client.on('error', () => undefined);
     const file = path.join(ctx.scratchDir, `pg-source-${process.pid}-${Date.now()}.jsonl`);
     await fs.promises.mkdir(ctx.scratchDir, { recursive: true });
     const out = fs.createWriteStream(file);
     let rows = 0;
     try {
+      await client.query('BEGIN TRANSACTION READ ONLY');
+      await client.query("SELECT set_config('statement_timeout', $1, true)", [
+        String(this.options.statementTimeoutMs ?? DEFAULT_SOURCE_STATEMENT_TIMEOUT_SECONDS * 1000),
+      ]);
       const cursor = client.query(new Cursor(text, params));
       for (;;) {
         let batch: Record<string, unknown>[];
         try {
           batch = await cursor.read(this.options.batchSize ?? 10_000);
         } catch (error) {
-          const message = (error as Error).message;
-          throw new ValidationError(
-            `${this.describe()}: the query failed: ${message}. Fix the source query or its time column.`,
-            { cause: error },
-          );
+          throw this.queryFailed(error);
         }
         if (batch.length === 0) break;
         for (const row of batch) {
           rows += 1;
-          if (!out.write(`${JSON.stringify({ ...row, _fti_row: rows })}\n`))
+          if (!out.write(`${JSON.stringify({ ...row, _fti_row: rows }, keepNonFinite)}\n`))
             await new Promise<void>((r) => out.once('drain', () => r()));
         }
         ctx.onProgress?.(`read ${rows} rows`);
       }
       await cursor.close();
+      await client.query('COMMIT');
     } finally {
       await new Promise<void>((resolve) => out.end(resolve));
       await client.end().catch(() => undefined);
@@ -96,4 +114,27 @@ export class PostgresSource implements Source {
     }
     return { rows };
   }
+
+  private queryFailed(error: unknown): Error {
+    const code = (error as { code?: unknown }).code;
+    const message = (error as Error).message;
+    if (typeof code === 'string' && /^(08|53|57P)/.test(code)) {
+      // connection lost, server out of resources or shutting down: an outage, worth a retry
+      return new ServiceUnavailableError('postgres-source', `${this.describe()}: ${message}`, {
+        cause: error,
+      });
+    }
+    const fix = (typeof code === 'string' && QUERY_FIXES[code]) || 'fix the source query or its time column';
+    return new ValidationError(`${this.describe()}: the query failed: ${message}. To fix: ${fix}.`, {
+      location: 'source.query',
+      cause: error,
+    });
+  }
+}
+
+/** JSON replacer that keeps non-finite numbers as their names (JSON itself would write null). */
+function keepNonFinite(_key: string, value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value))
+    return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
+  return value;
 }
