@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics of an inference server (one registry per server, scraped at /metrics). */
 export class ServingMetrics {
@@ -21,5 +21,21 @@ export class ServingMetrics {
     help: 'Predictions served (instances) by deployment and variant; shadow scores included with shadow="true"',
     labelNames: ['deployment', 'variant', 'shadow'],
     registers: [this.registry],
+  });
+  readonly unavailable = new Counter({
+    name: 'fti_unavailable_total',
+    help: 'Requests answered 503 because a dependency (postgres, s3) was unreachable',
+    labelNames: ['dependency'],
+    registers: [this.registry],
+  });
+  /** Set by the server: whether its LISTEN connection is up right now (read at each scrape). */
+  listenerUp: (() => boolean) | undefined;
+  readonly listenerConnected = new Gauge({
+    name: 'fti_deployment_listener_connected',
+    help: '1 while the LISTEN connection for deployment changes is up, 0 while it reconnects',
+    registers: [this.registry],
+    collect: () => {
+      if (this.listenerUp) this.listenerConnected.set(this.listenerUp() ? 1 : 0);
+    },
   });
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { PgListener, type ListenerState } from '../db/listener';
 import { DEPLOYMENT_CHANNEL, getDeployment, type Binding } from './deployments';
 import { LoadedBinding, type ScorerDeps } from './scorer';
 
@@ -30,7 +31,7 @@ export class DeploymentRuntime {
   private readonly active = new Map<string, ActiveDeployment>();
   private readonly loading = new Map<string, Promise<ActiveDeployment>>();
   private readonly loaded = new Map<string, LoadedBinding>();
-  private listener: pg.PoolClient | undefined;
+  private listener: PgListener | undefined;
   private poller: NodeJS.Timeout | undefined;
 
   constructor(
@@ -106,30 +107,50 @@ export class DeploymentRuntime {
   }
 
   /**
-   * Listens for deployment changes (Postgres LISTEN) and polls every `pollMs` as a fallback (a
-   * notification can be missed while the connection is re-established).
+   * Listens for deployment changes (Postgres LISTEN) and polls every `pollMs` as a fallback. The
+   * LISTEN connection survives PostgreSQL restarts: it reconnects with backoff and, after each
+   * reconnect, re-reads every active deployment (a NOTIFY sent while it was down is lost).
+   * Rejects only when the first connection fails.
    */
-  async watch(pool: pg.Pool, pollMs = 5000): Promise<void> {
-    const client = await pool.connect();
-    this.listener = client;
-    client.on('notification', (message) => {
-      if (message.channel === DEPLOYMENT_CHANNEL && message.payload && this.active.has(message.payload))
-        void this.refresh(message.payload).catch(() => undefined);
+  async watch(
+    pool: pg.Pool,
+    pollMs = 5000,
+    options: { onError?: (error: unknown) => void } = {},
+  ): Promise<void> {
+    const listener = new PgListener({
+      pool,
+      channels: [DEPLOYMENT_CHANNEL],
+      onNotification: (_channel, payload) => {
+        if (payload && this.active.has(payload)) void this.refresh(payload).catch(() => undefined);
+      },
+      onConnected: async ({ reconnected }) => {
+        if (reconnected) await this.refreshAll();
+      },
+      onError: (error) => options.onError?.(error),
     });
-    await client.query(`LISTEN ${DEPLOYMENT_CHANNEL}`);
-    this.poller = setInterval(() => {
-      for (const name of this.active.keys()) void this.refresh(name).catch(() => undefined);
-    }, pollMs);
+    await listener.start();
+    this.listener = listener;
+    this.poller = setInterval(() => void this.refreshAll(), pollMs);
     this.poller.unref();
+  }
+
+  /**
+   * Re-reads every active deployment; one that fails (database or object store down) keeps serving
+   * its current version and is retried at the next poll.
+   */
+  async refreshAll(): Promise<void> {
+    await Promise.all([...this.active.keys()].map((name) => this.refresh(name).catch(() => undefined)));
+  }
+
+  /** State of the LISTEN connection (`undefined` when not watching). */
+  get listenerState(): ListenerState | undefined {
+    return this.listener?.state;
   }
 
   /** Stops watching and releases every session. */
   async close(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
-    if (this.listener) {
-      await this.listener.query(`UNLISTEN ${DEPLOYMENT_CHANNEL}`).catch(() => undefined);
-      this.listener.release();
-    }
+    await this.listener?.close();
     for (const loaded of this.loaded.values()) await loaded.release();
     this.loaded.clear();
     this.active.clear();

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { z } from 'zod';
-import { FtiError, ValidationError } from '../errors';
+import { isDatabaseUnavailable } from '../db/client';
+import { FtiError, ServiceUnavailableError, ValidationError } from '../errors';
 import { MissingFeatureError, UnknownCategoryError, type VectorRequest } from '../featurestore';
 import { ApiKeyVerifier } from './api-keys';
 import { DeploymentNotFoundError } from './deployments';
@@ -26,6 +27,8 @@ export interface InferenceServerOptions extends ScorerDeps {
   readonly logPredictions?: boolean;
   /** Watch deployment changes (LISTEN/NOTIFY + polling). @default true */
   readonly watch?: boolean;
+  /** `Retry-After` (seconds) sent with a 503 while a dependency is down. @default 5 */
+  readonly retryAfterSeconds?: number;
 }
 
 /** A running inference server and its parts. */
@@ -78,8 +81,26 @@ function zodMessage(error: z.ZodError, what: string): string {
   return `${what}: ${error.issues.map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ')}`;
 }
 
+/**
+ * The dependency whose outage caused `error` (`postgres`, `s3`, …), or undefined when the error is
+ * not an outage. Looks through `cause` chains: drivers' errors arrive wrapped (drizzle, scorer).
+ */
+export function unavailableDependency(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  for (
+    let e: unknown = error;
+    e && typeof e === 'object' && !seen.has(e);
+    e = (e as { cause?: unknown }).cause
+  ) {
+    seen.add(e);
+    if (e instanceof ServiceUnavailableError) return e.service;
+  }
+  return isDatabaseUnavailable(error) ? 'postgres' : undefined;
+}
+
 function statusOf(error: unknown): number {
   if (error instanceof HttpError) return error.statusCode;
+  if (unavailableDependency(error) !== undefined) return 503;
   if (error instanceof DeploymentNotFoundError) return 404;
   if (error instanceof MissingFeatureError || error instanceof UnknownCategoryError) return 422;
   if (error instanceof ValidationError) return 400;
@@ -101,7 +122,21 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   const keys = new ApiKeyVerifier(options.db);
   const requireKey = options.requireApiKey ?? true;
   const maxBatch = options.maxBatch ?? 1000;
-  if (options.watch !== false) await runtime.watch(options.pool);
+  const retryAfter = String(Math.max(1, Math.round(options.retryAfterSeconds ?? 5)));
+  const lastOutageLog = new Map<string, number>();
+  if (options.watch !== false) {
+    await runtime.watch(options.pool, 5000, {
+      onError: (error) => logOutage('postgres', `deployment listener: ${(error as Error).message}`),
+    });
+    metrics.listenerUp = () => runtime.listenerState === 'connected';
+  }
+  /** One log line per dependency per 10 s: an outage under traffic must not flood the log. */
+  function logOutage(dependency: string, message: string): void {
+    const now = Date.now();
+    if (now - (lastOutageLog.get(dependency) ?? 0) < 10_000) return;
+    lastOutageLog.set(dependency, now);
+    process.stderr.write(`inference server: ${dependency} unavailable (answering 503): ${message}\n`);
+  }
 
   const app = Fastify({
     logger: false,
@@ -112,6 +147,21 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   });
 
   app.setErrorHandler((error, _request, reply) => {
+    const dependency = unavailableDependency(error);
+    if (dependency !== undefined) {
+      // An outage, not a bug: say so quickly and plainly, and tell the client when to come back.
+      metrics.unavailable.inc({ dependency });
+      logOutage(dependency, (error as Error).message.split('\n')[0] ?? '');
+      void reply
+        .status(503)
+        .header('retry-after', retryAfter)
+        .send({
+          error: `service temporarily unavailable: ${dependency} cannot be reached; retry after ${retryAfter} s`,
+          unavailable: dependency,
+          retryAfterSeconds: Number(retryAfter),
+        });
+      return;
+    }
     const status = statusOf(error);
     const message =
       status === 500
@@ -278,15 +328,19 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   });
 
   // Open Inference Protocol v2 (KServe / Triton).
+  // Liveness never depends on PostgreSQL or S3: restarting the process cannot fix their outage.
+  // Readiness does, so a load balancer stops sending traffic while they are down.
+  const readiness = async (_request: FastifyRequest, reply: FastifyReply) => {
+    const postgres = await probe(options.pool);
+    const listener = runtime.listenerState ?? 'off';
+    const ready = postgres === 'up' && listener !== 'reconnecting';
+    if (!ready) void reply.status(503).header('retry-after', retryAfter);
+    return { ready, postgres, listener };
+  };
+  app.get('/health', async () => ({ live: true }));
+  app.get('/health/ready', readiness);
   app.get('/v2/health/live', async () => ({ live: true }));
-  app.get('/v2/health/ready', async (_request, reply) => {
-    try {
-      await options.pool.query('SELECT 1');
-      return { ready: true };
-    } catch {
-      return reply.status(503).send({ ready: false });
-    }
-  });
+  app.get('/v2/health/ready', readiness);
   app.get('/v2', async () => ({ name: 'fti-inference', version: '2', extensions: [] }));
 
   const modelMetadata = (deployment: ActiveDeployment) => {
@@ -448,4 +502,19 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
       await runtime.close();
     },
   };
+}
+
+/** `up` when PostgreSQL answers `SELECT 1` within 2 s, else `down` (never hangs a probe). */
+async function probe(pool: pg.Pool): Promise<'up' | 'down'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'down'>((resolve) => {
+    timer = setTimeout(() => resolve('down'), 2000);
+  });
+  try {
+    return await Promise.race([pool.query('SELECT 1').then(() => 'up' as const), timeout]);
+  } catch {
+    return 'down';
+  } finally {
+    clearTimeout(timer);
+  }
 }
