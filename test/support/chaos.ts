@@ -311,3 +311,41 @@ export async function killRepeatedly(options: {
   }
   return records;
 }
+
+/**
+ * For every activity a kill interrupted: the attempt that finally completed it (from its closed
+ * workflow's history) and whether that was a later attempt on a different process. A kill that
+ * Temporal did not have to recover from would show the interrupted attempt as the completing one.
+ */
+export async function recoveriesOf(
+  client: Client,
+  kills: readonly KillRecord[],
+): Promise<
+  {
+    workflowId: string;
+    activityType: string;
+    killedAttempt: number;
+    finalAttempt: number;
+    recovered: boolean;
+  }[]
+> {
+  const histories = new Map<string, CompletedActivity[]>();
+  const out = [];
+  for (const kill of kills) {
+    for (const hit of kill.hit) {
+      if (!histories.has(hit.workflowId)) {
+        histories.set(hit.workflowId, await completedActivities(client.workflow.getHandle(hit.workflowId)));
+      }
+      const final = histories.get(hit.workflowId)!.find((a) => a.activityType === hit.activityType);
+      out.push({
+        workflowId: hit.workflowId,
+        activityType: hit.activityType,
+        killedAttempt: hit.attempt,
+        finalAttempt: final?.attempt ?? 0,
+        recovered:
+          final !== undefined && final.attempt > hit.attempt && final.workerIdentity !== hit.workerIdentity,
+      });
+    }
+  }
+  return out;
+}

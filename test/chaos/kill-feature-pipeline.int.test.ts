@@ -1,0 +1,186 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { eq } from 'drizzle-orm';
+import { loadConfig } from '../../core/config';
+import { openDatabase, tables, type DatabaseHandle } from '../../core/db';
+import { sqlPath, withDuck } from '../../core/duckdb';
+import { getFeatureGroup, OfflineTable, registerFeatureGroup } from '../../core/featurestore';
+import { TASK_QUEUES } from '../../core/pipelines';
+import { ObjectCache, objectStoreFromConfig, type S3ObjectStore } from '../../core/storage';
+import type { FeaturePipelineResult } from '../../workflows';
+import {
+  chaosRandom,
+  createChaosNamespace,
+  killRepeatedly,
+  recoveriesOf,
+  WorkerProcess,
+  type ChaosNamespace,
+} from '../support/chaos';
+import { uniqueGroupName } from '../support/featurestore';
+import { uniqueName } from '../support/ids';
+
+const RUNS = 10;
+const ROWS_PER_WINDOW = 5_000;
+const HOUR = 3_600_000;
+const BASE = Date.UTC(2026, 0, 1);
+/** The steps that heartbeat: a kill in one is noticed within the step's 30 s heartbeat timeout. */
+const STEPS = [
+  'extractFeatures',
+  'transformFeatures',
+  'validateFeatures',
+  'commitFeatures',
+  'writeFeaturesOnline',
+  'computeFeatureStatistics',
+];
+
+// Chaos: the compiled features worker is SIGKILLed 10 times, each time at a random delay after it
+// starts polling and then the first moment one of the runs has a step running on it; it is restarted
+// after every kill. Ten runs (one window of one source each, into ten groups) are started one per
+// kill. All of this happens in a Temporal namespace of this file's own, so no other worker can take
+// the work. Every run must end with exactly one commit whose snapshot equals its source window.
+describe('chaos: features worker kill -9 at random points', () => {
+  let ns: ChaosNamespace;
+  let database: DatabaseHandle;
+  let store: S3ObjectStore;
+  const state: { worker?: WorkerProcess } = {};
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fti-chaos-fp-'));
+
+  beforeAll(async () => {
+    ns = await createChaosNamespace('kill-fp');
+    database = await openDatabase({ url: loadConfig().databaseUrl });
+    store = objectStoreFromConfig(loadConfig());
+  });
+  afterAll(async () => {
+    await state.worker?.stop();
+    store.close();
+    await database.close();
+    await ns.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ten runs, each hit by a kill, end with one commit per window holding exactly the source rows', async () => {
+    const { random } = chaosRandom('kill-feature-pipeline');
+    const csv = path.join(dir, 'events.csv');
+    // Rows of RUNS hourly windows, plus rows outside every window that no run may write.
+    await withDuck((duck) =>
+      duck.run(
+        `COPY (SELECT 'e' || (i % ${ROWS_PER_WINDOW}) AS entity_id,
+                      TIMESTAMP '2026-01-01' + to_seconds((i // ${ROWS_PER_WINDOW}) * 3600 + (i % ${ROWS_PER_WINDOW}) * 0.5) AS event_time,
+                      i * 0.25 AS value
+               FROM range(${(RUNS + 1) * ROWS_PER_WINDOW}) t(i))
+         TO ${sqlPath(csv)} (FORMAT csv, HEADER true)`,
+      ),
+    );
+    const groups: string[] = [];
+    for (let w = 0; w < RUNS; w++) {
+      const name = uniqueGroupName(`chaos_fp${w}`);
+      await registerFeatureGroup(database.db, {
+        name,
+        primaryKey: ['entity_id'],
+        eventTime: 'event_time',
+        features: [
+          { name: 'entity_id', type: 'string' },
+          { name: 'event_time', type: 'timestamp' },
+          { name: 'value', type: 'double' },
+        ],
+        online: { enabled: true },
+      });
+      groups.push(name);
+    }
+    const windowOf = (w: number) => ({
+      start: new Date(BASE + w * HOUR).toISOString(),
+      end: new Date(BASE + (w + 1) * HOUR).toISOString(),
+    });
+
+    const logDir = path.join(dir, 'logs');
+    fs.mkdirSync(logDir);
+    const restart = () => WorkerProcess.start('features', ns.env, { logDir });
+    const live = { worker: await restart() };
+    state.worker = live.worker;
+    const workflowIds: string[] = [];
+    const results: Promise<FeaturePipelineResult>[] = [];
+    const kills = await killRepeatedly({
+      state: live,
+      restart: async () => (state.worker = await restart()),
+      client: ns.client,
+      workflowIds: () => workflowIds,
+      activityTypes: STEPS,
+      kills: RUNS,
+      random,
+      maxDelayMs: 3000,
+      beforeKill: async (w) => {
+        const workflowId = uniqueName(`chaos-fp${w}`);
+        const handle = await ns.client.workflow.start('featurePipeline', {
+          taskQueue: TASK_QUEUES.features,
+          workflowId,
+          args: [
+            {
+              pipeline: {
+                name: `chaos-fp${w}`,
+                featureGroup: { name: groups[w]! },
+                source: { kind: 'csv', path: csv, timeColumn: 'event_time' },
+              },
+              window: windowOf(w),
+            },
+          ],
+        });
+        workflowIds.push(workflowId);
+        const result = handle.result() as Promise<FeaturePipelineResult>;
+        result.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+        results.push(result);
+      },
+    });
+
+    // Every kill was real: ten distinct live processes, each running some run's step when killed.
+    expect(new Set(kills.map((k) => k.pid)).size).toBe(RUNS);
+    expect(kills.every((k) => k.hit.length > 0)).toBe(true);
+    console.log(
+      `kill-feature-pipeline: kills ${kills
+        .map(
+          (k) =>
+            `${k.delayMs}ms→${k.hit.map((h) => `${h.workflowId.split('-')[1]}:${h.activityType}`).join('+')}`,
+        )
+        .join(', ')}`,
+    );
+
+    const outcomes = await Promise.all(results);
+    expect(outcomes.map((o) => o.rowsWritten)).toEqual(groups.map(() => ROWS_PER_WINDOW));
+    // Temporal had to recover every interrupted step on a later attempt by another process.
+    const recoveries = await recoveriesOf(ns.client, kills);
+    expect(recoveries.filter((r) => !r.recovered)).toEqual([]);
+
+    const t = tables.featureGroupCommits;
+    let lost = 0;
+    let extra = 0;
+    for (let w = 0; w < RUNS; w++) {
+      const fg = await getFeatureGroup(database.db, groups[w]!);
+      const commits = await database.db.select().from(t).where(eq(t.featureGroupId, fg.id));
+      expect(commits.filter((c) => c.state === 'completed')).toHaveLength(1);
+      expect(commits.filter((c) => c.state === 'inflight')).toEqual([]);
+      const diff = await withDuck(async (duck) => {
+        await new OfflineTable(
+          { db: database.db, store, cache: new ObjectCache(store, { dir: path.join(dir, 'cache') }) },
+          fg,
+        ).registerSnapshot(duck, 'snap');
+        const { start, end } = windowOf(w);
+        await duck.run(
+          `CREATE TABLE src AS SELECT entity_id, event_time, value FROM read_csv(${sqlPath(csv)}, header = true)
+           WHERE event_time >= TIMESTAMP '${start.slice(0, 19)}' AND event_time < TIMESTAMP '${end.slice(0, 19)}'`,
+        );
+        return duck.one<{ lost: bigint; extra: bigint; n: bigint }>(
+          `SELECT (SELECT count(*) FROM (SELECT * FROM src EXCEPT ALL SELECT entity_id, event_time, value FROM snap)) AS lost,
+                  (SELECT count(*) FROM (SELECT entity_id, event_time, value FROM snap EXCEPT ALL SELECT * FROM src)) AS extra,
+                  (SELECT count(*) FROM src) AS n`,
+        );
+      });
+      expect(Number(diff!.n)).toBe(ROWS_PER_WINDOW);
+      lost += Number(diff!.lost);
+      extra += Number(diff!.extra);
+    }
+    console.log(
+      `kill-feature-pipeline: ${RUNS} runs, ${kills.length} kills, rows lost ${lost}, rows extra ${extra}`,
+    );
+    expect({ lost, extra }).toEqual({ lost: 0, extra: 0 });
+  }, 300_000);
+});
