@@ -45,3 +45,45 @@ export class CommitNotFoundError extends FtiError {
     );
   }
 }
+
+/**
+ * A commit attempt lost its commit: a newer attempt took it over (a retry after a missed heartbeat)
+ * or the abandoned-commit cleaner aborted it. The attempt's files are never made visible. Retryable:
+ * a retry finds the commit completed by the newer attempt, or takes it over again.
+ */
+export class CommitFencedError extends FtiError {
+  constructor(
+    readonly featureGroup: string,
+    readonly commitId: number,
+    readonly attempt: number,
+    readonly currentAttempt: number,
+  ) {
+    super(
+      `feature group ${featureGroup}: commit ${commitId} attempt ${attempt} was fenced (the commit is now held by attempt ${currentAttempt}, or was aborted); ` +
+        'this attempt wrote nothing visible. A retry reuses or redoes the commit.',
+      { retryable: true },
+    );
+  }
+}
+
+/**
+ * A concurrent commit changed what a write (or compaction) read before it could complete; the
+ * attempt wrote nothing visible and is redone against the new snapshot.
+ */
+export class WriteConflictError extends FtiError {
+  constructor(
+    readonly featureGroup: string,
+    readonly commitId: number,
+    readonly conflictingCommitId?: number,
+    readonly replacedFile?: string,
+  ) {
+    super(
+      `feature group ${featureGroup}: commit ${commitId} conflicts with ` +
+        (conflictingCommitId !== undefined
+          ? `commit ${conflictingCommitId}, which completed after it read the snapshot`
+          : `a concurrent commit that replaced ${replacedFile ?? 'a file it read'}`) +
+        '; it is redone against the new snapshot.',
+      { retryable: true },
+    );
+  }
+}

@@ -5,7 +5,29 @@ export interface CommitFile {
   readonly key: string;
   readonly rows: number;
   readonly bytes: number;
+  /**
+   * The timeline position whose data the file holds, when it differs from its commit's: a
+   * compaction output keeps the position of the newest commit it merged, so commits that completed
+   * while it ran (later positions) still win record-key conflicts. Absent: the commit's sequence.
+   */
+  readonly dataSequence?: number;
+  /** Smallest and largest event time in the file (epoch µs), so writers read only overlapping files. */
+  readonly minEventTimeUs?: number;
+  readonly maxEventTimeUs?: number;
 }
+
+/** A file of a snapshot with the timeline position its rows resolve by. */
+export interface LiveFile {
+  readonly key: string;
+  /** Data sequence: the higher one wins a record-key conflict. */
+  readonly sequence: number;
+  readonly rows: number;
+  readonly minEventTimeUs?: number;
+  readonly maxEventTimeUs?: number;
+}
+
+/** An inclusive event-time range in epoch microseconds; `all` when a write can touch any row. */
+export type EventRange = { readonly minUs: number; readonly maxUs: number } | 'all';
 
 /** Offline write operations. */
 export type WriteOperation = 'insert' | 'upsert' | 'delete' | 'overwrite';
@@ -24,6 +46,12 @@ export interface CommitInfo {
   readonly rowsUpdated: number;
   readonly rowsDeleted: number;
   readonly idempotencyKey: string;
+  /** Fencing token of the attempt that holds (or completed) the commit. */
+  readonly attempt: number;
+  /** Order-independent hash of the rows written (set by pipelines; null for compactions). */
+  readonly contentHash: string | null;
+  /** The commit this one supersedes (a window re-run), if any. */
+  readonly supersedesCommitId: number | null;
   readonly windowStart: Date | null;
   readonly windowEnd: Date | null;
   readonly pipelineRunId: number | null;
@@ -48,6 +76,9 @@ export function commitFromRow(row: typeof tables.featureGroupCommits.$inferSelec
     rowsUpdated: row.rowsUpdated,
     rowsDeleted: row.rowsDeleted,
     idempotencyKey: row.idempotencyKey,
+    attempt: row.attempt,
+    contentHash: row.contentHash,
+    supersedesCommitId: row.supersedesCommitId,
     windowStart: row.windowStart,
     windowEnd: row.windowEnd,
     pipelineRunId: row.pipelineRunId,
@@ -66,13 +97,43 @@ export function formatInstant(date: Date): string {
 
 /**
  * The files live in the snapshot after the given completed commits (in timeline order): each
- * commit adds its files and removes the ones it replaces (overwrite, compaction).
+ * commit adds its files and removes the ones it replaces (overwrite, compaction). Sorted by data
+ * sequence (oldest first), ties in the order the files were added.
  */
-export function liveFilesOf(timeline: readonly CommitInfo[]): { key: string; sequence: number }[] {
-  const live = new Map<string, number>();
+export function liveFilesOf(timeline: readonly CommitInfo[]): LiveFile[] {
+  const live = new Map<string, LiveFile>();
   for (const commit of timeline) {
     for (const key of commit.replacedFiles) live.delete(key);
-    for (const file of commit.files) live.set(file.key, commit.sequence ?? 0);
+    for (const file of commit.files) {
+      live.set(file.key, {
+        key: file.key,
+        sequence: file.dataSequence ?? commit.sequence ?? 0,
+        rows: file.rows,
+        ...(file.minEventTimeUs !== undefined && { minEventTimeUs: file.minEventTimeUs }),
+        ...(file.maxEventTimeUs !== undefined && { maxEventTimeUs: file.maxEventTimeUs }),
+      });
+    }
   }
-  return [...live.entries()].map(([key, sequence]) => ({ key, sequence }));
+  return [...live.values()].sort((a, b) => a.sequence - b.sequence);
+}
+
+/**
+ * Whether a file may hold rows in `range`. A file written before event-time bounds were recorded
+ * may hold anything. Every version of a record key shares its event time, so the files overlapping
+ * a batch's range hold every version of every record key the batch can touch.
+ */
+export function mayOverlap(
+  file: Pick<CommitFile, 'minEventTimeUs' | 'maxEventTimeUs'>,
+  range: EventRange,
+): boolean {
+  if (range === 'all' || file.minEventTimeUs === undefined || file.maxEventTimeUs === undefined) return true;
+  return file.minEventTimeUs <= range.maxUs && file.maxEventTimeUs >= range.minUs;
+}
+
+/** The smallest range covering both (`all` absorbs everything). */
+export function unionRange(a: EventRange | undefined, b: EventRange | undefined): EventRange | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  if (a === 'all' || b === 'all') return 'all';
+  return { minUs: Math.min(a.minUs, b.minUs), maxUs: Math.max(a.maxUs, b.maxUs) };
 }

@@ -1,23 +1,25 @@
 import fs from 'node:fs';
-import { and, asc, eq, inArray, isNotNull, lte, sql } from 'drizzle-orm';
 import type { Database } from '../../db';
-import { tables } from '../../db';
 import { sqlPath, type DuckSession } from '../../duckdb';
 import { ValidationError } from '../../errors';
 import { quoteIdent } from '../../identifiers';
 import { joinKey, type ObjectCache, type ObjectStore } from '../../storage';
 import { DUCK_TYPES } from '../conform';
-import { CommitNotFoundError } from '../errors';
+import { CommitNotFoundError, WriteConflictError } from '../errors';
 import type { FeatureGroupRecord } from '../feature-group-repository';
+import { CommitCompletedMeanwhile, CommitLog, type CommitAttempt } from './commit-log';
 import {
-  commitFromRow,
-  formatInstant,
   liveFilesOf,
+  mayOverlap,
+  unionRange,
   type AsOf,
   type CommitFile,
   type CommitInfo,
+  type EventRange,
+  type LiveFile,
   type WriteOperation,
 } from './commits';
+import { planCompaction, type CompactionPolicy } from './compaction-plan';
 
 /** Adapters the offline table uses. */
 export interface OfflineStoreDeps {
@@ -33,6 +35,14 @@ export interface WriteOptions {
   readonly idempotencyKey: string;
   readonly pipelineRunId?: number;
   readonly window?: { readonly start: Date; readonly end: Date };
+  /** Order-independent hash of the source rows, stored so a re-run can tell whether its source changed. */
+  readonly contentHash?: string;
+  /**
+   * A completed commit this write supersedes (a window re-run): the batch is upserted and every
+   * record key the superseded commit wrote that is absent from the batch, and still holds the value
+   * that commit wrote, is deleted. Only with `upsert`.
+   */
+  readonly supersedes?: number;
   /** Called with a short description of each phase (for activity heartbeats). */
   readonly onProgress?: (phase: string) => void;
 }
@@ -44,8 +54,19 @@ export interface WriteResult {
   readonly reused: boolean;
 }
 
+/** Options of {@link OfflineTable.compact}. */
+export interface CompactOptions extends CompactionPolicy {
+  readonly idempotencyKey?: string;
+}
+
 const OP = '_fti_op';
 const SEQ = '_fti_seq';
+/** How often a write is redone after a concurrent commit invalidated what it read. */
+const MAX_CONFLICT_RETRIES = 25;
+const PARQUET_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880';
+
+/** How a resolved view presents rows: the snapshot, changes (with `_change`), or raw (`_fti_op`, tombstones kept). */
+type ResolvedMode = 'snapshot' | 'changes' | 'raw';
 
 /**
  * A feature group's offline table: an incremental table with a commit timeline (Hudi-like) over
@@ -53,16 +74,21 @@ const SEQ = '_fti_seq';
  *
  * Guarantees:
  * - record key = primary key + event time; a snapshot holds at most one row per record key, the
- *   one from the latest commit on the timeline; a delete writes tombstones;
- * - files are written under a commit-specific prefix first; a commit becomes visible only when its
- *   row turns `completed` in one transaction, which also assigns its timeline position;
- * - an idempotency key maps to exactly one completed commit; a retry after a crash removes the
- *   abandoned attempt's files and writes again;
- * - compaction rewrites the live files into one without changing any query result.
+ *   one with the highest data sequence (timeline position of the commit that wrote it); a delete
+ *   writes tombstones;
+ * - files are written under a prefix of their own commit attempt first; a commit becomes visible
+ *   only when its row turns `completed` in one transaction, which also assigns its timeline position;
+ * - writers are fenced: each attempt holds a token, a newer attempt (or the cleaner) takes the commit
+ *   over by bumping it, and a stale attempt can neither complete nor delete the live attempt's files;
+ * - concurrent writers serialise: a write that depends on what it read (insert, delete, supersede)
+ *   is redone when a commit overlapping its event-time range completed after its read;
+ * - an idempotency key maps to exactly one completed commit;
+ * - compaction and retention never change what any retained snapshot returns, with writers running.
  */
 export class OfflineTable {
   readonly keyColumns: readonly string[];
   private readonly label: string;
+  private readonly log: CommitLog;
 
   constructor(
     private readonly deps: OfflineStoreDeps,
@@ -70,6 +96,7 @@ export class OfflineTable {
   ) {
     this.keyColumns = [...featureGroup.spec.primaryKey, featureGroup.spec.eventTime];
     this.label = `${featureGroup.spec.name} v${featureGroup.spec.version}`;
+    this.log = new CommitLog(deps.db, featureGroup.id, this.label);
   }
 
   /** Object-key prefix of all files of this feature group version. */
@@ -77,61 +104,179 @@ export class OfflineTable {
     return joinKey('offline', this.featureGroup.spec.name, `v${this.featureGroup.spec.version}`);
   }
 
+  private commitPrefix(commitId: number): string {
+    return joinKey(this.prefix, `commit=${commitId}`);
+  }
+
+  private attemptPrefix(holder: CommitAttempt): string {
+    return joinKey(this.commitPrefix(holder.commitId), `attempt=${holder.attempt}`);
+  }
+
+  /** Removes what fenced attempts of a commit left (attempt 0: the layout before attempts had prefixes). */
+  private async removeAttempts(commitId: number, attempts: readonly number[]): Promise<void> {
+    for (const attempt of attempts) {
+      const prefix =
+        attempt === 0
+          ? `${this.commitPrefix(commitId)}/part-`
+          : `${this.commitPrefix(commitId)}/attempt=${attempt}/`;
+      await this.deps.store.deletePrefix(prefix);
+    }
+  }
+
   /**
    * Writes DuckDB table `batch` (conformed: every column typed, plus `_fti_row` for input order) as one
    * commit. Duplicates within the batch collapse to the last one in input order. `insert` adds only
    * record keys not yet present; `upsert` replaces existing ones; `delete` removes the record keys (or,
    * when `batch` has no event-time values, every row of the given primary keys); `overwrite` replaces
-   * the whole snapshot.
+   * the whole snapshot. Only files whose event-time range overlaps the batch are read, so appending a
+   * small batch costs the same however long the history is.
    */
   async write(duck: DuckSession, batch: string, options: WriteOptions): Promise<WriteResult> {
-    const existing = await this.findByKey(options.idempotencyKey);
+    const existing = await this.log.findByKey(options.idempotencyKey);
     if (existing?.state === 'completed') return { commit: existing, reused: true };
-    const commitId = await this.begin(existing, options);
-    const commitPrefix = joinKey(this.prefix, `commit=${commitId}`);
+    if (options.supersedes !== undefined && options.operation !== 'upsert') {
+      throw new ValidationError(
+        `${this.label}: superseding commit ${options.supersedes} needs operation upsert, not ${options.operation}.`,
+      );
+    }
+    const superseded =
+      options.supersedes === undefined ? undefined : await this.log.completedById(options.supersedes);
+    let holder: CommitAttempt;
     try {
-      // A previous attempt may have left files behind before it died.
-      await this.deps.store.deletePrefix(`${commitPrefix}/`);
-      options.onProgress?.('resolving record keys');
+      const begun = await this.log.begin({
+        ...options,
+        ...(superseded && { supersedesCommitId: superseded.id }),
+      });
+      await this.removeAttempts(begun.commitId, begun.previousAttempts);
+      holder = begun;
+    } catch (error) {
+      if (error instanceof CommitCompletedMeanwhile) return { commit: error.commit, reused: true };
+      throw error;
+    }
+    const progress = (phase: string) => {
+      options.onProgress?.(phase);
+      void this.log.heartbeat(holder).catch(() => undefined);
+    };
+    try {
       const keys = this.keyColumns.map(quoteIdent).join(', ');
       await duck.run(
         `CREATE OR REPLACE TEMP TABLE _fti_batch AS SELECT * EXCLUDE (_fti_row) FROM ${batch}
          QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY _fti_row DESC) = 1`,
       );
-      if (options.operation !== 'overwrite') await this.registerSnapshot(duck, '_fti_current');
-      const counts = await this.prepareOutput(duck, options.operation, keys);
-      const live = options.operation === 'overwrite' ? liveFilesOf(await this.timeline()) : [];
-
-      const files: CommitFile[] = [];
-      if (counts.outRows > 0) {
-        options.onProgress?.(`writing ${counts.outRows} rows to Parquet`);
-        const key = joinKey(commitPrefix, 'part-00000.parquet');
-        const local = await this.deps.cache.scratchPath('part.parquet');
-        await duck.run(
-          `COPY _fti_out TO ${sqlPath(local)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
+      const range = await this.readRange(duck, options.operation, superseded);
+      for (let round = 0; ; round++) {
+        progress(
+          round === 0 ? 'resolving record keys' : `redoing after a concurrent commit (round ${round + 1})`,
         );
-        const bytes = (await fs.promises.stat(local)).size;
-        options.onProgress?.(`uploading ${bytes} bytes`);
-        await this.deps.store.putFile(key, local, { immutable: true });
-        await this.deps.cache.adopt(key, local);
-        files.push({ key, rows: counts.outRows, bytes });
+        const timeline = options.operation === 'overwrite' ? [] : await this.log.timeline();
+        const readSequence = timeline.at(-1)?.sequence ?? 0;
+        const live = liveFilesOf(timeline);
+        if (options.operation !== 'overwrite') {
+          const overlapping = range === undefined ? [] : live.filter((f) => mayOverlap(f, range));
+          await this.registerResolved(duck, '_fti_current', overlapping, 'snapshot');
+        }
+        const counts = await this.prepareOutput(duck, options.operation, keys, superseded);
+        const files =
+          counts.outRows > 0 ? [await this.writeFile(duck, '_fti_out', holder, round, progress)] : [];
+        try {
+          const commit = await this.log.complete(holder, {
+            files,
+            rowsInserted: counts.inserted,
+            rowsUpdated: counts.updated,
+            rowsDeleted: counts.deleted,
+            dependency:
+              options.operation === 'overwrite'
+                ? { kind: 'overwrite' }
+                : options.operation === 'upsert' && !superseded
+                  ? { kind: 'blind' }
+                  : { kind: 'read', readSequence, range: range ?? 'all' },
+          });
+          return { commit, reused: false };
+        } catch (error) {
+          if (!(error instanceof WriteConflictError) || round >= MAX_CONFLICT_RETRIES) throw error;
+          await this.deps.store.delete(files.map((f) => f.key));
+          await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40 * (round + 1)));
+        }
       }
-      const commit = await this.complete(commitId, {
-        files,
-        replacedFiles: live.map((f) => f.key),
-        rowsInserted: counts.inserted,
-        rowsUpdated: counts.updated,
-        rowsDeleted: counts.deleted,
-      });
-      return { commit, reused: false };
     } finally {
       await duck.run(
-        'DROP TABLE IF EXISTS _fti_batch; DROP TABLE IF EXISTS _fti_out; DROP VIEW IF EXISTS _fti_current',
+        'DROP TABLE IF EXISTS _fti_batch; DROP TABLE IF EXISTS _fti_out; DROP VIEW IF EXISTS _fti_current; DROP VIEW IF EXISTS _fti_superseded',
       );
     }
   }
 
-  private async prepareOutput(duck: DuckSession, operation: WriteOperation, keys: string) {
+  /**
+   * The event-time range the write reads (undefined: it reads nothing). A delete without event
+   * times matches every row of its primary keys, whatever their time.
+   */
+  private async readRange(
+    duck: DuckSession,
+    operation: WriteOperation,
+    superseded: CommitInfo | undefined,
+  ): Promise<EventRange | undefined> {
+    if (operation === 'overwrite') return undefined;
+    const et = quoteIdent(this.featureGroup.spec.eventTime);
+    const bounds = await duck.one<{ lo: bigint | null; hi: bigint | null }>(
+      `SELECT epoch_us(min(${et})::TIMESTAMP) AS lo, epoch_us(max(${et})::TIMESTAMP) AS hi FROM _fti_batch`,
+    );
+    let range: EventRange | undefined =
+      bounds?.lo === null || bounds?.lo === undefined
+        ? undefined
+        : { minUs: Number(bounds.lo), maxUs: Number(bounds.hi) };
+    if (operation === 'delete' && range === undefined) range = 'all';
+    for (const file of superseded?.files ?? []) {
+      range = unionRange(
+        range,
+        file.minEventTimeUs === undefined || file.maxEventTimeUs === undefined
+          ? 'all'
+          : { minUs: file.minEventTimeUs, maxUs: file.maxEventTimeUs },
+      );
+    }
+    return range;
+  }
+
+  /** Writes a DuckDB relation to one Parquet file under the attempt's prefix, with its event-time bounds. */
+  private async writeFile(
+    duck: DuckSession,
+    relation: string,
+    holder: CommitAttempt,
+    index: number,
+    progress: (phase: string) => void,
+    dataSequence?: number,
+  ): Promise<CommitFile> {
+    const et = quoteIdent(this.featureGroup.spec.eventTime);
+    const stats = await duck.one<{ n: bigint; lo: bigint | null; hi: bigint | null }>(
+      `SELECT count(*) AS n, epoch_us(min(${et})::TIMESTAMP) AS lo, epoch_us(max(${et})::TIMESTAMP) AS hi FROM ${relation}`,
+    );
+    const rows = Number(stats?.n ?? 0);
+    progress(`writing ${rows} rows to Parquet`);
+    const key = joinKey(this.attemptPrefix(holder), `part-${String(index).padStart(5, '0')}.parquet`);
+    const local = await this.deps.cache.scratchPath('part.parquet');
+    await duck.run(`COPY ${relation} TO ${sqlPath(local)} (${PARQUET_OPTIONS})`);
+    const bytes = (await fs.promises.stat(local)).size;
+    progress(`uploading ${bytes} bytes`);
+    await this.deps.store.putFile(key, local, { immutable: true });
+    await this.deps.cache.adopt(key, local);
+    return {
+      key,
+      rows,
+      bytes,
+      ...(dataSequence !== undefined && { dataSequence }),
+      ...(stats?.lo !== null &&
+        stats?.lo !== undefined && { minEventTimeUs: Number(stats.lo), maxEventTimeUs: Number(stats.hi) }),
+    };
+  }
+
+  private async liveFiles(asOf?: AsOf): Promise<LiveFile[]> {
+    return liveFilesOf(await this.log.timeline(asOf));
+  }
+
+  private async prepareOutput(
+    duck: DuckSession,
+    operation: WriteOperation,
+    keys: string,
+    superseded: CommitInfo | undefined,
+  ) {
     const n = async (q: string) =>
       Number((await duck.one<{ n: bigint }>(`SELECT count(*) AS n FROM ${q}`))?.n ?? 0);
     const batchRows = await n('_fti_batch');
@@ -144,9 +289,30 @@ export class OfflineTable {
         return { outRows: inserted, inserted, updated: 0, deleted: 0 };
       }
       case 'upsert': {
-        await duck.run(`CREATE OR REPLACE TEMP TABLE _fti_out AS SELECT b.*, 'U' AS ${OP} FROM _fti_batch b`);
         const updated = await n(`_fti_batch b SEMI JOIN _fti_current c USING (${keys})`);
-        return { outRows: batchRows, inserted: batchRows - updated, updated, deleted: 0 };
+        await duck.run(`CREATE OR REPLACE TEMP TABLE _fti_out AS SELECT b.*, 'U' AS ${OP} FROM _fti_batch b`);
+        let deleted = 0;
+        if (superseded) {
+          // Keys the superseded commit wrote, gone from the new batch, still holding that commit's value.
+          await this.registerResolved(
+            duck,
+            '_fti_superseded',
+            superseded.files.map((f) => ({ key: f.key, sequence: 0, rows: f.rows })),
+            'snapshot',
+          );
+          const same = this.featureGroup.spec.features
+            .map((f) => `c.${quoteIdent(f.name)} IS NOT DISTINCT FROM s.${quoteIdent(f.name)}`)
+            .join(' AND ');
+          await duck.run(
+            `INSERT INTO _fti_out SELECT c.*, 'D' AS ${OP} FROM _fti_current c
+             WHERE EXISTS (SELECT 1 FROM _fti_superseded s WHERE ${same})
+               AND NOT EXISTS (SELECT 1 FROM _fti_batch b WHERE ${this.keyColumns
+                 .map((k) => `b.${quoteIdent(k)} = c.${quoteIdent(k)}`)
+                 .join(' AND ')})`,
+          );
+          deleted = (await n('_fti_out')) - batchRows;
+        }
+        return { outRows: batchRows + deleted, inserted: batchRows - updated, updated, deleted };
       }
       case 'overwrite': {
         await duck.run(`CREATE OR REPLACE TEMP TABLE _fti_out AS SELECT b.*, 'U' AS ${OP} FROM _fti_batch b`);
@@ -172,9 +338,8 @@ export class OfflineTable {
    * empty table).
    */
   async registerSnapshot(duck: DuckSession, view: string, asOf?: AsOf): Promise<CommitInfo | undefined> {
-    const timeline = await this.timeline(asOf);
-    const live = liveFilesOf(timeline);
-    await this.registerResolved(duck, view, live, false);
+    const timeline = await this.log.timeline(asOf);
+    await this.registerResolved(duck, view, liveFilesOf(timeline), 'snapshot');
     return timeline.at(-1);
   }
 
@@ -189,7 +354,7 @@ export class OfflineTable {
     fromCommitId: number,
     toCommitId?: number,
   ): Promise<CommitInfo[]> {
-    const all = await this.timeline();
+    const all = await this.log.timeline();
     const from = all.find((c) => c.id === fromCommitId);
     if (!from) throw new CommitNotFoundError(this.label, `with id ${fromCommitId}`);
     const to = toCommitId === undefined ? all.at(-1)! : all.find((c) => c.id === toCommitId);
@@ -205,32 +370,37 @@ export class OfflineTable {
         (c.sequence ?? 0) <= (to.sequence ?? 0) &&
         c.operation !== 'compaction',
     );
-    const files = range.flatMap((c) => c.files.map((f) => ({ key: f.key, sequence: c.sequence ?? 0 })));
-    await this.registerResolved(duck, view, files, true);
+    const files = range.flatMap((c) =>
+      c.files.map((f) => ({ key: f.key, sequence: c.sequence ?? 0, rows: f.rows })),
+    );
+    await this.registerResolved(duck, view, files, 'changes');
     return range;
   }
 
   private async registerResolved(
     duck: DuckSession,
     view: string,
-    files: readonly { key: string; sequence: number }[],
-    changes: boolean,
+    files: readonly LiveFile[],
+    mode: ResolvedMode,
   ): Promise<void> {
     const columns = this.featureGroup.spec.features.map((f) => quoteIdent(f.name)).join(', ');
-    const out = changes
-      ? `${columns}, CASE ${OP} WHEN 'D' THEN 'delete' ELSE 'upsert' END AS _change`
-      : columns;
+    const out =
+      mode === 'changes'
+        ? `${columns}, CASE ${OP} WHEN 'D' THEN 'delete' ELSE 'upsert' END AS _change`
+        : mode === 'raw'
+          ? `${columns}, ${OP}`
+          : columns;
     if (files.length === 0) {
       const empty = this.featureGroup.spec.features
         .map((f) => `NULL::${DUCK_TYPES[f.type]} AS ${quoteIdent(f.name)}`)
         .join(', ');
-      await duck.run(
-        `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${empty}${changes ? ', NULL::VARCHAR AS _change' : ''} WHERE FALSE`,
-      );
+      const extra =
+        mode === 'changes' ? ', NULL::VARCHAR AS _change' : mode === 'raw' ? `, NULL::VARCHAR AS ${OP}` : '';
+      await duck.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${empty}${extra} WHERE FALSE`);
       return;
     }
     const paths = await this.deps.cache.localPaths(files.map((f) => f.key));
-    const filter = changes ? '' : `WHERE ${OP} = 'U'`;
+    const filter = mode === 'snapshot' ? `WHERE ${OP} = 'U'` : '';
     // Files written before nullable features were appended lack those columns: union_by_name fills NULL.
     if (files.length === 1) {
       await duck.run(
@@ -255,114 +425,114 @@ export class OfflineTable {
 
   /** Completed commits in timeline order, up to a commit or a time. */
   async timeline(asOf?: AsOf): Promise<CommitInfo[]> {
-    const t = tables.featureGroupCommits;
-    const conditions = [
-      eq(t.featureGroupId, this.featureGroup.id),
-      eq(t.state, 'completed'),
-      isNotNull(t.sequence),
-    ];
-    if (asOf && 'time' in asOf) conditions.push(lte(t.completedAt, asOf.time));
-    const rows = await this.deps.db
-      .select()
-      .from(t)
-      .where(and(...conditions))
-      .orderBy(asc(t.sequence));
-    const commits = rows.map(commitFromRow);
-    if (asOf && 'commitId' in asOf) {
-      const index = commits.findIndex((c) => c.id === asOf.commitId);
-      if (index < 0) throw new CommitNotFoundError(this.label, `with id ${asOf.commitId}`);
-      return commits.slice(0, index + 1);
-    }
-    if (asOf && 'time' in asOf && commits.length === 0)
-      throw new CommitNotFoundError(this.label, `at or before ${asOf.time.toISOString()}`);
-    return commits;
+    return this.log.timeline(asOf);
   }
 
   /** Every commit of the group, newest first, with its state and statistics (Hopsworks' `commit_details()`). */
   async commitDetails(limit = 100): Promise<CommitInfo[]> {
-    const t = tables.featureGroupCommits;
-    const rows = await this.deps.db
-      .select()
-      .from(t)
-      .where(eq(t.featureGroupId, this.featureGroup.id))
-      .orderBy(sql`${t.sequence} DESC NULLS FIRST`, sql`${t.id} DESC`)
-      .limit(limit);
-    return rows.map(commitFromRow);
+    return this.log.details(limit);
+  }
+
+  /** How many files the latest snapshot reads (what the compaction policy looks at). */
+  async liveFileCount(): Promise<number> {
+    return (await this.liveFiles()).length;
   }
 
   /**
-   * Rewrites the live files into one file holding the resolved snapshot (tombstones dropped) when
-   * there are at least `minFiles` of them. Query results, as of any commit, are unchanged: older
-   * commits keep their files for time travel until retention removes them.
+   * Merges runs of consecutive small live files (see {@link planCompaction}) into one file each.
+   * Never changes what any snapshot returns, with writers committing concurrently: a merged file keeps
+   * the data sequence of the newest commit it merged, so commits that complete meanwhile still win,
+   * and it completes only if every file it merged is still live (an overwrite or another compaction
+   * meanwhile makes it give up: returns undefined, nothing visible changed). Older commits keep their
+   * files for time travel until retention removes them.
    */
-  async compact(
-    duck: DuckSession,
-    options: { minFiles?: number; idempotencyKey?: string } = {},
-  ): Promise<CommitInfo | undefined> {
-    const timeline = await this.timeline();
-    const live = liveFilesOf(timeline);
-    if (live.length < (options.minFiles ?? 2)) return undefined;
+  async compact(duck: DuckSession, options: CompactOptions = {}): Promise<CommitInfo | undefined> {
+    const timeline = await this.log.timeline();
+    const runs = planCompaction(liveFilesOf(timeline), options);
+    if (runs.length === 0) return undefined;
     const head = timeline.at(-1)!;
     const idempotencyKey = options.idempotencyKey ?? `compaction-after-${head.id}`;
-    const existing = await this.findByKey(idempotencyKey);
+    const existing = await this.log.findByKey(idempotencyKey);
     if (existing?.state === 'completed') return existing;
-    const commitId = await this.begin(existing, { operation: 'upsert', idempotencyKey }, 'compaction');
-    const commitPrefix = joinKey(this.prefix, `commit=${commitId}`);
-    await this.deps.store.deletePrefix(`${commitPrefix}/`);
-    await this.registerSnapshot(duck, '_fti_compact', { commitId: head.id });
-    const local = await this.deps.cache.scratchPath('compact.parquet');
-    await duck.run(
-      `COPY (SELECT *, 'U' AS ${OP} FROM _fti_compact) TO ${sqlPath(local)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
-    );
-    const rows = Number((await duck.one<{ n: bigint }>('SELECT count(*) AS n FROM _fti_compact'))?.n ?? 0);
-    await duck.run('DROP VIEW IF EXISTS _fti_compact');
-    const key = joinKey(commitPrefix, 'part-00000.parquet');
-    const bytes = (await fs.promises.stat(local)).size;
-    await this.deps.store.putFile(key, local, { immutable: true });
-    await this.deps.cache.adopt(key, local);
-    // A commit that completed while we compacted must not lose its files: replace only what we read.
-    return this.complete(commitId, {
-      files: [{ key, rows, bytes }],
-      replacedFiles: live.map((f) => f.key),
-      rowsInserted: 0,
-      rowsUpdated: 0,
-      rowsDeleted: 0,
-    });
+    let holder: CommitAttempt & { previousAttempts: number[] };
+    try {
+      holder = await this.log.begin({ operation: 'compaction', idempotencyKey });
+    } catch (error) {
+      if (error instanceof CommitCompletedMeanwhile) return error.commit;
+      throw error;
+    }
+    await this.removeAttempts(holder.commitId, holder.previousAttempts);
+    const files: CommitFile[] = [];
+    try {
+      for (const [index, run] of runs.entries()) {
+        await this.registerResolved(duck, '_fti_compact', run.files, 'raw');
+        const relation = run.dropTombstones
+          ? `(SELECT * FROM _fti_compact WHERE ${OP} = 'U')`
+          : '_fti_compact';
+        const file = await this.writeFile(
+          duck,
+          relation,
+          holder,
+          index,
+          () => void this.log.heartbeat(holder).catch(() => undefined),
+          run.dataSequence,
+        );
+        if (file.rows > 0) files.push(file);
+        else await this.deps.store.delete(file.key);
+      }
+      return await this.log.complete(holder, {
+        files,
+        rowsInserted: 0,
+        rowsUpdated: 0,
+        rowsDeleted: 0,
+        dependency: { kind: 'compaction', inputs: runs.flatMap((r) => r.files.map((f) => f.key)) },
+      });
+    } catch (error) {
+      if (!(error instanceof WriteConflictError)) throw error;
+      await this.log.abort(holder);
+      await this.deps.store.delete(files.map((f) => f.key));
+      return undefined;
+    } finally {
+      await duck.run('DROP VIEW IF EXISTS _fti_compact');
+    }
   }
 
   /**
-   * Removes commits that never completed (crashed writers) older than `olderThanMs`: their files are
-   * deleted and the commit marked `aborted`. Returns how many were cleaned.
+   * Aborts commits whose writer gave no sign of life (heartbeat) for `olderThanMs`, then removes the
+   * files of every attempt that can no longer complete. Aborting fences the attempt: if its writer was
+   * only slow, it cannot complete afterwards and its retry redoes the commit. Returns how many commits
+   * were aborted.
    */
   async cleanAbandoned(olderThanMs = 60 * 60 * 1000): Promise<number> {
-    const t = tables.featureGroupCommits;
-    const cutoff = new Date(Date.now() - olderThanMs);
-    const stale = await this.deps.db
-      .select()
-      .from(t)
-      .where(
-        and(
-          eq(t.featureGroupId, this.featureGroup.id),
-          inArray(t.state, ['requested', 'inflight']),
-          lte(t.createdAt, cutoff),
-        ),
-      );
-    for (const row of stale) {
-      await this.deps.store.deletePrefix(`${joinKey(this.prefix, `commit=${row.id}`)}/`);
-      await this.deps.db.update(t).set({ state: 'aborted' }).where(eq(t.id, row.id));
+    const silent = await this.log.silentSince(new Date(Date.now() - olderThanMs));
+    let aborted = 0;
+    for (const commit of silent) {
+      if (await this.log.abort({ commitId: commit.id, attempt: commit.attempt })) aborted++;
     }
-    return stale.length;
+    // Files of fenced attempts (and of aborted commits): a fenced writer may have uploaded after its
+    // attempt was taken over, so sweep every attempt that is not the commit's holder.
+    for (const commit of await this.log.takenOver()) {
+      // An aborted commit has no holder; otherwise the holder's own prefix is never touched.
+      const last = commit.state === 'aborted' ? commit.attempt : commit.attempt - 1;
+      await this.removeAttempts(
+        commit.id,
+        Array.from({ length: last + 1 }, (_, i) => i),
+      );
+    }
+    return aborted;
   }
 
   /**
    * Applies the retention setting: deletes files no longer live whose replacing commit completed more
-   * than `retentionDays` ago. Time travel to commits that needed them then fails with a clear error.
+   * than `retentionDays` ago (and at least an hour ago, so a reader that resolved the previous
+   * snapshot can still fetch its files). Time travel to commits that needed them then fails with a
+   * clear error.
    */
   async applyRetention(now = new Date()): Promise<{ deletedFiles: number }> {
     const days = this.featureGroup.spec.retentionDays;
     if (!days) return { deletedFiles: 0 };
-    const cutoff = now.getTime() - days * 86_400_000;
-    const timeline = await this.timeline();
+    const cutoff = Math.min(now.getTime() - days * 86_400_000, now.getTime() - 3_600_000);
+    const timeline = await this.log.timeline();
     const live = new Set(liveFilesOf(timeline).map((f) => f.key));
     const expired = timeline
       .filter((c) => c.completedAt && c.completedAt.getTime() < cutoff)
@@ -370,86 +540,5 @@ export class OfflineTable {
       .filter((key) => !live.has(key));
     await this.deps.store.delete(expired);
     return { deletedFiles: expired.length };
-  }
-
-  private async findByKey(idempotencyKey: string): Promise<CommitInfo | undefined> {
-    const t = tables.featureGroupCommits;
-    const [row] = await this.deps.db
-      .select()
-      .from(t)
-      .where(and(eq(t.featureGroupId, this.featureGroup.id), eq(t.idempotencyKey, idempotencyKey)));
-    return row ? commitFromRow(row) : undefined;
-  }
-
-  /** Creates (or takes over an abandoned) commit row and moves it to `inflight`. */
-  private async begin(
-    existing: CommitInfo | undefined,
-    options: Pick<WriteOptions, 'operation' | 'idempotencyKey' | 'pipelineRunId' | 'window'>,
-    operation: WriteOperation | 'compaction' = options.operation,
-  ): Promise<number> {
-    const t = tables.featureGroupCommits;
-    const fields = {
-      operation,
-      pipelineRunId: options.pipelineRunId ?? null,
-      windowStart: options.window?.start ?? null,
-      windowEnd: options.window?.end ?? null,
-    };
-    if (existing) {
-      await this.deps.db
-        .update(t)
-        .set({ ...fields, state: 'inflight' })
-        .where(eq(t.id, existing.id));
-      return existing.id;
-    }
-    for (let attempt = 0; ; attempt++) {
-      const instant = formatInstant(new Date(Date.now() + attempt));
-      const [row] = await this.deps.db
-        .insert(t)
-        .values({
-          ...fields,
-          featureGroupId: this.featureGroup.id,
-          instant,
-          idempotencyKey: options.idempotencyKey,
-          state: 'requested',
-        })
-        .onConflictDoNothing()
-        .returning({ id: t.id });
-      if (row) {
-        await this.deps.db.update(t).set({ state: 'inflight' }).where(eq(t.id, row.id));
-        return row.id;
-      }
-      // Either the instant collided (retry with the next millisecond) or a concurrent writer took the key.
-      const raced = await this.findByKey(options.idempotencyKey);
-      if (raced) return raced.id;
-      if (attempt > 50) throw new Error('could not allocate a commit instant');
-    }
-  }
-
-  /** Marks a commit completed and gives it the next timeline position, in one transaction. */
-  private async complete(
-    commitId: number,
-    result: {
-      files: CommitFile[];
-      replacedFiles: string[];
-      rowsInserted: number;
-      rowsUpdated: number;
-      rowsDeleted: number;
-    },
-  ): Promise<CommitInfo> {
-    const t = tables.featureGroupCommits;
-    return this.deps.db.transaction(async (tx) => {
-      // The row lock serialises completions per feature group, so sequence order = completion order.
-      await tx.execute(sql`SELECT id FROM feature_groups WHERE id = ${this.featureGroup.id} FOR UPDATE`);
-      const [next] = await tx
-        .select({ seq: sql<number>`coalesce(max(${t.sequence}), 0) + 1` })
-        .from(t)
-        .where(eq(t.featureGroupId, this.featureGroup.id));
-      const [row] = await tx
-        .update(t)
-        .set({ ...result, state: 'completed', sequence: Number(next!.seq), completedAt: new Date() })
-        .where(eq(t.id, commitId))
-        .returning();
-      return commitFromRow(row!);
-    });
   }
 }
