@@ -190,6 +190,19 @@ export function defineFeatureGroup(definition: FeatureGroupDefinition): FeatureG
       `${label}: "${d.eventTime}" cannot be both primary key and event time; the record key is primary key + event time already.`,
     );
   }
+  for (const [i, expectation] of (d.expectations?.expectations ?? []).entries()) {
+    const e = expectation as { column?: string; columnA?: string; columnB?: string; columns?: string[] };
+    const named = [e.column, e.columnA, e.columnB, ...(e.columns ?? [])].filter(
+      (c): c is string => c !== undefined,
+    );
+    const unknown = named.find((c) => !byName.has(c));
+    if (unknown !== undefined) {
+      throw new ValidationError(
+        `${label}: expectations.expectations[${i}] (${expectation.type}) names column "${unknown}", which is not among its features (${[...byName.keys()].join(', ')}). Fix the column name or add the feature.`,
+        { location: `${label}, expectations.expectations[${i}]` },
+      );
+    }
+  }
   const required = new Set([...d.primaryKey, d.eventTime]);
   return {
     name: d.name,

@@ -82,7 +82,7 @@ describe('sources', () => {
         .catch((e: unknown) => e);
 
     it('never defaults to DATABASE_URL: without FTI_SOURCE_DATABASE_URL the source refuses to run', () => {
-      const env = { ...process.env, DATABASE_URL: config.databaseUrl };
+      const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: config.databaseUrl };
       delete env.FTI_SOURCE_DATABASE_URL;
       expect(() => sourceFromSpec({ kind: 'postgres', query: 'SELECT 1' }, { ...deps, env })).toThrow(
         /environment variable FTI_SOURCE_DATABASE_URL is not set on the features worker\. Set it to the URL of the database to read .*the platform's DATABASE_URL is never used for sources/,
