@@ -44,3 +44,24 @@ describe('allowNonFinite: the per-feature opt-in for NaN and Infinity', () => {
     });
   });
 });
+
+describe('expectations name columns of the group', () => {
+  it('refuses an expectation on a column the group does not have, naming it and the fix', () => {
+    expect(() =>
+      defineFeatureGroup({
+        name: 'txns',
+        primaryKey: ['card_id'],
+        eventTime: 'event_time',
+        features: [
+          { name: 'card_id', type: 'string' },
+          { name: 'event_time', type: 'timestamp' },
+        ],
+        expectations: {
+          expectations: [{ type: 'expect_compound_columns_to_be_unique', columns: ['card_id', 'evnt_time'] }],
+        },
+      }),
+    ).toThrow(
+      'feature group "txns": expectations.expectations[0] (expect_compound_columns_to_be_unique) names column "evnt_time", which is not among its features (card_id, event_time). Fix the column name or add the feature.',
+    );
+  });
+});

@@ -139,7 +139,8 @@ const definitionSchema = z.object({
 /**
  * Validates a definition and fills defaults. Errors name the field path and the fix, e.g.
  * `feature group "x": primaryKey[0] "Card" must be a lowercase identifier`. Checks that key and
- * event-time columns exist among the features with suitable types, and that names are unique.
+ * event-time columns exist among the features with suitable types, that names are unique, that
+ * `allowNonFinite` is set only on floating features, and that expectations name existing columns.
  */
 export function defineFeatureGroup(definition: FeatureGroupDefinition): FeatureGroupSpec {
   const label = `feature group ${JSON.stringify((definition as { name?: unknown })?.name ?? '?')}`;
