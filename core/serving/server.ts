@@ -27,6 +27,8 @@ export interface InferenceServerOptions extends ScorerDeps {
   readonly logPredictions?: boolean;
   /** Watch deployment changes (LISTEN/NOTIFY + polling). @default true */
   readonly watch?: boolean;
+  /** Re-read active deployments this often, besides LISTEN/NOTIFY (the fallback). @default 5000 */
+  readonly pollMs?: number;
   /** `Retry-After` (seconds) sent with a 503 while a dependency is down. @default 5 */
   readonly retryAfterSeconds?: number;
 }
@@ -125,7 +127,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   const retryAfter = String(Math.max(1, Math.round(options.retryAfterSeconds ?? 5)));
   const lastOutageLog = new Map<string, number>();
   if (options.watch !== false) {
-    await runtime.watch(options.pool, 5000, {
+    await runtime.watch(options.pool, options.pollMs ?? 5000, {
       onError: (error) => logOutage('postgres', `deployment listener: ${(error as Error).message}`),
     });
     metrics.listenerUp = () => runtime.listenerState === 'connected';
