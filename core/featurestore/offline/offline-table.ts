@@ -57,6 +57,8 @@ export interface WriteResult {
 /** Options of {@link OfflineTable.compact}. */
 export interface CompactOptions extends CompactionPolicy {
   readonly idempotencyKey?: string;
+  /** Called (and awaited) at each phase, e.g. for heartbeats; `merged` comes just before completion. */
+  readonly onProgress?: (phase: 'merging' | 'merged') => void | Promise<void>;
 }
 
 const OP = '_fti_op';
@@ -464,6 +466,7 @@ export class OfflineTable {
     await this.removeAttempts(holder.commitId, holder.previousAttempts);
     const files: CommitFile[] = [];
     try {
+      await options.onProgress?.('merging');
       for (const [index, run] of runs.entries()) {
         await this.registerResolved(duck, '_fti_compact', run.files, 'raw');
         const relation = run.dropTombstones
@@ -480,6 +483,7 @@ export class OfflineTable {
         if (file.rows > 0) files.push(file);
         else await this.deps.store.delete(file.key);
       }
+      await options.onProgress?.('merged');
       return await this.log.complete(holder, {
         files,
         rowsInserted: 0,
