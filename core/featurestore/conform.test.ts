@@ -135,4 +135,18 @@ describe('conformBatch: bad input is named, never half-written', () => {
     const rows = await duck.all<{ amount: number }>('SELECT amount FROM out ORDER BY _fti_row');
     expect(rows.map((r) => r.amount)).toEqual([NaN, Infinity]);
   });
+
+  it('fills missing nullable columns with NULL only when asked to (batches that name keys, e.g. deletes)', async () => {
+    await table(`SELECT 'c1' AS card_id, TIMESTAMP '2026-01-01' AS event_time`);
+    expect(await conformBatch(duck, 'src', 'out', spec, 'delete keys', { missingNullable: 'null' })).toEqual({
+      rows: 1,
+    });
+    expect(await duck.all('SELECT amount, embedding, note FROM out')).toEqual([
+      { amount: null, embedding: null, note: null },
+    ]);
+    await table(`SELECT TIMESTAMP '2026-01-01' AS event_time`);
+    await expect(
+      conformBatch(duck, 'src', 'out', spec, 'delete keys', { missingNullable: 'null' }),
+    ).rejects.toThrow(/missing column\(s\) "card_id" declared by the feature group/);
+  });
 });

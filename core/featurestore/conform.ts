@@ -16,6 +16,17 @@ export const DUCK_TYPES: Readonly<Record<FeatureType, string>> = {
   float_array: 'FLOAT[]',
 };
 
+/** Options of {@link conformBatch}. */
+export interface ConformOptions {
+  /**
+   * What a nullable declared column absent from the batch means. `reject` (for batches of rows to
+   * write: a missing column is almost always a renamed or dropped source column) or `null` (for
+   * batches that only name record keys, such as deletes).
+   * @default 'reject'
+   */
+  readonly missingNullable?: 'reject' | 'null';
+}
+
 /** SQL condition true where a floating feature without the opt-in holds NaN or ±Infinity. */
 function nonFiniteCondition(f: ResolvedFeature): string | null {
   if (f.allowNonFinite === true) return null;
@@ -55,6 +66,7 @@ export async function conformBatch(
   target: string,
   spec: FeatureGroupSpec,
   where: string,
+  options: ConformOptions = {},
 ): Promise<{ rows: number }> {
   const label = `${where} → feature group ${spec.name} v${spec.version}`;
   const present = (await duck.describe(`SELECT * FROM ${source}`))
@@ -71,7 +83,9 @@ export async function conformBatch(
   const have = new Set(present);
   // A declared column that neither the source nor the transformation produced is an error, not a
   // silent NULL: a renamed or dropped source column would otherwise erase a feature unnoticed.
-  const missing = spec.features.filter((f) => !have.has(f.name));
+  const missing = spec.features.filter(
+    (f) => !have.has(f.name) && !(options.missingNullable === 'null' && f.nullable),
+  );
   if (missing.length > 0) {
     throw new ValidationError(
       `${label}: missing column(s) ${missing.map((f) => `"${f.name}"`).join(', ')} declared by the feature group (the input has: ${present.join(', ') || 'no columns'}). ` +
@@ -89,9 +103,11 @@ export async function conformBatch(
       },
     );
   }
-  const castOf = (name: string, type: FeatureType) => `TRY_CAST(${quoteIdent(name)} AS ${DUCK_TYPES[type]})`;
+  const castOf = (name: string, type: FeatureType) =>
+    have.has(name) ? `TRY_CAST(${quoteIdent(name)} AS ${DUCK_TYPES[type]})` : `NULL::${DUCK_TYPES[type]}`;
   // One pass finds, per column, how many values fail to parse and the first such row.
   const checks = spec.features.flatMap((f, i) => {
+    if (!have.has(f.name)) return [];
     const c = quoteIdent(f.name);
     const bad = `${c} IS NOT NULL AND ${castOf(f.name, f.type)} IS NULL`;
     const nulls = `${castOf(f.name, f.type)} IS NULL`;
@@ -115,6 +131,7 @@ export async function conformBatch(
     {};
   const keyColumns = new Set([...spec.primaryKey, spec.eventTime]);
   spec.features.forEach((f, i) => {
+    if (!have.has(f.name)) return;
     const bad = Number(result[`bad_${i}`] ?? 0);
     if (bad > 0) {
       throw new ValidationError(
