@@ -22,7 +22,13 @@ export const sourceSpecSchema = z.discriminatedUnion('kind', [
     /** Column compared to the run's window. */
     timeColumn,
     /** CSV delimiter. @default ',' */
-    delimiter: z.string().length(1).optional(),
+    delimiter: z
+      .string()
+      .length(1)
+      .refine((d) => !['"', '\n', '\r'].includes(d), {
+        message: 'must be one character other than a quote or a line break, e.g. "," or ";"',
+      })
+      .optional(),
   }),
   z.object({
     kind: z.literal('postgres'),
