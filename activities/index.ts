@@ -5,6 +5,7 @@ import { createFeaturePipelineActivities } from './feature-pipeline';
 import { createPlatformCheckActivities, type PlatformCheckDeps } from './platform-check';
 import { createTrainingActivities } from './training';
 import { createInferenceActivities, type InferenceDeps } from './inference';
+import { createMaintenanceActivities } from './maintenance';
 
 export type {
   CheckQueueInput,
@@ -20,6 +21,8 @@ export { createTrainingActivities } from './training';
 export type { DeviceReport } from './devices';
 export type { InferenceActivities, InferenceDeps, BatchInferenceInput, DeploymentChange } from './inference';
 export { createInferenceActivities } from './inference';
+export type { MaintenanceActivities, MaintenanceInput } from './maintenance';
+export { createMaintenanceActivities } from './maintenance';
 export { describeDevices } from './devices';
 
 /** Everything an activity may need; the worker main wires concrete adapters into it. */
@@ -41,7 +44,9 @@ export function activitiesFor(
   taskQueue: string,
   deps: ActivityDeps,
 ): Record<string, (...args: never[]) => Promise<unknown>> {
-  const feature = deps.ingestion ? createFeaturePipelineActivities(deps.ingestion) : {};
+  const feature = deps.ingestion
+    ? { ...createFeaturePipelineActivities(deps.ingestion), ...createMaintenanceActivities(deps.ingestion) }
+    : {};
   if (taskQueue === TASK_QUEUES.features && !deps.ingestion) {
     throw new Error(`the ${TASK_QUEUES.features} worker needs feature-store adapters (deps.ingestion)`);
   }

@@ -6,6 +6,7 @@ import { registerCheckCommand } from './commands/check';
 import { registerConfigCommand } from './commands/config';
 import { registerDbCommands } from './commands/db';
 import { registerFeatureGroupCommands } from './commands/feature-groups';
+import { registerMaintenanceCommands } from './commands/maintenance';
 import { registerFeatureViewCommands } from './commands/feature-views';
 import { registerModelCommands } from './commands/models';
 import { registerInferenceCommands } from './commands/deploy';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerDbCommands(program);
   registerCheckCommand(program);
   registerFeatureGroupCommands(program);
+  registerMaintenanceCommands(program.commands.find((c) => c.name() === 'fg')!);
   registerFeatureViewCommands(program);
   registerTrainingCommands(program);
   registerModelCommands(program);

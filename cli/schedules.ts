@@ -1,6 +1,12 @@
-import { ScheduleOverlapPolicy, type Client, type ScheduleHandle } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleHandle,
+} from '@temporalio/client';
 import { parseFeaturePipelineSpec, type FeaturePipelineSpec } from '../core/featurestore';
 import { ValidationError } from '../core/errors';
+import type { MaintenancePolicy } from '../core/featurestore/maintenance/maintain';
 import { TASK_QUEUES } from '../core/pipelines';
 import { parseTrainingPipelineSpec, type TrainingPipelineSpec } from '../core/ml';
 
@@ -100,4 +106,50 @@ export async function createTrainingSchedule(
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
     state: { paused: options.paused ?? false, note: `training pipeline ${parsed.name}` },
   });
+}
+
+/** Schedule id of a feature group version's maintenance. */
+export function maintenanceScheduleId(name: string, version: number): string {
+  return `maintenance-${name}-v${version}`;
+}
+
+/** The maintenance cadence and policy a new feature group gets unless told otherwise. */
+export const DEFAULT_MAINTENANCE = { everySeconds: 3600, minFiles: 10 } as const;
+
+/**
+ * Creates — or updates, so it is safe to call on every `fg create` — the Temporal Schedule that runs
+ * `featureGroupMaintenance` for a feature group version (compaction by the policy, retention, and
+ * aborting silent commits). Overlapping runs are skipped: one pass at a time per group.
+ */
+export async function ensureMaintenanceSchedule(
+  client: Client,
+  target: { name: string; version: number },
+  options: { cadence: Cadence; policy: MaintenancePolicy; taskQueue?: string; paused?: boolean },
+): Promise<{ scheduleId: string; created: boolean }> {
+  const scheduleId = maintenanceScheduleId(target.name, target.version);
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'featureGroupMaintenance',
+    taskQueue: options.taskQueue ?? TASK_QUEUES.features,
+    workflowId: scheduleId,
+    args: [{ featureGroup: target, policy: options.policy }],
+  };
+  const spec = scheduleSpecOf(options.cadence);
+  try {
+    await client.schedule.create({
+      scheduleId,
+      spec,
+      action,
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+      state: {
+        paused: options.paused ?? false,
+        note: `offline-table maintenance of ${target.name} v${target.version}`,
+      },
+    });
+    return { scheduleId, created: true };
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action }));
+    return { scheduleId, created: false };
+  }
 }

@@ -21,7 +21,7 @@ export type SearchAttributeKind = 'Keyword' | 'Datetime' | 'Int';
  * with `temporal workflow list --query "FtiPipeline='features'"`.
  */
 export const SEARCH_ATTRIBUTES = {
-  /** Which pipeline a run belongs to: features | training | inference | platform. */
+  /** Which pipeline a run belongs to: features | training | inference | maintenance | platform. */
   FtiPipeline: 'Keyword',
   /** Feature group (name:version) a feature pipeline writes. */
   FtiFeatureGroup: 'Keyword',

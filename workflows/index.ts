@@ -7,3 +7,5 @@ export { trainingPipeline, trainingStepQuery } from './training-pipeline';
 export type { TrainingPipelineInput, TrainingPipelineResult } from './training-pipeline';
 export { batchInference, deploymentRollout } from './inference';
 export type { BatchInferenceWorkflowInput, DeploymentRolloutResult } from './inference';
+export { featureGroupMaintenance } from './feature-group-maintenance';
+export type { FeatureGroupMaintenanceInput } from './feature-group-maintenance';
