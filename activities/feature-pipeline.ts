@@ -5,13 +5,18 @@ import {
   extractToStaging,
   parseFeaturePipelineSpec,
   parseWindow,
+  planRerun,
+  getFeatureGroup,
   transformToStaging,
+  windowCommits,
+  windowKey,
   validateStaged,
   writeCommitOnline,
   type FeaturePipelineSpec,
   type IngestionDeps,
   type NormalizedFeaturePipelineSpec,
 } from '../core/featurestore';
+import { ValidationError } from '../core/errors';
 import { activityBoundary } from './failures';
 import { heartbeat, recordRunFinish, recordRunStart } from './pipeline-runs';
 
@@ -27,22 +32,40 @@ export interface FeatureRunRef {
   readonly window?: WindowRef;
   /** Row id in `pipeline_runs`. */
   readonly runId: number;
-  /** Commit idempotency key: one commit per (pipeline, window). */
+  /**
+   * Commit idempotency key: one commit per (pipeline, window) — `pipeline:start:end`, or
+   * `pipeline:start:end#rerun-<n>` for a re-run that supersedes the window's latest commit.
+   */
   readonly idempotencyKey: string;
+  /** A re-run (`rerun: true`): the window's commit this run supersedes, if it had one. */
+  readonly supersedes?: number;
   /** S3 prefix for this run's staged files. */
   readonly stagingPrefix: string;
 }
 
 /** The feature-pipeline activities (queue `fti-features`). */
 export interface FeaturePipelineActivities {
-  startFeatureRun(input: { pipeline: FeaturePipelineSpec; window?: WindowRef }): Promise<FeatureRunRef>;
+  startFeatureRun(input: {
+    pipeline: FeaturePipelineSpec;
+    window?: WindowRef;
+    rerun?: boolean;
+  }): Promise<FeatureRunRef>;
   extractFeatures(run: FeatureRunRef): Promise<{ rawKey: string; rows: number }>;
-  transformFeatures(run: FeatureRunRef, rawKey: string): Promise<{ stagedKey: string; rows: number }>;
+  transformFeatures(
+    run: FeatureRunRef,
+    rawKey: string,
+  ): Promise<{ stagedKey: string; rows: number; contentHash?: string }>;
   validateFeatures(
     run: FeatureRunRef,
     stagedKey: string,
+    contentHash?: string,
   ): Promise<{ reportId: number | null; summary: string }>;
-  commitFeatures(run: FeatureRunRef, stagedKey: string, reportId: number | null): Promise<CommitRef>;
+  commitFeatures(
+    run: FeatureRunRef,
+    stagedKey: string,
+    reportId: number | null,
+    contentHash?: string,
+  ): Promise<CommitRef>;
   writeFeaturesOnline(
     run: FeatureRunRef,
     commitId: number,
@@ -58,7 +81,15 @@ export interface FeaturePipelineActivities {
 export interface CommitRef {
   readonly commitId: number;
   readonly instant: string;
+  /** The window's key already had this completed commit; nothing was written. */
   readonly reused: boolean;
+  /**
+   * For a reused commit: whether this run's batch differs from what the commit wrote (by content
+   * hash); null when the commit has no hash recorded. False for a new commit.
+   */
+  readonly sourceChanged?: boolean | null;
+  /** The commit this one superseded (a `rerun`), or null. */
+  readonly supersedesCommitId?: number | null;
   readonly rowsInserted: number;
   readonly rowsUpdated: number;
   readonly rowsDeleted: number;
@@ -86,11 +117,39 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
             operation: pipeline.operation,
           },
         });
-        const idempotencyKey = window
-          ? `${pipeline.name}:${window.start.toISOString()}:${window.end.toISOString()}`
+        let idempotencyKey = window
+          ? windowKey(pipeline.name, window)
           : `${pipeline.name}:run:${workflowExecution.workflowId}`;
+        let supersedes: number | undefined;
+        if (input.rerun) {
+          if (!window)
+            throw new ValidationError(
+              `pipeline ${pipeline.name}: a re-run supersedes a window's commit, so it needs a window (--start and --end).`,
+              { location: 'rerun' },
+            );
+          if (pipeline.operation === 'delete' || pipeline.operation === 'overwrite')
+            throw new ValidationError(
+              `pipeline ${pipeline.name}: operation ${pipeline.operation} cannot re-run a window (a re-run replaces the window's rows by upsert); run it without --rerun.`,
+              { location: 'rerun' },
+            );
+          const group = await getFeatureGroup(
+            deps.db,
+            pipeline.featureGroup.name,
+            pipeline.featureGroup.version,
+          );
+          // Planned once per workflow run (this result is recorded in history): retries of the
+          // commit step reuse the same key instead of planning another re-run.
+          const plan = await planRerun(deps.db, {
+            featureGroupId: group.id,
+            pipeline: pipeline.name,
+            window,
+          });
+          idempotencyKey = plan.idempotencyKey;
+          supersedes = plan.supersedes;
+        }
         return {
           pipeline,
+          ...(supersedes !== undefined ? { supersedes } : {}),
           ...(input.window
             ? { window: { start: window!.start.toISOString(), end: window!.end.toISOString() } }
             : {}),
@@ -124,7 +183,7 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
       activityBoundary(async () => {
         const stagedKey = `${run.stagingPrefix}/staged.parquet`;
         const window = windowOf(run);
-        const { rows } = await transformToStaging(
+        const { rows, contentHash } = await transformToStaging(
           deps,
           {
             rawKey,
@@ -136,16 +195,18 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
           },
           heartbeat,
         );
-        return { stagedKey, rows };
+        return { stagedKey, rows, contentHash };
       }),
 
-    validateFeatures: (run, stagedKey) =>
+    validateFeatures: (run, stagedKey, contentHash) =>
       activityBoundary(async () => {
         const result = await validateStaged(deps, {
           stagedKey,
           featureGroup: groupOf(run),
           policy: run.pipeline.validation,
           pipelineRunId: run.runId,
+          // Attempt-independent: the same window and the same rows keep one report however often retried.
+          idempotencyKey: contentHash ? `${run.idempotencyKey}@${contentHash}` : run.idempotencyKey,
         });
         if (result.blocked) {
           throw ApplicationFailure.create({
@@ -158,15 +219,18 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
         return { reportId: result.reportId, summary: result.summary };
       }),
 
-    commitFeatures: (run, stagedKey, reportId) =>
+    commitFeatures: (run, stagedKey, reportId, contentHash) =>
       activityBoundary(async () => {
         const window = windowOf(run);
-        const { commit, reused } = await commitStaged(
+        const { commit, reused, sourceChanged } = await commitStaged(
           deps,
           {
             stagedKey,
             featureGroup: groupOf(run),
-            operation: run.pipeline.operation,
+            // A re-run replaces the window's rows: upsert plus tombstones for keys no longer there.
+            operation: run.supersedes !== undefined ? 'upsert' : run.pipeline.operation,
+            ...(contentHash ? { contentHash } : {}),
+            ...(run.supersedes !== undefined ? { supersedes: run.supersedes } : {}),
             idempotencyKey: run.idempotencyKey,
             ...(window ? { window } : {}),
             reportId,
@@ -174,10 +238,38 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
           },
           heartbeat,
         );
+        if (reused && window) {
+          // The window may have been re-run since: what this run reuses is the window's latest commit.
+          const [latest] = await windowCommits(deps.db, {
+            featureGroupId: (
+              await getFeatureGroup(
+                deps.db,
+                run.pipeline.featureGroup.name,
+                run.pipeline.featureGroup.version,
+              )
+            ).id,
+            pipeline: run.pipeline.name,
+            window,
+          });
+          if (latest && latest.id !== commit.id) {
+            return {
+              commitId: latest.id,
+              instant: latest.instant,
+              reused: true,
+              sourceChanged: latest.contentHash && contentHash ? latest.contentHash !== contentHash : null,
+              supersedesCommitId: latest.supersedesCommitId,
+              rowsInserted: latest.rowsInserted,
+              rowsUpdated: latest.rowsUpdated,
+              rowsDeleted: latest.rowsDeleted,
+            };
+          }
+        }
         return {
           commitId: commit.id,
           instant: commit.instant,
           reused,
+          sourceChanged,
+          supersedesCommitId: commit.supersedesCommitId,
           rowsInserted: commit.rowsInserted,
           rowsUpdated: commit.rowsUpdated,
           rowsDeleted: commit.rowsDeleted,

@@ -1,5 +1,11 @@
 import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { log, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  isCancellation,
+  log,
+  proxyActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { CommitRef, FeaturePipelineActivities, WindowRef } from '../activities/feature-pipeline';
 import type { FeaturePipelineSpec } from '../core/featurestore/pipeline-spec';
 
@@ -11,6 +17,13 @@ export interface FeaturePipelineInput {
    * scheduled time (`TemporalScheduledStartTime`) and spans `pipeline.windowSeconds`.
    */
   readonly window?: WindowRef;
+  /**
+   * Re-run the window even though it has a completed commit: writes a new commit that supersedes the
+   * window's latest one (its rows replaced by this run's; record keys no longer in the source deleted),
+   * recorded in the timeline. Needs a window. Without it, a window that already has a commit is reused.
+   * @default false
+   */
+  readonly rerun?: boolean;
 }
 
 /** What a feature pipeline run produced. */
@@ -22,8 +35,20 @@ export interface FeaturePipelineResult {
   readonly rowsWritten: number;
   readonly commit: CommitRef;
   readonly validation: string;
-  readonly online: { offered: number; applied: number; skipped: boolean };
+  /** Online write; `failed` when it still failed after its retries (see `warnings`). */
+  readonly online: { offered: number; applied: number; skipped: boolean; failed?: boolean };
+  /** Statistics of the commit's rows; null when disabled or when the step failed (see `warnings`). */
   readonly statisticsId: number | null;
+  /**
+   * What happened to the window's commit, in words, when it was not simply written: reused (source
+   * unchanged, or changed and how to supersede it) or superseded another commit. Null otherwise.
+   */
+  readonly notice: string | null;
+  /**
+   * Steps after the commit that failed after their own retries. The commit stands and the run
+   * completes; each warning says how to redo the step.
+   */
+  readonly warnings: readonly string[];
 }
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
@@ -45,13 +70,38 @@ const steps = proxyActivities<FeaturePipelineActivities>({
 });
 
 /**
+ * Steps after the commit (online write, statistics): retried on their own, longer than the data
+ * steps since they only wait for a dependency to come back; both are idempotent by commit id.
+ */
+const postCommit = proxyActivities<FeaturePipelineActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    maximumAttempts: 8,
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+  },
+});
+
+/**
  * Feature pipeline (queue `fti-features`): extract → transform → validate → write offline commit →
  * write online → compute statistics. Steps exchange S3 keys and ids only. Re-running a window (retry,
- * backfill, schedule catch-up) finds that window's single commit instead of writing another.
+ * backfill, schedule catch-up) finds that window's single commit instead of writing another, and says
+ * so in `notice` (with whether its source changed); `rerun` writes a commit that supersedes it.
+ *
+ * A run either commits or writes nothing: every failure up to the commit fails the run with nothing
+ * written; nothing after the commit can fail it — the online write and statistics are retried on
+ * their own, and if they still fail the run completes with the commit and a warning saying how to
+ * redo them.
  */
 export async function featurePipeline(input: FeaturePipelineInput): Promise<FeaturePipelineResult> {
   const window = input.window ?? scheduledWindow(input.pipeline);
-  const run = await control.startFeatureRun({ pipeline: input.pipeline, ...(window ? { window } : {}) });
+  const run = await control.startFeatureRun({
+    pipeline: input.pipeline,
+    ...(window ? { window } : {}),
+    ...(input.rerun ? { rerun: true } : {}),
+  });
   const group = `${run.pipeline.featureGroup.name}:${run.pipeline.featureGroup.version ?? 'latest'}`;
   upsertSearchAttributes({
     FtiPipeline: ['features'],
@@ -61,10 +111,28 @@ export async function featurePipeline(input: FeaturePipelineInput): Promise<Feat
   try {
     const extracted = await steps.extractFeatures(run);
     const staged = await steps.transformFeatures(run, extracted.rawKey);
-    const validation = await steps.validateFeatures(run, staged.stagedKey);
-    const commit = await steps.commitFeatures(run, staged.stagedKey, validation.reportId);
-    const online = await steps.writeFeaturesOnline(run, commit.commitId);
-    const statistics = await steps.computeFeatureStatistics(run, commit.commitId);
+    const validation = await steps.validateFeatures(run, staged.stagedKey, staged.contentHash);
+    const commit = await steps.commitFeatures(run, staged.stagedKey, validation.reportId, staged.contentHash);
+    const warnings: string[] = [];
+    const online = await afterCommit(
+      () => postCommit.writeFeaturesOnline(run, commit.commitId),
+      (why) => {
+        warnings.push(
+          `online write of commit ${commit.commitId} failed after its retries (${why}); the commit stands. Redo it by running the same window again (it reuses commit ${commit.commitId} and writes it online).`,
+        );
+        return { offered: 0, applied: 0, skipped: false, failed: true };
+      },
+    );
+    const statistics = await afterCommit(
+      () => postCommit.computeFeatureStatistics(run, commit.commitId),
+      (why) => {
+        warnings.push(
+          `statistics of commit ${commit.commitId} failed after their retries (${why}); the commit stands. Redo: fti fg stats ${run.pipeline.featureGroup.name} --commit ${commit.commitId} --recompute (fti fg stats also computes missing ones).`,
+        );
+        return { statisticsId: null };
+      },
+    );
+    const notice = describeCommit(commit, window);
     const result: FeaturePipelineResult = {
       pipeline: run.pipeline.name,
       featureGroup: group,
@@ -75,20 +143,67 @@ export async function featurePipeline(input: FeaturePipelineInput): Promise<Feat
       validation: validation.summary,
       online,
       statisticsId: statistics.statisticsId,
+      notice,
+      warnings,
     };
     await control.finishFeatureRun(run, {
       status: 'completed',
-      result: { commitId: commit.commitId, rows: staged.rows },
+      result: {
+        commitId: commit.commitId,
+        rows: staged.rows,
+        reused: commit.reused,
+        sourceChanged: commit.sourceChanged ?? null,
+        supersedesCommitId: commit.supersedesCommitId ?? null,
+        notice,
+        warnings,
+      },
     });
+    if (warnings.length > 0)
+      log.warn('feature pipeline committed with warnings', { commitId: commit.commitId, warnings });
     log.info('feature pipeline done', { commitId: commit.commitId, reused: commit.reused });
     return result;
   } catch (error) {
+    // Only steps up to the commit can get here; the commit step either committed or wrote nothing.
     await control.finishFeatureRun(run, {
       status: 'failed',
       error: error instanceof Error ? error.message : String(error),
     });
     throw error;
   }
+}
+
+/** Runs a post-commit step; a failure after its retries becomes `fallback(why)` instead of failing the run. */
+async function afterCommit<T>(step: () => Promise<T>, fallback: (why: string) => T): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    return fallback(rootCause(error));
+  }
+}
+
+function rootCause(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}
+
+/** The notice for a reused or superseding commit (null for a plain new commit). */
+function describeCommit(commit: CommitRef, window: WindowRef | undefined): string | null {
+  const range = window ? ` for window [${window.start}, ${window.end})` : '';
+  if (commit.reused) {
+    if (commit.sourceChanged === false)
+      return `reused commit ${commit.commitId}${range}: the source is unchanged (same content hash), nothing was written.`;
+    const rerun = window
+      ? ` Run \`fti pipeline run <spec> --start ${window.start} --end ${window.end} --rerun\` (workflow input rerun: true) to write a commit that supersedes it.`
+      : '';
+    if (commit.sourceChanged === true)
+      return `reused commit ${commit.commitId}${range}: the source changed since that commit was written (content hash differs), but nothing was written.${rerun}`;
+    return `reused commit ${commit.commitId}${range}: it has no content hash recorded, so whether the source changed is unknown; nothing was written.${rerun}`;
+  }
+  if (commit.supersedesCommitId)
+    return `commit ${commit.commitId} supersedes commit ${commit.supersedesCommitId}${range}: the window's rows are now this run's.`;
+  return null;
 }
 
 function scheduledWindow(pipeline: FeaturePipelineSpec): WindowRef | undefined {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { and, desc, eq } from 'drizzle-orm';
+import { desc, eq } from 'drizzle-orm';
 import { tables } from '../../core/db';
 import { withDuck } from '../../core/duckdb';
 import { ValidationError } from '../../core/errors';
@@ -9,8 +9,12 @@ import {
   listFeatureGroups,
   OfflineTable,
   registerFeatureGroup,
+  computeCommitStatistics,
+  groupStatistics,
   type AsOf,
   type FeatureGroupDefinition,
+  type StatisticsDeps,
+  withoutSketches,
 } from '../../core/featurestore';
 import { ObjectCache, objectStoreFromConfig } from '../../core/storage';
 import { readJsonFile, positiveInt, withDatabase } from '../context';
@@ -55,6 +59,28 @@ async function withOfflineTable<T>(
       return await fn(
         new OfflineTable({ db, store, cache: new ObjectCache(store, { dir: config.cacheDir }) }, group),
       );
+    } finally {
+      store.close();
+    }
+  });
+}
+
+function cell(value: unknown): string {
+  if (value === undefined || value === null) return '-';
+  return typeof value === 'number' ? String(Math.round(value * 1e4) / 1e4) : String(value);
+}
+
+/** Opens the database, object store and a cache for statistics that may need to read commit files. */
+async function withStatisticsDeps<T>(fn: (deps: StatisticsDeps) => Promise<T>): Promise<T> {
+  return withDatabase(async ({ db }, config) => {
+    const store = objectStoreFromConfig(config);
+    try {
+      return await fn({
+        db,
+        store,
+        cache: new ObjectCache(store, { dir: config.cacheDir }),
+        scratchDir: path.join(config.cacheDir, '..', 'scratch'),
+      });
     } finally {
       store.close();
     }
@@ -203,50 +229,93 @@ export function registerFeatureGroupCommands(program: Command): void {
     );
 
   fg.command('stats <name>')
-    .description('statistics of the latest (or a given) commit')
+    .description(
+      "statistics of the group (merged per-commit sketches; --exact reads the snapshot) or of one commit's rows",
+    )
     .option('--version <n>', 'version (default: latest)')
-    .option('--commit <id>', 'commit id (default: latest with statistics)')
-    .option('--json', 'machine-readable output')
-    .action(async (name: string, options: OutputOptions & { version?: string; commit?: string }) => {
-      const stats = await withDatabase(async ({ db }) => {
-        const group = await getFeatureGroup(
-          db,
-          name,
-          options.version ? positiveInt(options.version, '--version') : undefined,
-        );
-        const t = tables.featureStatistics;
-        const where = options.commit
-          ? and(eq(t.featureGroupId, group.id), eq(t.commitId, positiveInt(options.commit, '--commit')))
-          : eq(t.featureGroupId, group.id);
-        const [row] = await db.select().from(t).where(where).orderBy(desc(t.id)).limit(1);
-        if (!row)
+    .option('--commit <id>', 'only the rows this commit wrote')
+    .option(
+      '--exact',
+      'compute over the whole current snapshot (reads every live file; cost grows with the group)',
+    )
+    .option(
+      '--recompute',
+      "with --commit: compute that commit's statistics again (e.g. after its step failed)",
+    )
+    .option('--json', 'machine-readable output (without the raw sketches)')
+    .action(
+      async (
+        name: string,
+        options: OutputOptions & { version?: string; commit?: string; exact?: boolean; recompute?: boolean },
+      ) => {
+        if (options.recompute && !options.commit)
           throw new ValidationError(
-            `no statistics for ${name}${options.commit ? ` commit ${options.commit}` : ''} yet; run a feature pipeline first.`,
+            '--recompute needs --commit <id>: the commit whose statistics to compute again.',
           );
-        return {
-          commitId: row.commitId,
-          statistics: row.statistics as Record<string, Record<string, unknown>>,
-        };
-      });
-      emit(options, stats, () =>
-        [
-          `commit ${stats.commitId}`,
-          table([
-            ['FEATURE', 'COUNT', 'NULLS', 'DISTINCT', 'MIN', 'MAX', 'MEAN', 'STDDEV'],
-            ...Object.entries(stats.statistics).map(([f, s]) => [
-              f,
-              ...['count', 'nulls', 'distinct', 'min', 'max', 'mean', 'stddev'].map((k) =>
-                s[k] === undefined || s[k] === null
-                  ? '-'
-                  : typeof s[k] === 'number'
-                    ? String(Math.round((s[k] as number) * 1e4) / 1e4)
-                    : String(s[k]),
-              ),
+        if (options.exact && options.commit)
+          throw new ValidationError(
+            "give --exact (the whole snapshot) or --commit (one commit's rows), not both.",
+          );
+        const stats = await withStatisticsDeps(async (deps) => {
+          const featureGroup = {
+            name,
+            ...(options.version ? { version: positiveInt(options.version, '--version') } : {}),
+          };
+          if (options.commit) {
+            const commitId = positiveInt(options.commit, '--commit');
+            const { statistics } = await computeCommitStatistics(deps, {
+              featureGroup,
+              commitId,
+              ...(options.recompute ? { recompute: true } : {}),
+            });
+            if (!statistics)
+              throw new ValidationError(
+                `no statistics for ${name} commit ${commitId}: statistics are disabled for the group, or the commit is a compaction.`,
+              );
+            return {
+              scope: `commit ${commitId} (its own rows)`,
+              commitId,
+              statistics: withoutSketches(statistics),
+            };
+          }
+          const group = await groupStatistics(deps, {
+            featureGroup,
+            ...(options.exact ? { exact: true } : {}),
+          });
+          if (group.headCommitId === null)
+            throw new ValidationError(
+              `no statistics for ${name} yet: it has no commits; run a feature pipeline first.`,
+            );
+          return {
+            scope:
+              group.basis === 'snapshot'
+                ? `snapshot as of commit ${group.headCommitId} (exact)`
+                : `merged over ${group.commitsMerged} commit(s) up to commit ${group.headCommitId}${group.commitsComputed ? `, ${group.commitsComputed} computed now` : ''}`,
+            commitId: group.headCommitId,
+            basis: group.basis,
+            statistics: withoutSketches(group.statistics),
+          };
+        });
+        emit(options, stats, () =>
+          [
+            stats.scope,
+            table([
+              ['FEATURE', 'COUNT', 'NULLS', 'NON-FINITE', 'DISTINCT', 'MIN', 'MAX', 'MEAN', 'STDDEV'],
+              ...Object.entries(stats.statistics).map(([f, s]) => {
+                const fields = s as unknown as Record<string, unknown>;
+                const nf = s.nonFinite;
+                return [
+                  f,
+                  ...['count', 'nulls'].map((k) => cell(fields[k])),
+                  nf ? String(nf.nan + nf.posInf + nf.negInf) : '-',
+                  ...['distinct', 'min', 'max', 'mean', 'stddev'].map((k) => cell(fields[k])),
+                ];
+              }),
             ]),
-          ]),
-        ].join('\n'),
-      );
-    });
+          ].join('\n'),
+        );
+      },
+    );
 
   fg.command('compact <name>')
     .description(

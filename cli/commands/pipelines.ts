@@ -26,15 +26,26 @@ export function registerPipelineCommands(program: Command): void {
     .description('run one window of a feature pipeline (JSON spec) and wait for its commit')
     .option('--start <iso>', 'window start (inclusive)')
     .option('--end <iso>', 'window end (exclusive)')
+    .option(
+      '--rerun',
+      "write a new commit that supersedes the window's commit (after its source changed); without it a window that has a commit reuses it",
+    )
     .option('--no-wait', 'print the run id and UI link, do not wait')
     .option('--json', 'machine-readable output')
     .action(
-      async (file: string, options: OutputOptions & { start?: string; end?: string; wait: boolean }) => {
+      async (
+        file: string,
+        options: OutputOptions & { start?: string; end?: string; wait: boolean; rerun?: boolean },
+      ) => {
         const spec = readJsonFile(file, 'pipeline') as FeaturePipelineSpec;
         const start = isoOption(options.start, '--start');
         const end = isoOption(options.end, '--end');
         if ((start === undefined) !== (end === undefined))
           throw new ValidationError('give both --start and --end, or neither.');
+        if (options.rerun && !start)
+          throw new ValidationError(
+            "--rerun supersedes a window's commit: give the window with --start and --end.",
+          );
         const config = loadConfig();
         const client = await connectTemporal(config);
         try {
@@ -42,18 +53,19 @@ export function registerPipelineCommands(program: Command): void {
           const handle = await client.workflow.start('featurePipeline', {
             taskQueue: TASK_QUEUES.features,
             workflowId,
-            args: [{ pipeline: spec, ...(start && end ? { window: { start, end } } : {}) }],
+            args: [
+              {
+                pipeline: spec,
+                ...(start && end ? { window: { start, end } } : {}),
+                ...(options.rerun ? { rerun: true } : {}),
+              },
+            ],
           });
           const url = runUrl(config, workflowId, handle.firstExecutionRunId);
           if (!options.wait) return emit(options, { workflowId, url }, () => `started ${workflowId}\n${url}`);
           if (!options.json) process.stderr.write(`running ${workflowId} — ${url}\n`);
           const result = (await showProgress(handle, handle.result(), options.json)) as FeaturePipelineResult;
-          emit(
-            options,
-            { ...result, url },
-            () =>
-              `commit ${result.commit.commitId}${result.commit.reused ? ' (already done for this window)' : ''}: ${result.rowsWritten} rows (+${result.commit.rowsInserted} ~${result.commit.rowsUpdated} -${result.commit.rowsDeleted}); online ${result.online.skipped ? 'off' : `${result.online.applied} applied`}; validation: ${result.validation}\n${url}`,
-          );
+          emit(options, { ...result, url }, () => describeRun(result, file, url));
         } finally {
           await client.connection.close();
         }
@@ -163,4 +175,17 @@ export function registerPipelineCommands(program: Command): void {
         await client.connection.close();
       }
     });
+}
+
+/** The human summary of a finished run: the commit, what was reused or superseded, and any warnings. */
+export function describeRun(result: FeaturePipelineResult, specFile: string, url: string): string {
+  const c = result.commit;
+  const lines = [
+    `commit ${c.commitId}${c.reused ? ' (reused)' : ''}: ${result.rowsWritten} rows (+${c.rowsInserted} ~${c.rowsUpdated} -${c.rowsDeleted}); online ${result.online.skipped ? 'off' : result.online.failed ? 'FAILED' : `${result.online.applied} applied`}; validation: ${result.validation}`,
+  ];
+  // The workflow names the spec generically; the CLI knows the file the user passed.
+  if (result.notice) lines.push(result.notice.replace('<spec>', specFile));
+  for (const warning of result.warnings ?? []) lines.push(`warning: ${warning}`);
+  lines.push(url);
+  return lines.join('\n');
 }

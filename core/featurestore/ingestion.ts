@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Database } from '../db';
 import { tables } from '../db';
 import { sqlPath, withDuck, type DuckSession } from '../duckdb';
@@ -12,9 +12,10 @@ import { OfflineTable } from './offline/offline-table';
 import { commitFromRow, type CommitInfo, type WriteOperation } from './offline/commits';
 import type { OnlineStore } from './online';
 import { sourceFromSpec, type SourceSpec, type TimeWindow } from './sources';
-import { computeStatistics, type BatchStatistics } from './statistics';
+import { contentHash } from './content-hash';
 import type { TransformationRegistry } from './transformations';
 import { summarizeFailures, validateRelation, type ValidationReport } from './validation/validator';
+import type { WriteOptions } from './offline/offline-table';
 import type { IngestionPolicy } from './validation/expectations';
 
 /** Adapters ingestion needs; the features worker wires them. */
@@ -33,6 +34,12 @@ export interface IngestionDeps {
   /** DuckDB threads per step. @default 2 */
   readonly threads?: number;
 }
+
+export { computeCommitStatistics, groupStatistics } from './commit-statistics';
+export type { GroupStatistics, StatisticsDeps } from './commit-statistics';
+export { contentHash } from './content-hash';
+export { mergeStatistics, summarizeSketch, withoutSketches } from './statistics';
+export { planRerun, windowCommits, windowKey, RERUN_SEPARATOR } from './window-commits';
 
 /** A feature group reference as carried in workflow inputs. */
 export interface FeatureGroupRef {
@@ -101,7 +108,9 @@ export async function extractToStaging(
 
 /**
  * Step 2 — applies the named transformation (if any), keeps rows whose event time is in the window,
- * checks and casts them to the feature group's schema, and stages the result at `outKey`.
+ * checks and casts them to the feature group's schema, and stages the result at `outKey`. Returns
+ * the batch's order-independent content hash (stored with its commit, so a re-run of the window can
+ * tell whether its source changed).
  */
 export async function transformToStaging(
   deps: IngestionDeps,
@@ -114,7 +123,7 @@ export async function transformToStaging(
     label: string;
   },
   onProgress?: Progress,
-): Promise<{ rows: number; bytes: number; featureGroupId: number }> {
+): Promise<{ rows: number; bytes: number; featureGroupId: number; contentHash: string }> {
   const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
   const transformation = input.transformation ? deps.transformations.get(input.transformation) : undefined;
   const local = await downloadStaged(deps, input.rawKey);
@@ -148,15 +157,24 @@ export async function transformToStaging(
         );
         kept = Number((await duck.one<{ n: bigint }>('SELECT count(*) AS n FROM conformed'))?.n ?? 0);
       }
+      const hash = await contentHash(
+        duck,
+        'conformed',
+        group.spec.features.map((f) => f.name),
+      );
       const bytes = await uploadTable(deps, duck, 'conformed', input.outKey);
-      return { rows: kept, bytes, featureGroupId: group.id };
+      return { rows: kept, bytes, featureGroupId: group.id, contentHash: hash };
     }, duckOptions(deps));
   } finally {
     await fs.promises.rm(local, { force: true });
   }
 }
 
-/** Step 3 — runs the group's expectation suite on the staged batch and stores the report. */
+/**
+ * Step 3 — runs the group's expectation suite on the staged batch and stores the report. With an
+ * `idempotencyKey` (the commit's key plus the batch's content hash) a retried step replaces its one
+ * report instead of adding another.
+ */
 export async function validateStaged(
   deps: IngestionDeps,
   input: {
@@ -164,6 +182,7 @@ export async function validateStaged(
     featureGroup: FeatureGroupRef;
     policy: IngestionPolicy;
     pipelineRunId?: number;
+    idempotencyKey?: string;
   },
 ): Promise<{ reportId: number | null; report: ValidationReport | null; blocked: boolean; summary: string }> {
   const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
@@ -176,16 +195,30 @@ export async function validateStaged(
       await duck.run(`CREATE VIEW batch AS SELECT * FROM read_parquet(${sqlPath(local)})`);
       return validateRelation(duck, 'batch', suite, input.policy);
     }, duckOptions(deps));
-    const [row] = await deps.db
-      .insert(tables.validationReports)
-      .values({
-        featureGroupId: group.id,
-        success: report.success,
-        ingestionPolicy: input.policy,
-        report,
-        pipelineRunId: input.pipelineRunId ?? null,
-      })
-      .returning({ id: tables.validationReports.id });
+    const t = tables.validationReports;
+    const values = {
+      featureGroupId: group.id,
+      success: report.success,
+      ingestionPolicy: input.policy,
+      report,
+      pipelineRunId: input.pipelineRunId ?? null,
+      idempotencyKey: input.idempotencyKey ?? null,
+    };
+    const [row] = input.idempotencyKey
+      ? await deps.db
+          .insert(t)
+          .values(values)
+          .onConflictDoUpdate({
+            target: [t.featureGroupId, t.idempotencyKey],
+            set: {
+              success: values.success,
+              ingestionPolicy: values.ingestionPolicy,
+              report: values.report,
+              pipelineRunId: values.pipelineRunId,
+            },
+          })
+          .returning({ id: t.id })
+      : await deps.db.insert(t).values(values).returning({ id: t.id });
     const blocked = input.policy === 'strict' && report.meta.has_error_failures;
     return {
       reportId: row!.id,
@@ -198,7 +231,12 @@ export async function validateStaged(
   }
 }
 
-/** Step 4 — writes the staged batch as one offline commit (idempotent per key). */
+/**
+ * Step 4 — writes the staged batch as one offline commit (idempotent per key). `contentHash` is
+ * stored with the commit; when the key already had a completed commit, `sourceChanged` says whether
+ * its stored hash differs from this batch's (null when either is unknown). `supersedes` writes a
+ * re-run of a window: the batch replaces what that commit wrote (see {@link WriteOptions.supersedes}).
+ */
 export async function commitStaged(
   deps: IngestionDeps,
   input: {
@@ -209,22 +247,27 @@ export async function commitStaged(
     window?: TimeWindow;
     reportId?: number | null;
     pipelineRunId?: number;
+    contentHash?: string;
+    supersedes?: number;
   },
   onProgress?: Progress,
-): Promise<{ commit: CommitInfo; reused: boolean }> {
+): Promise<{ commit: CommitInfo; reused: boolean; sourceChanged: boolean | null }> {
   const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
   const table = new OfflineTable(deps, group);
   const local = await downloadStaged(deps, input.stagedKey);
   try {
     const result = await withDuck(async (duck) => {
       await duck.run(`CREATE TABLE batch AS SELECT * FROM read_parquet(${sqlPath(local)})`);
-      return table.write(duck, 'batch', {
+      const options: WriteOptions = {
         operation: input.operation,
         idempotencyKey: input.idempotencyKey,
         ...(input.window ? { window: input.window } : {}),
         ...(input.pipelineRunId ? { pipelineRunId: input.pipelineRunId } : {}),
+        ...(input.contentHash ? { contentHash: input.contentHash } : {}),
+        ...(input.supersedes !== undefined ? { supersedes: input.supersedes } : {}),
         ...(onProgress ? { onProgress } : {}),
-      });
+      };
+      return table.write(duck, 'batch', options);
     }, duckOptions(deps));
     if (input.reportId) {
       await deps.db
@@ -232,7 +275,14 @@ export async function commitStaged(
         .set({ commitId: result.commit.id })
         .where(eq(tables.validationReports.id, input.reportId));
     }
-    return result;
+    const stored = result.commit.contentHash;
+    const sourceChanged =
+      !result.reused || !stored || !input.contentHash
+        ? result.reused
+          ? null
+          : false
+        : stored !== input.contentHash;
+    return { ...result, sourceChanged };
   } finally {
     await fs.promises.rm(local, { force: true });
   }
@@ -266,35 +316,6 @@ export async function writeCommitOnline(
     );
     return { ...result, skipped: false };
   }, duckOptions(deps));
-}
-
-/** Step 6 — computes and stores statistics of the snapshot as of a commit (once per commit). */
-export async function computeCommitStatistics(
-  deps: IngestionDeps,
-  input: { featureGroup: FeatureGroupRef; commitId: number },
-): Promise<{ statisticsId: number | null; statistics: BatchStatistics | null }> {
-  const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
-  if (!group.spec.statistics.enabled) return { statisticsId: null, statistics: null };
-  const existing = await deps.db
-    .select()
-    .from(tables.featureStatistics)
-    .where(eq(tables.featureStatistics.commitId, input.commitId));
-  if (existing[0])
-    return { statisticsId: existing[0].id, statistics: existing[0].statistics as BatchStatistics };
-  const table = new OfflineTable(deps, group);
-  const statistics = await withDuck(async (duck) => {
-    await table.registerSnapshot(duck, 'snap', { commitId: input.commitId });
-    return computeStatistics(duck, 'snap', group.spec.features, group.spec.statistics.histogramBins);
-  }, duckOptions(deps));
-  const [row] = await deps.db
-    .insert(tables.featureStatistics)
-    .values({ featureGroupId: group.id, commitId: input.commitId, statistics })
-    .onConflictDoUpdate({
-      target: tables.featureStatistics.commitId,
-      set: { statistics: sql`excluded.statistics` },
-    })
-    .returning({ id: tables.featureStatistics.id });
-  return { statisticsId: row!.id, statistics };
 }
 
 async function findCommit(db: Database, group: FeatureGroupRecord, commitId: number): Promise<CommitInfo> {
