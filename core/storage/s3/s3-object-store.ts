@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { joinKey, assertObjectKey } from '../keys';
+import { OutageRetryStrategy } from './retry';
 import type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from '../object-store';
 import {
   ImmutableObjectConflictError,
@@ -35,7 +36,10 @@ export interface S3ObjectStoreOptions {
   prefix?: string;
   /** Path-style addressing, needed by SeaweedFS and MinIO. @default true */
   forcePathStyle?: boolean;
-  /** Attempts per request, with exponential backoff between them. @default 4 */
+  /**
+   * Attempts per request, with capped, jittered exponential backoff between them (200 ms doubling
+   * to 5 s: 7.6–15 s in all), so a short S3 outage is ridden out inside one request. @default 8
+   */
   maxAttempts?: number;
   /** Multipart part size in bytes; bodies above it are uploaded in parts. @default 8 MiB */
   partSize?: number;
@@ -55,8 +59,9 @@ const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
 /**
  * {@link ObjectStore} over any S3-compatible API (AWS S3, SeaweedFS, MinIO) with the AWS SDK v3.
- * Transient failures are retried by the SDK's standard retry strategy (exponential backoff with
- * jitter); what still fails is mapped once, here, to the typed errors of `../errors`.
+ * Outages (refused/reset connections, timeouts, 5xx) are retried with capped, jittered exponential
+ * backoff ({@link OutageRetryStrategy}); what still fails is mapped once, here, to the typed errors
+ * of `../errors` — an outage to the retryable {@link ObjectStoreUnavailableError}.
  */
 export class S3ObjectStore implements ObjectStore {
   readonly location: string;
@@ -79,8 +84,8 @@ export class S3ObjectStore implements ObjectStore {
       region: options.region,
       forcePathStyle: options.forcePathStyle ?? true,
       credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
-      maxAttempts: options.maxAttempts ?? 4,
-      retryMode: 'standard',
+      maxAttempts: options.maxAttempts ?? 8,
+      retryStrategy: new OutageRetryStrategy({ maxAttempts: options.maxAttempts ?? 8 }),
       requestHandler: { requestTimeout: options.requestTimeoutMs ?? 30_000, connectionTimeout: 5_000 },
     });
   }
@@ -343,9 +348,23 @@ export class S3ObjectStore implements ObjectStore {
     ) {
       return new ObjectAccessDeniedError(key, this.location, { cause: error });
     }
-    const reason = code ?? (error instanceof Error ? error.message : String(error));
+    const reason = code && code !== 'Error' ? code : outageReason(error);
     return new ObjectStoreUnavailableError(key, this.location, reason, { cause: error });
   }
+}
+
+/** A short cause for an outage: the socket error code (ECONNREFUSED…) when there is one, else the message. */
+function outageReason(error: unknown): string {
+  // The SDK wraps socket errors ("AWS SDK error wrapper for …"); the code sits on the cause.
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
+    const inner = e instanceof AggregateError && e.errors.length > 0 ? (e.errors[0] as unknown) : e;
+    const code = (inner as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'Error') return code;
+    e = (inner as { cause?: unknown }).cause;
+  }
+  const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+  return message.replace(/^AWS SDK error wrapper for (Error: )?/, '') || 'connection failed';
 }
 
 function stripQuotes(etag: string | undefined): string | undefined {

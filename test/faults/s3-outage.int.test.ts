@@ -1,0 +1,89 @@
+import net from 'node:net';
+import { ApplicationFailure } from '@temporalio/common';
+import { toActivityFailure } from '../../activities/failures';
+import { loadConfig } from '../../core/config';
+import { ObjectStoreUnavailableError } from '../../core/storage';
+import { testObjectStore } from '../support/stores';
+
+/**
+ * A TCP proxy in front of the test stack's S3 that can be taken down (connections refused, open ones
+ * cut) and brought back on the same port: an S3 outage as the client sees it, without stopping
+ * the shared server.
+ */
+class OutageProxy {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async up(): Promise<void> {
+    if (this.server) return;
+    const server = net.createServer((client) => {
+      const upstream = net.connect(this.target);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (server.address() as net.AddressInfo).port;
+    this.server = server;
+  }
+
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+describe('S3 outage', () => {
+  const endpoint = new URL(loadConfig().s3Endpoint);
+  const proxy = new OutageProxy({ host: endpoint.hostname, port: Number(endpoint.port || 80) });
+  beforeAll(() => proxy.up());
+  afterAll(() => proxy.down());
+
+  it('a write and a read started while S3 is down for 3 s succeed once it is back (client retries with backoff)', async () => {
+    const store = testObjectStore({ endpoint: `http://127.0.0.1:${proxy.port}` });
+    try {
+      await store.put('before.txt', 'written before the outage');
+      await proxy.down();
+      const write = store.put('during.txt', 'written during the outage');
+      const read = store.get('before.txt');
+      await new Promise((r) => setTimeout(r, 3000));
+      await proxy.up();
+      await write;
+      expect((await read).toString()).toBe('written before the outage');
+      expect((await store.get('during.txt')).toString()).toBe('written during the outage');
+    } finally {
+      await proxy.up().catch(() => undefined);
+      await store.deletePrefix('');
+      store.close();
+    }
+  });
+
+  it('an outage that outlasts the retries is a retryable activity failure naming the store, never a non-retryable one', async () => {
+    await proxy.down();
+    const store = testObjectStore({ endpoint: `http://127.0.0.1:${proxy.port}`, maxAttempts: 2 });
+    try {
+      const error = await store.put('x.txt', 'x').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ObjectStoreUnavailableError);
+      expect((error as ObjectStoreUnavailableError).retryable).toBe(true);
+      expect((error as Error).message).toContain(`127.0.0.1:${proxy.port}`);
+      expect((error as Error).message).toMatch(
+        /unreachable while accessing x.txt: (connect )?(ECONNREFUSED|ECONNRESET)/,
+      );
+      const failure = toActivityFailure(error);
+      // Rethrown as is: Temporal retries it under the activity's retry policy.
+      expect(failure).toBe(error);
+      expect(failure instanceof ApplicationFailure && failure.nonRetryable).toBe(false);
+    } finally {
+      store.close();
+      await proxy.up();
+    }
+  });
+});
