@@ -4,13 +4,16 @@ import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { loadConfig } from '../../core/config';
 import { openDatabase, tables, type DatabaseHandle } from '../../core/db';
-import { sqlPath, withDuck } from '../../core/duckdb';
-import { getFeatureGroup, OfflineTable, registerFeatureGroup } from '../../core/featurestore';
+import { getFeatureGroup, registerFeatureGroup } from '../../core/featurestore';
 import { TASK_QUEUES } from '../../core/pipelines';
-import { ObjectCache, objectStoreFromConfig, type S3ObjectStore } from '../../core/storage';
+import { objectStoreFromConfig, type S3ObjectStore } from '../../core/storage';
 import type { FeaturePipelineResult } from '../../workflows';
 import {
   chaosRandom,
+  compareSnapshotWithSource,
+  eventGroupDefinition,
+  hourWindow,
+  writeWindowedEvents,
   createChaosNamespace,
   killRepeatedly,
   recoveriesOf,
@@ -22,8 +25,6 @@ import { uniqueName } from '../support/ids';
 
 const RUNS = 10;
 const ROWS_PER_WINDOW = 5_000;
-const HOUR = 3_600_000;
-const BASE = Date.UTC(2026, 0, 1);
 /** The steps that heartbeat: a kill in one is noticed within the step's 30 s heartbeat timeout. */
 const STEPS = [
   'extractFeatures',
@@ -62,36 +63,14 @@ describe('chaos: features worker kill -9 at random points', () => {
   it('ten runs, each hit by a kill, end with one commit per window holding exactly the source rows', async () => {
     const { random } = chaosRandom('kill-feature-pipeline');
     const csv = path.join(dir, 'events.csv');
-    // Rows of RUNS hourly windows, plus rows outside every window that no run may write.
-    await withDuck((duck) =>
-      duck.run(
-        `COPY (SELECT 'e' || (i % ${ROWS_PER_WINDOW}) AS entity_id,
-                      TIMESTAMP '2026-01-01' + to_seconds((i // ${ROWS_PER_WINDOW}) * 3600 + (i % ${ROWS_PER_WINDOW}) * 0.5) AS event_time,
-                      i * 0.25 AS value
-               FROM range(${(RUNS + 1) * ROWS_PER_WINDOW}) t(i))
-         TO ${sqlPath(csv)} (FORMAT csv, HEADER true)`,
-      ),
-    );
+    await writeWindowedEvents(csv, RUNS, ROWS_PER_WINDOW);
     const groups: string[] = [];
     for (let w = 0; w < RUNS; w++) {
-      const name = uniqueGroupName(`chaos_fp${w}`);
-      await registerFeatureGroup(database.db, {
-        name,
-        primaryKey: ['entity_id'],
-        eventTime: 'event_time',
-        features: [
-          { name: 'entity_id', type: 'string' },
-          { name: 'event_time', type: 'timestamp' },
-          { name: 'value', type: 'double' },
-        ],
-        online: { enabled: true },
-      });
-      groups.push(name);
+      groups.push(
+        (await registerFeatureGroup(database.db, eventGroupDefinition(uniqueGroupName(`chaos_fp${w}`))))
+          .record.spec.name,
+      );
     }
-    const windowOf = (w: number) => ({
-      start: new Date(BASE + w * HOUR).toISOString(),
-      end: new Date(BASE + (w + 1) * HOUR).toISOString(),
-    });
 
     const logDir = path.join(dir, 'logs');
     fs.mkdirSync(logDir);
@@ -121,7 +100,7 @@ describe('chaos: features worker kill -9 at random points', () => {
                 featureGroup: { name: groups[w]! },
                 source: { kind: 'csv', path: csv, timeColumn: 'event_time' },
               },
-              window: windowOf(w),
+              window: hourWindow(w),
             },
           ],
         });
@@ -158,25 +137,15 @@ describe('chaos: features worker kill -9 at random points', () => {
       const commits = await database.db.select().from(t).where(eq(t.featureGroupId, fg.id));
       expect(commits.filter((c) => c.state === 'completed')).toHaveLength(1);
       expect(commits.filter((c) => c.state === 'inflight')).toEqual([]);
-      const diff = await withDuck(async (duck) => {
-        await new OfflineTable(
-          { db: database.db, store, cache: new ObjectCache(store, { dir: path.join(dir, 'cache') }) },
-          fg,
-        ).registerSnapshot(duck, 'snap');
-        const { start, end } = windowOf(w);
-        await duck.run(
-          `CREATE TABLE src AS SELECT entity_id, event_time, value FROM read_csv(${sqlPath(csv)}, header = true)
-           WHERE event_time >= TIMESTAMP '${start.slice(0, 19)}' AND event_time < TIMESTAMP '${end.slice(0, 19)}'`,
-        );
-        return duck.one<{ lost: bigint; extra: bigint; n: bigint }>(
-          `SELECT (SELECT count(*) FROM (SELECT * FROM src EXCEPT ALL SELECT entity_id, event_time, value FROM snap)) AS lost,
-                  (SELECT count(*) FROM (SELECT entity_id, event_time, value FROM snap EXCEPT ALL SELECT * FROM src)) AS extra,
-                  (SELECT count(*) FROM src) AS n`,
-        );
-      });
-      expect(Number(diff!.n)).toBe(ROWS_PER_WINDOW);
-      lost += Number(diff!.lost);
-      extra += Number(diff!.extra);
+      const diff = await compareSnapshotWithSource(
+        { db: database.db, store, cacheDir: path.join(dir, 'cache') },
+        fg,
+        csv,
+        hourWindow(w),
+      );
+      expect(diff.rows).toBe(ROWS_PER_WINDOW);
+      lost += diff.lost;
+      extra += diff.extra;
     }
     console.log(
       `kill-feature-pipeline: ${RUNS} runs, ${kills.length} kills, rows lost ${lost}, rows extra ${extra}`,

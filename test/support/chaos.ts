@@ -6,9 +6,13 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import Long from 'long';
 import { loadConfig } from '../../core/config';
+import type { Database } from '../../core/db';
+import { sqlPath, withDuck } from '../../core/duckdb';
+import { OfflineTable, type FeatureGroupDefinition, type FeatureGroupRecord } from '../../core/featurestore';
 import { seededRandom } from '../../core/ml';
 import { SEARCH_ATTRIBUTES, type SearchAttributeKind } from '../../core/pipelines';
 import { projectRoot } from '../../core/project-root';
+import { ObjectCache, type ObjectStore } from '../../core/storage';
 import { uniqueName } from './ids';
 
 /**
@@ -348,4 +352,77 @@ export async function recoveriesOf(
     }
   }
   return out;
+}
+
+/** The hourly windows of {@link writeWindowedEvents}: window `w` is `[base + w h, base + (w+1) h)`. */
+export function hourWindow(w: number): { start: string; end: string } {
+  const base = Date.UTC(2026, 0, 1);
+  return {
+    start: new Date(base + w * 3_600_000).toISOString(),
+    end: new Date(base + (w + 1) * 3_600_000).toISOString(),
+  };
+}
+
+/** The definition of the groups the chaos feature runs write (`entity_id`, `event_time`, `value`). */
+export function eventGroupDefinition(name: string): FeatureGroupDefinition {
+  return {
+    name,
+    primaryKey: ['entity_id'],
+    eventTime: 'event_time',
+    features: [
+      { name: 'entity_id', type: 'string' },
+      { name: 'event_time', type: 'timestamp' },
+      { name: 'value', type: 'double' },
+    ],
+    online: { enabled: true },
+  };
+}
+
+/**
+ * Writes a CSV of `rowsPerWindow` events (distinct `entity_id` within a window) in each of
+ * `windows` hourly windows ({@link hourWindow}), plus one more window that no run reads.
+ */
+export async function writeWindowedEvents(
+  csv: string,
+  windows: number,
+  rowsPerWindow: number,
+): Promise<void> {
+  await withDuck((duck) =>
+    duck.run(
+      `COPY (SELECT 'e' || (i % ${rowsPerWindow}) AS entity_id,
+                    TIMESTAMP '2026-01-01' + to_seconds((i // ${rowsPerWindow}) * 3600 + (i % ${rowsPerWindow}) * (3600.0 / ${rowsPerWindow})) AS event_time,
+                    i * 0.25 AS value
+             FROM range(${(windows + 1) * rowsPerWindow}) t(i))
+       TO ${sqlPath(csv)} (FORMAT csv, HEADER true)`,
+    ),
+  );
+}
+
+/**
+ * Compares a group's current offline snapshot with the CSV rows of one window: `lost` source rows
+ * missing from the snapshot, `extra` snapshot rows not in the source (duplicates count), `rows` in
+ * the source window. Exactly-once means lost = extra = 0.
+ */
+export async function compareSnapshotWithSource(
+  deps: { db: Database; store: ObjectStore; cacheDir: string },
+  group: FeatureGroupRecord,
+  csv: string,
+  window: { start: string; end: string },
+): Promise<{ lost: number; extra: number; rows: number }> {
+  const counts = await withDuck(async (duck) => {
+    await new OfflineTable(
+      { db: deps.db, store: deps.store, cache: new ObjectCache(deps.store, { dir: deps.cacheDir }) },
+      group,
+    ).registerSnapshot(duck, 'snap');
+    await duck.run(
+      `CREATE TABLE src AS SELECT entity_id, event_time, value FROM read_csv(${sqlPath(csv)}, header = true)
+       WHERE event_time >= TIMESTAMP '${window.start.slice(0, 19)}' AND event_time < TIMESTAMP '${window.end.slice(0, 19)}'`,
+    );
+    return duck.one<{ lost: bigint; extra: bigint; n: bigint }>(
+      `SELECT (SELECT count(*) FROM (SELECT * FROM src EXCEPT ALL SELECT entity_id, event_time, value FROM snap)) AS lost,
+              (SELECT count(*) FROM (SELECT entity_id, event_time, value FROM snap EXCEPT ALL SELECT * FROM src)) AS extra,
+              (SELECT count(*) FROM src) AS n`,
+    );
+  });
+  return { lost: Number(counts!.lost), extra: Number(counts!.extra), rows: Number(counts!.n) };
 }
