@@ -104,16 +104,19 @@ async function main(): Promise<void> {
     for (let h = 0; h < 3; h++) await timedHourlyCommit(deps, warm, h, rows, withStatistics);
 
     // 1. Against history size: the same small commits on groups of different sizes.
-    out(`1. against history size (median of ${samples} commits each):`);
-    let empty: CommitTiming | undefined;
+    out(`1. against history size (median of ${samples} commits each, interleaved across the groups):`);
+    const sized: { size: number; group: FeatureGroupRecord; setupMs: number; timings: CommitTiming[] }[] = [];
     for (const size of sizes) {
       const g = await group(`size${size}`);
       const [, setupMs] = await timed(() => writeHistory(deps, g, size));
-      const timings: CommitTiming[] = [];
-      for (let h = 0; h < samples; h++)
-        timings.push(await timedHourlyCommit(deps, g, h, rows, withStatistics));
+      sized.push({ size, group: g, setupMs, timings: [] });
+    }
+    // Round-robin, so load from other processes on the machine falls on every size alike.
+    for (let h = 0; h < samples; h++)
+      for (const s of sized) s.timings.push(await timedHourlyCommit(deps, s.group, h, rows, withStatistics));
+    const empty = medianTiming(sized[0]!.timings);
+    for (const { size, setupMs, timings } of sized) {
       const m = medianTiming(timings);
-      empty ??= m;
       out(
         `   ${String(size).padStart(9)} rows of history: ${line(m)}  ratio vs empty ${ratio(m.totalMs, empty.totalMs)} ` +
           `(write ${ratio(m.writeMs, empty.writeMs)})${size ? `  [history written in ${(setupMs / 1000).toFixed(1)} s]` : ''}`,
