@@ -17,12 +17,21 @@ import { execFileSync } from 'node:child_process';
 import { createPlatformWorker } from './worker-factory';
 
 /**
+ * Overrides the task queue a worker process polls (default: its role's queue, e.g. `fti-features`).
+ * For tests and side-by-side deployments; the activities stay those of the role.
+ */
+export const WORKER_TASK_QUEUE_ENV = 'FTI_WORKER_TASK_QUEUE';
+
+/**
  * Main of a worker process for one task queue: wires the concrete adapters (PostgreSQL, S3),
  * connects to Temporal and polls until SIGTERM/SIGINT, then drains in-flight tasks and closes every
  * connection. Exits non-zero with a one-line cause when a dependency is unreachable.
  */
 export async function runWorker(taskQueue: string): Promise<void> {
-  const logger = createLogger(`worker:${taskQueue}`);
+  // The role (which activities) stays the entry's; only the queue polled may be renamed, so a test
+  // can run a real worker process on a queue nobody else polls.
+  const pollQueue = process.env[WORKER_TASK_QUEUE_ENV] || taskQueue;
+  const logger = createLogger(`worker:${pollQueue}`);
   installTemporalLogging(logger);
   try {
     const config = loadConfig();
@@ -83,7 +92,7 @@ export async function runWorker(taskQueue: string): Promise<void> {
     const worker = await createPlatformWorker({
       connection,
       namespace: config.temporalNamespace,
-      taskQueue,
+      taskQueue: pollQueue,
       deps: {
         db: database.db,
         store,
@@ -98,7 +107,10 @@ export async function runWorker(taskQueue: string): Promise<void> {
       inference && process.env.FTI_SERVICE !== '0'
         ? await startInferenceService({ ...inference, pool: database.pool }, config, logger)
         : undefined;
-    logger.info({ taskQueue, namespace: config.temporalNamespace }, 'worker polling');
+    logger.info(
+      { taskQueue: pollQueue, role: taskQueue, namespace: config.temporalNamespace },
+      'worker polling',
+    );
     // worker.run() resolves after SIGTERM/SIGINT once in-flight tasks are done (SDK shutdown signals).
     await worker.run();
     await service?.close();

@@ -29,7 +29,7 @@ export function registerStackCommands(program: Command): void {
     .description('start what is missing, create databases/buckets/namespaces, run migrations (idempotent)')
     .option(
       '--workers',
-      'also start the three workers (fti-features, fti-training, fti-inference) in the background',
+      'also start the three workers (fti-features, fti-training, fti-inference) in the background, each under a supervisor that restarts it with backoff when it crashes',
     )
     .option(
       '--restart-workers',
@@ -44,7 +44,10 @@ export function registerStackCommands(program: Command): void {
         [
           render(services),
           `databases: ${provisioned.databases.join(', ')}; buckets: ${provisioned.buckets.join(', ')}; namespaces: ${provisioned.namespaces.join(', ')}`,
-          ...workers.map((w) => `worker ${w.taskQueue}: pid ${w.pid}, log ${w.logFile}`),
+          ...workers.map(
+            (w) =>
+              `worker ${w.taskQueue}: pid ${w.pid ?? 'starting'} (supervisor pid ${w.supervisorPid}, restarts it on a crash), log ${w.logFile}`,
+          ),
           'stop everything with: infra/stack.sh down',
         ].join('\n'),
       );
@@ -74,7 +77,16 @@ export function registerStackCommands(program: Command): void {
       emit(options, { services, workers }, () =>
         [
           render(services),
-          ...workers.map((w) => `worker ${w.taskQueue}: ${w.running ? `pid ${w.pid}` : 'stopped'}`),
+          ...workers.map(
+            (w) =>
+              `worker ${w.taskQueue}: ${
+                w.running
+                  ? `pid ${w.pid} (supervisor pid ${w.supervisorPid})`
+                  : w.supervisorPid
+                    ? `restarting (supervisor pid ${w.supervisorPid}; see ${w.logFile})`
+                    : 'stopped'
+              }`,
+          ),
         ].join('\n'),
       );
       if (services.some((s) => !s.running)) process.exitCode = 3;

@@ -8,6 +8,11 @@ export interface ManagedProcess {
   /** Executable path, checked against /proc before signalling so a reused pid is never killed. */
   readonly command: string;
   readonly startedAt: string;
+  /**
+   * For a supervisor: the pid file of the child it keeps running. `stopRecorded` stops that child
+   * too, even when the supervisor itself is already gone, so nothing is left behind.
+   */
+  readonly childPidFile?: string;
 }
 
 /**
@@ -21,6 +26,8 @@ export function startDetached(options: {
   logFile: string;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** Recorded in the pid file: see {@link ManagedProcess.childPidFile}. */
+  childPidFile?: string;
 }): ManagedProcess {
   fs.mkdirSync(path.dirname(options.pidFile), { recursive: true });
   fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
@@ -38,6 +45,7 @@ export function startDetached(options: {
     pid: child.pid,
     command: options.command,
     startedAt: new Date().toISOString(),
+    ...(options.childPidFile ? { childPidFile: options.childPidFile } : {}),
   };
   fs.writeFileSync(options.pidFile, JSON.stringify(record));
   return record;
@@ -45,13 +53,8 @@ export function startDetached(options: {
 
 /** The process recorded in a pid file, if that process is still alive and still runs the same binary. */
 export function readLiveProcess(pidFile: string): ManagedProcess | undefined {
-  let record: ManagedProcess;
-  try {
-    record = JSON.parse(fs.readFileSync(pidFile, 'utf8')) as ManagedProcess;
-  } catch {
-    return undefined;
-  }
-  if (!isAlive(record.pid)) return undefined;
+  const record = readRecord(pidFile);
+  if (!record || !isAlive(record.pid)) return undefined;
   try {
     const exe = fs.readlinkSync(`/proc/${record.pid}/exe`);
     if (path.basename(exe) !== path.basename(fs.realpathSync(record.command))) return undefined;
@@ -73,21 +76,45 @@ export function isAlive(pid: number): boolean {
 
 /**
  * Stops a recorded process and its process group: SIGTERM, then SIGKILL after the grace period.
- * Removes the pid file. Returns whether a live process was stopped.
+ * When the record names a supervised child (`childPidFile`), that child is stopped the same way
+ * afterwards if it is still alive (a supervisor killed on its own leaves its worker running).
+ * Removes the pid files. Returns whether a live process was stopped.
  */
 export async function stopRecorded(pidFile: string, graceMs = 10_000): Promise<boolean> {
+  const childPidFile = readRecord(pidFile)?.childPidFile;
   const record = readLiveProcess(pidFile);
-  if (!record) {
-    fs.rmSync(pidFile, { force: true });
-    return false;
+  let stopped = false;
+  if (record) {
+    await terminate(record.pid, graceMs);
+    stopped = true;
   }
-  signalGroup(record.pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (isAlive(record.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (isAlive(record.pid)) signalGroup(record.pid, 'SIGKILL');
-  while (isAlive(record.pid) && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 100));
   fs.rmSync(pidFile, { force: true });
-  return true;
+  if (childPidFile) {
+    const child = readLiveProcess(childPidFile);
+    if (child) {
+      await terminate(child.pid, graceMs);
+      stopped = true;
+    }
+    fs.rmSync(childPidFile, { force: true });
+  }
+  return stopped;
+}
+
+/** SIGTERM to the process group, SIGKILL after `graceMs`; waits until the process is gone. */
+async function terminate(pid: number, graceMs: number): Promise<void> {
+  signalGroup(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) signalGroup(pid, 'SIGKILL');
+  while (isAlive(pid) && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 100));
+}
+
+function readRecord(pidFile: string): ManagedProcess | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(pidFile, 'utf8')) as ManagedProcess;
+  } catch {
+    return undefined;
+  }
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
