@@ -6,6 +6,7 @@ import {
   parseFeaturePipelineSpec,
   parseWindow,
   planRerun,
+  sameContent,
   getFeatureGroup,
   transformToStaging,
   windowCommits,
@@ -93,6 +94,12 @@ export interface CommitRef {
   readonly rowsInserted: number;
   readonly rowsUpdated: number;
   readonly rowsDeleted: number;
+}
+
+/** Whether the source changed against a stored content hash (null: unknown). */
+function sameOrNull(stored: string | null, current: string | undefined): boolean | null {
+  const same = sameContent(stored, current);
+  return same === null ? null : !same;
 }
 
 /** Builds the feature-pipeline activities over the worker's adapters. */
@@ -256,7 +263,7 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
               commitId: latest.id,
               instant: latest.instant,
               reused: true,
-              sourceChanged: latest.contentHash && contentHash ? latest.contentHash !== contentHash : null,
+              sourceChanged: sameOrNull(latest.contentHash, contentHash),
               supersedesCommitId: latest.supersedesCommitId,
               rowsInserted: latest.rowsInserted,
               rowsUpdated: latest.rowsUpdated,

@@ -12,7 +12,7 @@ import { OfflineTable } from './offline/offline-table';
 import { commitFromRow, type CommitInfo, type WriteOperation } from './offline/commits';
 import type { OnlineStore } from './online';
 import { sourceFromSpec, type SourceSpec, type TimeWindow } from './sources';
-import { contentHash } from './content-hash';
+import { contentHash, sameContent } from './content-hash';
 import type { TransformationRegistry } from './transformations';
 import { summarizeFailures, validateRelation, type ValidationReport } from './validation/validator';
 import type { WriteOptions } from './offline/offline-table';
@@ -37,7 +37,7 @@ export interface IngestionDeps {
 
 export { computeCommitStatistics, groupStatistics } from './commit-statistics';
 export type { GroupStatistics, StatisticsDeps } from './commit-statistics';
-export { contentHash } from './content-hash';
+export { contentHash, sameContent } from './content-hash';
 export { mergeStatistics, summarizeSketch, withoutSketches } from './statistics';
 export { planRerun, windowCommits, windowKey, RERUN_SEPARATOR } from './window-commits';
 

@@ -53,11 +53,20 @@ function addCounts(
   return { nan: a.nan + b.nan, posInf: a.posInf + b.posInf, negInf: a.negInf + b.negInf };
 }
 
-/** Merges two sketches of the same column over disjoint batches. */
+const family = (h: HyperLogLogState) => h.hash ?? 'md5';
+const sameFamily = (a: HyperLogLogState, b: HyperLogLogState) => family(a) === family(b) && a.p === b.p;
+
+/**
+ * Merges two sketches of the same column over disjoint batches. Distinct-count sketches of
+ * different hash families (a DuckDB upgrade changed its hash) cannot merge: the larger side's is
+ * kept, so `distinct` is then a lower bound.
+ */
 export function mergeColumnSketches(a: ColumnSketchState, b: ColumnSketchState): ColumnSketchState {
   const hll =
     a.hll && b.hll
-      ? HyperLogLog.fromJSON(a.hll).merge(HyperLogLog.fromJSON(b.hll)).toJSON()
+      ? sameFamily(a.hll, b.hll)
+        ? HyperLogLog.fromJSON(a.hll).merge(HyperLogLog.fromJSON(b.hll)).toJSON()
+        : (a.rows >= b.rows ? a : b).hll
       : (a.hll ?? b.hll);
   const quantiles =
     a.quantiles && b.quantiles
@@ -90,17 +99,27 @@ function counts(s: ColumnSketchState): ColumnSketchState {
  */
 export function mergeAllColumnSketches(parts: readonly ColumnSketchState[]): ColumnSketchState | undefined {
   if (parts.length === 0) return undefined;
-  let hll: HyperLogLog | undefined;
+  // Distinct counts merge within one hash family; across families (a DuckDB upgrade that changed its
+  // hash) the family covering the most rows is kept, so `distinct` is then a lower bound.
+  const families = new Map<string, { hll: HyperLogLog; rows: number }>();
   let quantiles: QuantileSketch | undefined;
   let head = counts(parts[0]!);
   for (const [i, part] of parts.entries()) {
-    if (part.hll) hll = hll ? hll.merge(HyperLogLog.fromJSON(part.hll)) : HyperLogLog.fromJSON(part.hll);
+    if (part.hll) {
+      const key = `${family(part.hll)}/${part.hll.p}`;
+      const seen = families.get(key);
+      if (seen) {
+        seen.hll.merge(HyperLogLog.fromJSON(part.hll));
+        seen.rows += part.rows;
+      } else families.set(key, { hll: HyperLogLog.fromJSON(part.hll), rows: part.rows });
+    }
     if (part.quantiles) {
       const q = QuantileSketch.fromJSON(part.quantiles);
       quantiles = quantiles ? quantiles.merge(q) : q;
     }
     if (i > 0) head = mergeColumnSketches(head, counts(part));
   }
+  const hll = [...families.values()].sort((x, y) => y.rows - x.rows)[0]?.hll;
   return {
     ...head,
     ...(hll ? { hll: hll.toJSON() } : {}),

@@ -4,6 +4,13 @@ import { createHash } from 'node:crypto';
 export interface HyperLogLogState {
   /** Precision: the sketch has 2^p registers. */
   readonly p: number;
+  /**
+   * The hash family the registers were filled with: `md5` (TypeScript {@link HyperLogLog.add}) or
+   * `duckdb-<probe>` (DuckDB's `hash()`, tagged with the hash of a fixed probe string so sketches
+   * from a DuckDB version that hashes differently are recognised). Only equal families merge.
+   * Absent means `md5`.
+   */
+  readonly hash?: string;
   /** Registers, one byte each, base64. */
   readonly registers: string;
 }
@@ -15,11 +22,12 @@ export interface HyperLogLogState {
 export const HLL_PRECISION = 11;
 
 /**
- * A HyperLogLog distinct-count sketch over 64-bit hashes. Hashing is the low 64 bits of MD5 of a
- * value's text (DuckDB `md5_number_lower(v::VARCHAR)`), a function that does not change across
- * DuckDB versions, so sketches stored years apart still merge. Guarantees: `merge` is exact (the
- * register-wise max), commutative and associative — a merge of the parts' sketches is the sketch
- * of the whole; {@link estimate} has a standard error of about 1.04/√(2^p).
+ * A HyperLogLog distinct-count sketch over 64-bit hashes. Sketches of batches are built in DuckDB
+ * with its `hash()` (measured: 9 ms per million values, against 1.9 s for MD5 of the value's text),
+ * tagged with the hash family (see {@link HyperLogLogState.hash}); {@link add} hashes text with MD5
+ * for sketches built in TypeScript. Guarantees: `merge` of sketches of one family is exact (the
+ * register-wise max), commutative and associative — a merge of the parts' sketches is the sketch of
+ * the whole; {@link estimate} has a standard error of about 1.04/√(2^p).
  */
 export class HyperLogLog {
   readonly registers: Uint8Array;
@@ -27,6 +35,7 @@ export class HyperLogLog {
   constructor(
     readonly p: number = HLL_PRECISION,
     registers?: Uint8Array,
+    readonly hash: string = 'md5',
   ) {
     if (!Number.isInteger(p) || p < 4 || p > 16)
       throw new RangeError(`HyperLogLog precision ${p} is not in 4..16`);
@@ -39,6 +48,8 @@ export class HyperLogLog {
 
   /** Adds a value by its text (the same text DuckDB's `::VARCHAR` gives, for SQL-built sketches to agree). */
   add(text: string): this {
+    if (this.hash !== 'md5')
+      throw new RangeError(`this HyperLogLog holds ${this.hash} hashes; add() hashes with md5`);
     return this.addHash(createHash('md5').update(text).digest().readBigUInt64LE(8));
   }
 
@@ -62,6 +73,10 @@ export class HyperLogLog {
   merge(other: HyperLogLog): this {
     if (other.p !== this.p)
       throw new RangeError(`cannot merge HyperLogLog sketches of precision ${this.p} and ${other.p}`);
+    if (other.hash !== this.hash)
+      throw new RangeError(
+        `cannot merge HyperLogLog sketches of hash families ${this.hash} and ${other.hash}`,
+      );
     for (let i = 0; i < this.registers.length; i++)
       if (other.registers[i]! > this.registers[i]!) this.registers[i] = other.registers[i]!;
     return this;
@@ -84,27 +99,35 @@ export class HyperLogLog {
 
   /** A copy. */
   clone(): HyperLogLog {
-    return new HyperLogLog(this.p, Uint8Array.from(this.registers));
+    return new HyperLogLog(this.p, Uint8Array.from(this.registers), this.hash);
   }
 
   /** The serialized form. */
   toJSON(): HyperLogLogState {
-    return { p: this.p, registers: Buffer.from(this.registers).toString('base64') };
+    return { p: this.p, hash: this.hash, registers: Buffer.from(this.registers).toString('base64') };
   }
 
   /** Loads a serialized sketch. */
   static fromJSON(state: HyperLogLogState): HyperLogLog {
-    return new HyperLogLog(state.p, Uint8Array.from(Buffer.from(state.registers, 'base64')));
+    return new HyperLogLog(
+      state.p,
+      Uint8Array.from(Buffer.from(state.registers, 'base64')),
+      state.hash ?? 'md5',
+    );
   }
 
+  /** SQL returning the DuckDB hash family tag (column `tag`) for {@link HyperLogLogState.hash}. */
+  static readonly duckHashTagSql = `SELECT 'duckdb-' || lower(hex(hash('fti-hll-probe'))) AS tag`;
+
   /**
-   * SQL selecting `(idx, rank)` pairs — one per non-empty register — of the values of `expression`
-   * (already quoted) in `relation`, hashed exactly as {@link add} hashes their text.
+   * SQL selecting `(idx, rank)` pairs — one per non-empty register — of the non-null values of
+   * `expression` (already quoted) in `relation`, hashed with DuckDB's `hash()`; {@link addHash} of
+   * those hashes fills the same registers.
    */
   static registersSql(relation: string, expression: string, p: number = HLL_PRECISION): string {
     const rest = 64 - p;
     const mask = `((1::UBIGINT << ${rest}) - 1)`;
-    return `WITH h AS (SELECT md5_number_lower(CAST(${expression} AS VARCHAR)) AS h FROM ${relation} WHERE ${expression} IS NOT NULL),
+    return `WITH h AS (SELECT hash(${expression}) AS h FROM ${relation} WHERE ${expression} IS NOT NULL),
       w AS (SELECT (h >> ${rest})::INTEGER AS idx, h & ${mask} AS w FROM h),
       k AS (SELECT idx, w, CASE WHEN w = 0 THEN NULL ELSE floor(log2(w::DOUBLE))::INTEGER END AS k FROM w)
       SELECT idx, max(CASE WHEN w = 0 THEN ${rest + 1}

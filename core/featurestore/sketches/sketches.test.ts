@@ -105,16 +105,25 @@ describe('sketchRelation (DuckDB) and merging column sketches', () => {
     { name: 'maybe', type: 'bigint' as const },
   ];
 
-  it('registers and buckets built in SQL equal the ones built in TypeScript from the same values', async () => {
+  it('registers and buckets built in SQL equal the ones built in TypeScript from the same hashes and values', async () => {
     const sketches = await sketchRelation(duck, 't', columns);
-    const hll = new HyperLogLog();
+    const tag = (await duck.one<{ tag: string }>(HyperLogLog.duckHashTagSql))!.tag;
+    const hll = new HyperLogLog(undefined, undefined, tag);
+    for (const { h } of await duck.all<{ h: bigint }>('SELECT hash(s) AS h FROM t')) hll.addHash(h);
     const q = new QuantileSketch();
-    for (let i = 0; i < 6000; i++) {
-      hll.add(`k${i % 1234}`);
-      q.add((i % 97) * 1.5 - 20);
-    }
+    for (let i = 0; i < 6000; i++) q.add((i % 97) * 1.5 - 20);
     expect(sketches.s!.hll).toEqual(hll.toJSON());
     expect(sketches.x!.quantiles).toEqual(q.toJSON());
+    expect(Math.abs(hll.estimate() - 1234) / 1234).toBeLessThan(0.07);
+  });
+
+  it('sketches of different hash families do not mix: the larger family is kept (a lower bound)', async () => {
+    const { s } = await sketchRelation(duck, 't', columns);
+    const other = new HyperLogLog(); // md5 family
+    for (let i = 0; i < 10; i++) other.add(`z${i}`);
+    const merged = mergeColumnSketches(s!, { ...s!, rows: 10, nulls: 0, hll: other.toJSON() });
+    expect(merged.hll).toEqual(s!.hll);
+    expect(() => HyperLogLog.fromJSON(s!.hll!).merge(other)).toThrow(/hash families/);
   });
 
   it('the merge of the sketches of three slices equals the sketch of the whole table', async () => {

@@ -18,7 +18,7 @@ const finiteOrNull = (v: unknown): number | null => {
 };
 
 /**
- * Sketches each column of a DuckDB relation: a handful of aggregate queries per column whose
+ * Sketches each column of a DuckDB relation: a few aggregate queries per column whose
  * results are small (≤ 2^p registers, ≤ a few thousand quantile buckets) — no values cross into
  * JavaScript. Never fails on values: NaN/±Infinity are counted apart and kept out of min/max,
  * moments and quantiles; moments are computed on values scaled by their largest magnitude so huge
@@ -30,9 +30,10 @@ export async function sketchRelation(
   columns: readonly { name: string; type: FeatureType }[],
 ): Promise<Record<string, ColumnSketchState>> {
   const out: Record<string, ColumnSketchState> = {};
+  const tag = (await duck.one<{ tag: string }>(HyperLogLog.duckHashTagSql))!.tag;
   for (const { name, type } of columns) {
     const c = quoteIdent(name);
-    const hll = type === 'float_array' ? undefined : await registers(duck, relation, c);
+    const hll = type === 'float_array' ? undefined : await registers(duck, relation, c, tag);
     if (NUMERIC_TYPES.has(type)) {
       const row = await duck.one<Record<string, unknown>>(
         `WITH v AS (SELECT ${c}::DOUBLE AS x, ${c} IS NULL AS is_null FROM ${relation}),
@@ -89,11 +90,16 @@ export async function sketchRelation(
   return out;
 }
 
-async function registers(duck: DuckSession, relation: string, column: string): Promise<HyperLogLog> {
+async function registers(
+  duck: DuckSession,
+  relation: string,
+  column: string,
+  tag: string,
+): Promise<HyperLogLog> {
   const rows = await duck.all<{ idx: number; rank: number }>(
     HyperLogLog.registersSql(relation, column, HLL_PRECISION),
   );
-  const hll = new HyperLogLog(HLL_PRECISION);
+  const hll = new HyperLogLog(HLL_PRECISION, undefined, tag);
   for (const r of rows) hll.raise(Number(r.idx), Number(r.rank));
   return hll;
 }
