@@ -275,13 +275,9 @@ export async function commitStaged(
         .set({ commitId: result.commit.id })
         .where(eq(tables.validationReports.id, input.reportId));
     }
-    const stored = result.commit.contentHash;
-    const sourceChanged =
-      !result.reused || !stored || !input.contentHash
-        ? result.reused
-          ? null
-          : false
-        : stored !== input.contentHash;
+    // Hashes of different families (a DuckDB upgrade changed hash()) compare as unknown, not changed.
+    const same = sameContent(result.commit.contentHash, input.contentHash);
+    const sourceChanged = !result.reused ? false : same === null ? null : !same;
     return { ...result, sourceChanged };
   } finally {
     await fs.promises.rm(local, { force: true });
