@@ -178,6 +178,8 @@ export class WorkerProcess {
       throw new Error(`worker ${this.entry} pid ${this.pid} was already dead:\n${this.log().slice(-2000)}`);
     this.child.kill('SIGKILL');
     const { signal } = await this.exited;
+    // A killed worker cannot remove its scratch folder (runWorker names it by pid); CI disks are small.
+    fs.rmSync(path.join(os.tmpdir(), `fti-scratch-${this.pid}`), { recursive: true, force: true });
     if (signal !== 'SIGKILL')
       throw new Error(`worker pid ${this.pid} exited with ${signal ?? 'a code'}, not SIGKILL`);
   }
