@@ -39,8 +39,8 @@ export interface Supervisor {
  * Runs `command` and restarts it whenever it exits while not stopping — a crash, `kill -9`, an
  * out-of-memory kill, or a clean exit that nobody asked for — after a capped, jittered exponential
  * backoff, logging the exit code or signal and the delay. The child stays in the supervisor's
- * process group, so signalling the group (what `fti stack down` does) reaches both exactly once:
- * the supervisor stops restarting and the worker drains its in-flight tasks.
+ * process group, so SIGKILL to the group (what `fti stack down` escalates to) ends both; `stop()`
+ * ends the restarts and, given a signal, passes it on so the worker drains its in-flight tasks.
  */
 export function supervise(options: SupervisorOptions): Supervisor {
   const logger = options.logger ?? createLogger(`supervisor:${options.name}`);
@@ -71,7 +71,7 @@ export function supervise(options: SupervisorOptions): Supervisor {
         options.childPidFile,
         JSON.stringify({ pid: current.pid, command: options.command, startedAt: new Date().toISOString() }),
       );
-      logger.info({ pid: current.pid, restarts }, `${options.name} started`);
+      logger.info({ workerPid: current.pid, restarts }, `${options.name} started`);
     }
     current.once('error', (error) => logger.error({ err: error.message }, `${options.name} could not start`));
     current.once('exit', (code, signal) => {
@@ -137,11 +137,9 @@ function parseArgs(argv: readonly string[]): SupervisorOptions {
 
 if (require.main === module) {
   const supervisor = supervise(parseArgs(process.argv.slice(2)));
-  // The group signal reaches the child too; forwarding it again would cut the worker's drain short
-  // (a second SIGTERM ends a Temporal worker at once), so the supervisor only stops restarting.
-  const onSignal = () => {
-    void supervisor.stop().then((code) => process.exit(code));
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  // SIGTERM is forwarded, so stopping the supervisor alone (kill <pid>) stops its worker too; when
+  // the whole group was signalled the worker sees it twice, which workers ignore while draining.
+  // Ctrl-C (SIGINT) already reaches the foreground group and is not forwarded.
+  process.once('SIGTERM', () => void supervisor.stop('SIGTERM').then((code) => process.exit(code)));
+  process.once('SIGINT', () => void supervisor.stop().then((code) => process.exit(code)));
 }

@@ -33,6 +33,13 @@ export async function runWorker(taskQueue: string): Promise<void> {
   const pollQueue = process.env[WORKER_TASK_QUEUE_ENV] || taskQueue;
   const logger = createLogger(`worker:${pollQueue}`);
   installTemporalLogging(logger);
+  // Once polling, the SDK handles the first SIGTERM (drain, then exit) and then stops listening, so a
+  // second one — a group signal plus the supervisor's forwarded copy — would kill the worker
+  // mid-drain; it is ignored. Before polling starts there is nothing to drain: exit at once.
+  let polling = false;
+  process.on('SIGTERM', () => {
+    if (!polling) process.exit(143);
+  });
   try {
     const config = loadConfig();
     logger.info({ config: redactConfig(config), taskQueue }, 'starting worker');
@@ -112,6 +119,7 @@ export async function runWorker(taskQueue: string): Promise<void> {
       'worker polling',
     );
     // worker.run() resolves after SIGTERM/SIGINT once in-flight tasks are done (SDK shutdown signals).
+    polling = true;
     await worker.run();
     await service?.close();
     await connection.close();

@@ -7,7 +7,7 @@ import { projectRoot } from '../../core/project-root';
 import { isAlive, readLiveProcess, stopRecorded } from '../../infra/stack/processes';
 import { startSupervisedProcess } from '../../infra/workers';
 import { WORKER_TASK_QUEUE_ENV } from '../../workers/run-worker';
-import type { PlatformCheckReport } from '../../workflows/platform-check';
+import type { platformCheck } from '../../workflows/platform-check';
 import { uniqueName } from '../support/ids';
 
 // A compiled worker (`npm run build`) under the stack's supervisor, polling a queue of this test's
@@ -25,7 +25,7 @@ describe('worker supervisor (fti stack up --workers)', () => {
 
   /** Runs platformCheck on the test queue; returns the pid of the worker process that did it. */
   const checkedBy = async (): Promise<number> => {
-    const report = await client.workflow.execute<() => Promise<PlatformCheckReport>>('platformCheck', {
+    const report = await client.workflow.execute<typeof platformCheck>('platformCheck', {
       taskQueue,
       workflowId: uniqueName('supervised-check'),
       args: [{ taskQueues: [taskQueue] }],
