@@ -108,7 +108,10 @@ export interface GroupStatistics {
   readonly headCommitId: number | null;
   /** Commits whose statistics were merged (basis `merged`). */
   readonly commitsMerged: number;
-  /** Commits whose missing statistics were computed now (their pipeline's statistics step had failed). */
+  /**
+   * Commits whose statistics were computed now: missing (their pipeline's statistics step failed)
+   * or stored without sketches (written before statistics were per commit).
+   */
   readonly commitsComputed: number;
 }
 
@@ -152,7 +155,11 @@ export async function groupStatistics(
       .select({ commitId: t.commitId, statistics: t.statistics })
       .from(t)
       .where(inArray(t.commitId, ids.slice(i, i + 1000)));
-    for (const r of rows) stored.set(r.commitId!, r.statistics as BatchStatistics);
+    for (const r of rows) {
+      const statistics = r.statistics as BatchStatistics;
+      // Rows stored before sketches existed cannot merge: they are computed again below.
+      if (Object.values(statistics).some((column) => column.sketch)) stored.set(r.commitId!, statistics);
+    }
   }
   let computed = 0;
   for (const commit of commits) {
@@ -160,6 +167,7 @@ export async function groupStatistics(
     const { statistics } = await computeCommitStatistics(deps, {
       featureGroup: input.featureGroup,
       commitId: commit.id,
+      recompute: true,
     });
     if (statistics) {
       stored.set(commit.id, statistics);

@@ -151,10 +151,15 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
     expect(record.status).toBe('completed');
     expect(record.result).toMatchObject({ commitId: result.commit.commitId, warnings: result.warnings });
 
-    // Redo: the commit's statistics computed later (what `fti fg stats --commit N --recompute` does).
+    // Redo: group statistics compute the missing ones when they merge, and so does
+    // `fti fg stats --commit N --recompute` for one commit.
+    const group1 = await groupStatistics(deps, { featureGroup: { name: group } });
+    expect(group1).toMatchObject({ basis: 'merged', commitsMerged: 1, commitsComputed: 1 });
+    expect(group1.statistics.amount).toMatchObject({ count: 2, mean: 15 });
     const later = await computeCommitStatistics(deps, {
       featureGroup: { name: group },
       commitId: result.commit.commitId,
+      recompute: true,
     });
     expect(later.statistics?.amount).toMatchObject({ count: 2, mean: 15, min: 10, max: 20 });
   });
