@@ -164,6 +164,33 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
     expect(later.statistics?.amount).toMatchObject({ count: 2, mean: 15, min: 10, max: 20 });
   });
 
+  it('an online write that fails once is retried on its own: one commit, online rows applied, no warning', async () => {
+    const group = await createGroup();
+    const csv = writeCsv(header, ['c1,2026-03-01T01:00:00Z,10']);
+    const pipeline = {
+      name: uniqueName('online-once'),
+      featureGroup: { name: group },
+      source: { kind: 'csv' as const, path: csv, timeColumn: 'event_time' },
+    };
+    let commits = 0;
+    let onlineCalls = 0;
+    const result = await run({ pipeline, window }, (a) => ({
+      commitFeatures: (...args) => {
+        commits++;
+        return a.commitFeatures(...args);
+      },
+      writeFeaturesOnline: (...args) => {
+        if (++onlineCalls === 1) throw new Error('online store connection reset (forced by the test)');
+        return a.writeFeaturesOnline(...args);
+      },
+    }));
+    expect([commits, onlineCalls]).toEqual([1, 2]);
+    expect(result).toMatchObject({ online: { applied: 1 }, warnings: [], notice: null });
+    const fg = await getFeatureGroup(database.db, group);
+    const [row] = await deps.online.read(fg.spec, [{ card_id: 'c1' }]);
+    expect(row).toMatchObject({ status: 'present', values: { amount: 10 } });
+  });
+
   it('NaN and Infinity in a feature that allows them: the run completes and statistics count them (was: STDDEV_SAMP is out of range after the commit)', async () => {
     const group = await createGroup({ allowNonFinite: true } as Partial<FeatureDefinition>);
     const csv = writeCsv(header, [
