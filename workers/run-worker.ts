@@ -12,7 +12,7 @@ import { loadFeatureModules } from '../core/featurestore';
 import { describeDevices } from '../activities/devices';
 import { TrainerRegistry } from '../core/ml';
 import { installTemporalLogging } from './logging';
-import { startInferenceService } from './inference-service';
+import { SERVICE_S3_OPTIONS, startInferenceService } from './inference-service';
 import { execFileSync } from 'node:child_process';
 import { createPlatformWorker } from './worker-factory';
 
@@ -110,9 +110,17 @@ export async function runWorker(taskQueue: string): Promise<void> {
       ...(maxConcurrentActivities ? { maxConcurrentActivities } : {}),
     });
     // The online service runs with the inference worker unless FTI_SERVICE=0 (or on its own: npm run serve).
-    const service =
+    const serviceStore =
       inference && process.env.FTI_SERVICE !== '0'
-        ? await startInferenceService({ ...inference, pool: database.pool }, config, logger)
+        ? objectStoreFromConfig(config, '', SERVICE_S3_OPTIONS)
+        : undefined;
+    const service =
+      inference && serviceStore
+        ? await startInferenceService(
+            { ...inference, store: serviceStore, pool: database.pool },
+            config,
+            logger,
+          )
         : undefined;
     logger.info(
       { taskQueue: pollQueue, role: taskQueue, namespace: config.temporalNamespace },
@@ -122,6 +130,7 @@ export async function runWorker(taskQueue: string): Promise<void> {
     polling = true;
     await worker.run();
     await service?.close();
+    serviceStore?.close();
     await connection.close();
     await database.close();
     store.close();

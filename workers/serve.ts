@@ -8,14 +8,14 @@ import { describeError } from '../core/errors';
 import { loadFeatureModules, PostgresOnlineStore } from '../core/featurestore';
 import { createLogger } from '../core/log';
 import { objectStoreFromConfig } from '../core/storage';
-import { startInferenceService } from './inference-service';
+import { SERVICE_S3_OPTIONS, startInferenceService } from './inference-service';
 
 async function main(): Promise<void> {
   const logger = createLogger('inference-service');
   try {
     const config = loadConfig();
     const database = await openDatabase({ url: config.databaseUrl });
-    const store = objectStoreFromConfig(config);
+    const store = objectStoreFromConfig(config, '', SERVICE_S3_OPTIONS);
     const scratchDir = path.join(os.tmpdir(), `fti-serve-${process.pid}`);
     const modules = await loadFeatureModules(database.db);
     const server = await startInferenceService(

@@ -126,6 +126,9 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   const maxBatch = options.maxBatch ?? 1000;
   const retryAfter = String(Math.max(1, Math.round(options.retryAfterSeconds ?? 5)));
   const lastOutageLog = new Map<string, number>();
+  // When a request last failed because of each dependency; readiness reports it for a while, as
+  // S3 is not probed on every readiness check (its retries would make the probe slow).
+  const lastOutage = new Map<string, number>();
   if (options.watch !== false) {
     await runtime.watch(options.pool, options.pollMs ?? 5000, {
       onError: (error) => logOutage('postgres', `deployment listener: ${(error as Error).message}`),
@@ -153,6 +156,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     if (dependency !== undefined) {
       // An outage, not a bug: say so quickly and plainly, and tell the client when to come back.
       metrics.unavailable.inc({ dependency });
+      lastOutage.set(dependency, Date.now());
       logOutage(dependency, (error as Error).message.split('\n')[0] ?? '');
       void reply
         .status(503)
@@ -335,9 +339,10 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   const readiness = async (_request: FastifyRequest, reply: FastifyReply) => {
     const postgres = await probe(options.pool);
     const listener = runtime.listenerState ?? 'off';
-    const ready = postgres === 'up' && listener !== 'reconnecting';
+    const s3 = Date.now() - (lastOutage.get('s3') ?? 0) < 10_000 ? 'down' : 'up';
+    const ready = postgres === 'up' && listener !== 'reconnecting' && s3 === 'up';
     if (!ready) void reply.status(503).header('retry-after', retryAfter);
-    return { ready, postgres, listener };
+    return { ready, postgres, listener, s3 };
   };
   app.get('/health', async () => ({ live: true }));
   app.get('/health/ready', readiness);

@@ -1,45 +1,9 @@
-import net from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
 import { loadConfig } from '../../core/config';
 import { ObjectStoreUnavailableError } from '../../core/storage';
+import { OutageProxy } from '../support/outage-proxy';
 import { testObjectStore } from '../support/stores';
-
-/**
- * A TCP proxy in front of the test stack's S3 that can be taken down (connections refused, open ones
- * cut) and brought back on the same port: an S3 outage as the client sees it, without stopping
- * the shared server.
- */
-class OutageProxy {
-  private server: net.Server | undefined;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async up(): Promise<void> {
-    if (this.server) return;
-    const server = net.createServer((client) => {
-      const upstream = net.connect(this.target);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as net.AddressInfo).port;
-    this.server = server;
-  }
-
-  async down(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
 
 describe('S3 outage', () => {
   const endpoint = new URL(loadConfig().s3Endpoint);
