@@ -6,7 +6,12 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CommitRef, FeaturePipelineActivities, WindowRef } from '../activities/feature-pipeline';
+import type {
+  CommitRef,
+  FeaturePipelineActivities,
+  FeatureRunRef,
+  WindowRef,
+} from '../activities/feature-pipeline';
 import type { FeaturePipelineSpec } from '../core/featurestore/pipeline-spec';
 
 /** Input of {@link featurePipeline}. */
@@ -108,68 +113,89 @@ export async function featurePipeline(input: FeaturePipelineInput): Promise<Feat
     FtiFeatureGroup: [group],
     ...(window ? { FtiWindowStart: [new Date(window.start)], FtiWindowEnd: [new Date(window.end)] } : {}),
   });
+  let committed: Committed;
   try {
-    const extracted = await steps.extractFeatures(run);
-    const staged = await steps.transformFeatures(run, extracted.rawKey);
-    const validation = await steps.validateFeatures(run, staged.stagedKey, staged.contentHash);
-    const commit = await steps.commitFeatures(run, staged.stagedKey, validation.reportId, staged.contentHash);
-    const warnings: string[] = [];
-    const online = await afterCommit(
-      () => postCommit.writeFeaturesOnline(run, commit.commitId),
-      (why) => {
-        warnings.push(
-          `online write of commit ${commit.commitId} failed after its retries (${why}); the commit stands. Redo it by running the same window again (it reuses commit ${commit.commitId} and writes it online).`,
-        );
-        return { offered: 0, applied: 0, skipped: false, failed: true };
-      },
-    );
-    const statistics = await afterCommit(
-      () => postCommit.computeFeatureStatistics(run, commit.commitId),
-      (why) => {
-        warnings.push(
-          `statistics of commit ${commit.commitId} failed after their retries (${why}); the commit stands. Redo: fti fg stats ${run.pipeline.featureGroup.name} --commit ${commit.commitId} --recompute (fti fg stats also computes missing ones).`,
-        );
-        return { statisticsId: null };
-      },
-    );
-    const notice = describeCommit(commit, window);
-    const result: FeaturePipelineResult = {
-      pipeline: run.pipeline.name,
-      featureGroup: group,
-      window: window ?? null,
-      rowsExtracted: extracted.rows,
-      rowsWritten: staged.rows,
-      commit,
-      validation: validation.summary,
-      online,
-      statisticsId: statistics.statisticsId,
-      notice,
-      warnings,
-    };
-    await control.finishFeatureRun(run, {
-      status: 'completed',
-      result: {
-        commitId: commit.commitId,
-        rows: staged.rows,
-        reused: commit.reused,
-        sourceChanged: commit.sourceChanged ?? null,
-        supersedesCommitId: commit.supersedesCommitId ?? null,
-        notice,
-        warnings,
-      },
-    });
-    if (warnings.length > 0)
-      log.warn('feature pipeline committed with warnings', { commitId: commit.commitId, warnings });
-    log.info('feature pipeline done', { commitId: commit.commitId, reused: commit.reused });
-    return result;
+    committed = await upToCommit(run);
   } catch (error) {
-    // Only steps up to the commit can get here; the commit step either committed or wrote nothing.
+    // Only steps up to the commit get here, and the commit step either committed or wrote nothing.
     await control.finishFeatureRun(run, {
       status: 'failed',
       error: error instanceof Error ? error.message : String(error),
     });
     throw error;
   }
+  // From here on the commit is written: nothing below may fail the run.
+  const { extracted, staged, validation, commit } = committed;
+  const warnings: string[] = [];
+  const online = await afterCommit(
+    () => postCommit.writeFeaturesOnline(run, commit.commitId),
+    (why) => {
+      warnings.push(
+        `online write of commit ${commit.commitId} failed after its retries (${why}); the commit stands. Redo it by running the same window again (it reuses commit ${commit.commitId} and writes it online).`,
+      );
+      return { offered: 0, applied: 0, skipped: false, failed: true };
+    },
+  );
+  const statistics = await afterCommit(
+    () => postCommit.computeFeatureStatistics(run, commit.commitId),
+    (why) => {
+      warnings.push(
+        `statistics of commit ${commit.commitId} failed after their retries (${why}); the commit stands. Redo: fti fg stats ${run.pipeline.featureGroup.name} --commit ${commit.commitId} --recompute (fti fg stats also computes missing ones).`,
+      );
+      return { statisticsId: null };
+    },
+  );
+  const notice = describeCommit(commit, window);
+  const result: FeaturePipelineResult = {
+    pipeline: run.pipeline.name,
+    featureGroup: group,
+    window: window ?? null,
+    rowsExtracted: extracted.rows,
+    rowsWritten: staged.rows,
+    commit,
+    validation: validation.summary,
+    online,
+    statisticsId: statistics.statisticsId,
+    notice,
+    warnings,
+  };
+  await afterCommit(
+    () =>
+      postCommit.finishFeatureRun(run, {
+        status: 'completed',
+        result: {
+          commitId: commit.commitId,
+          rows: staged.rows,
+          reused: commit.reused,
+          sourceChanged: commit.sourceChanged ?? null,
+          supersedesCommitId: commit.supersedesCommitId ?? null,
+          notice,
+          warnings,
+        },
+      }),
+    // The run record is bookkeeping: the workflow's own result (in Temporal) still says what happened.
+    (why) => log.warn('could not record the completed run', { runId: run.runId, why }),
+  );
+  if (warnings.length > 0)
+    log.warn('feature pipeline committed with warnings', { commitId: commit.commitId, warnings });
+  log.info('feature pipeline done', { commitId: commit.commitId, reused: commit.reused });
+  return result;
+}
+
+interface Committed {
+  extracted: { rows: number };
+  staged: { rows: number };
+  validation: { summary: string };
+  commit: CommitRef;
+}
+
+/** Extract → transform → validate → commit: fails with nothing written, or returns the commit. */
+async function upToCommit(run: FeatureRunRef): Promise<Committed> {
+  const extracted = await steps.extractFeatures(run);
+  const staged = await steps.transformFeatures(run, extracted.rawKey);
+  const validation = await steps.validateFeatures(run, staged.stagedKey, staged.contentHash);
+  const commit = await steps.commitFeatures(run, staged.stagedKey, validation.reportId, staged.contentHash);
+  return { extracted, staged, validation, commit };
 }
 
 /** Runs a post-commit step; a failure after its retries becomes `fallback(why)` instead of failing the run. */
