@@ -13,6 +13,8 @@ interface Answer {
   readonly body: Record<string, unknown>;
   readonly retryAfter: string | null;
   readonly at: number;
+  /** How long the answer took (reported, not asserted). */
+  readonly ms: number;
 }
 
 // The platform's metadata and online store live on a PostgreSQL of this test's own, which it
@@ -28,6 +30,7 @@ describe('PostgreSQL restarted under online traffic', () => {
 
   /** One predict request; a request that gets no answer in 8 s counts as hanging. */
   const predict = async (): Promise<Answer> => {
+    const sent = Date.now();
     try {
       const response = await fetch(`${base}/v1/deployments/${name}/predict`, {
         method: 'POST',
@@ -40,9 +43,16 @@ describe('PostgreSQL restarted under online traffic', () => {
         body: (await response.json()) as Record<string, unknown>,
         retryAfter: response.headers.get('retry-after'),
         at: Date.now(),
+        ms: Date.now() - sent,
       };
     } catch (error) {
-      return { status: 'no answer', body: { error: String(error) }, retryAfter: null, at: Date.now() };
+      return {
+        status: 'no answer',
+        body: { error: String(error) },
+        retryAfter: null,
+        at: Date.now(),
+        ms: Date.now() - sent,
+      };
     }
   };
   const modelVersionOf = (answer: Answer) =>
@@ -168,6 +178,7 @@ describe('PostgreSQL restarted under online traffic', () => {
     const lastUnavailable = [...answers].reverse().find((a) => a.status === 503)!;
     process.stdout.write(
       `postgres restart under traffic: ${answers.length} requests, ${answers.filter((a) => a.status === 503).length} answered 503; ` +
+        `slowest 503 ${Math.max(...answers.filter((a) => a.status === 503).map((a) => a.ms))} ms; ` +
         `down ${startedAt - stoppedAt} ms; last 503 ${lastUnavailable.at - startedAt} ms after the server was back; ` +
         `first 200 ${recovered.at - startedAt} ms after; ready (LISTEN re-established) ${Date.now() - startedAt} ms after\n`,
     );
