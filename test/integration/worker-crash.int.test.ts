@@ -60,7 +60,7 @@ describe('features worker killed mid-ingestion', () => {
         `COPY (SELECT 'e' || i AS entity_id, TIMESTAMP '2026-01-01' + to_seconds(i) AS event_time, i * 0.5 AS value FROM range(${rows}) t(i)) TO ${sqlPath(csv)} (FORMAT csv, HEADER true)`,
       ),
     );
-    workers.push(await WorkerProcess.start('features', ns.env));
+    workers.push(await WorkerProcess.start('features', ns.env, { logDir: dir }));
     const workflowId = uniqueName('crash');
     const handle = await ns.client.workflow.start('featurePipeline', {
       taskQueue: TASK_QUEUES.features,
@@ -96,7 +96,7 @@ describe('features worker killed mid-ingestion', () => {
       }
     }
     expect(hit).toBe(true);
-    const replacement = await WorkerProcess.start('features', ns.env);
+    const replacement = await WorkerProcess.start('features', ns.env, { logDir: dir });
     workers.push(replacement);
     expect(replacement.pid).not.toBe(killed.pid);
     await handle.result();
