@@ -198,7 +198,8 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
             ...(run.pipeline.transformation ? { transformation: run.pipeline.transformation } : {}),
             ...(window ? { window } : {}),
             outKey: stagedKey,
-            label: `pipeline ${run.pipeline.name} (${run.pipeline.source.kind} source)`,
+            label: `pipeline ${run.pipeline.name} (${sourceLabel(run.pipeline.source)})`,
+            operation: run.pipeline.operation,
           },
           heartbeat,
         );
@@ -302,4 +303,9 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
         if (run.stagingPrefix) await deps.store.deletePrefix(`${run.stagingPrefix}/`).catch(() => undefined);
       }),
   };
+}
+
+/** Names the source in error messages: its kind and, for files, the path (never a database URL). */
+function sourceLabel(source: NormalizedFeaturePipelineSpec['source']): string {
+  return 'path' in source ? `${source.kind} source ${source.path}` : `${source.kind} source`;
 }

@@ -121,6 +121,8 @@ export async function transformToStaging(
     window?: TimeWindow;
     outKey: string;
     label: string;
+    /** A delete batch names only keys (and event times): its missing nullable features are NULL, not an error. */
+    operation?: WriteOperation;
   },
   onProgress?: Progress,
 ): Promise<{ rows: number; bytes: number; featureGroupId: number; contentHash: string }> {
@@ -143,7 +145,14 @@ export async function transformToStaging(
         );
         current = 'numbered';
       }
-      const rows = await conformBatch(duck, current, 'conformed', group.spec, input.label);
+      const rows = await conformBatch(
+        duck,
+        current,
+        'conformed',
+        group.spec,
+        input.label,
+        input.operation === 'delete' ? { missingNullable: 'null' } : {},
+      );
       let kept = rows.rows;
       if (input.window) {
         // Rows read only as look-back context for windowed aggregates are not written.

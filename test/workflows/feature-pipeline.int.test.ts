@@ -214,4 +214,49 @@ describe('featurePipeline workflow', () => {
     const notFound = (await run({ pipeline: missing }).catch((e: unknown) => e)) as WorkflowFailedError;
     expect(rootMessage(notFound)).toContain('csv file /nonexistent/file.csv: no such file');
   });
+
+  it('a file lacking a declared feature is refused naming the file and the column; a delete pipeline needs only keys', async () => {
+    const group = await createGroup();
+    const full = writeCsv('card_id,event_time,amount,txn_count_1h,amount_sum_1h', [
+      'c1,2026-01-01T10:00:00Z,1,1,1',
+      'c2,2026-01-01T10:00:00Z,2,1,2',
+    ]);
+    await run({
+      pipeline: {
+        name: uniqueName('load'),
+        featureGroup: { name: group },
+        source: { kind: 'csv', path: full },
+      },
+    });
+
+    const lacking = writeCsv('card_id,event_time,amount,txn_count_1h', ['c3,2026-01-01T10:00:00Z,3,1']);
+    const error = await run({
+      pipeline: {
+        name: uniqueName('lacking'),
+        featureGroup: { name: group },
+        source: { kind: 'csv', path: lacking },
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkflowFailedError);
+    expect(rootMessage(error)).toContain(lacking);
+    expect(rootMessage(error)).toContain('amount_sum_1h');
+
+    // Deleting by record key: the file names only the key and the event time.
+    const keys = writeCsv('card_id,event_time', ['c1,2026-01-01T10:00:00Z']);
+    const deleted = await run({
+      pipeline: {
+        name: uniqueName('delete'),
+        featureGroup: { name: group },
+        source: { kind: 'csv', path: keys },
+        operation: 'delete',
+      },
+    });
+    expect(deleted.commit).toMatchObject({ rowsDeleted: 1 });
+    const fg = await getFeatureGroup(database.db, group);
+    const rows = await withDuck(async (duck) => {
+      await new OfflineTable(deps, fg).registerSnapshot(duck, 's');
+      return duck.all<{ card_id: string }>('SELECT card_id FROM s ORDER BY card_id');
+    });
+    expect(rows.map((r) => r.card_id)).toEqual(['c2']);
+  });
 });
