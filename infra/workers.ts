@@ -111,6 +111,9 @@ export function workerStatus(): WorkerProcess[] {
   return WORKERS.map(({ taskQueue, entry }) => {
     const p = paths(entry);
     const supervisor = readLiveProcess(p.pid);
+    if (supervisor && !supervisor.childPidFile)
+      // Started by an older version, without a supervisor: the pid file is the worker itself.
+      return { taskQueue, running: true, pid: supervisor.pid, supervisorPid: undefined, logFile: p.log };
     const worker = supervisor ? readLiveProcess(p.childPid) : undefined;
     return {
       taskQueue,

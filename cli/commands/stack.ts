@@ -46,7 +46,7 @@ export function registerStackCommands(program: Command): void {
           `databases: ${provisioned.databases.join(', ')}; buckets: ${provisioned.buckets.join(', ')}; namespaces: ${provisioned.namespaces.join(', ')}`,
           ...workers.map(
             (w) =>
-              `worker ${w.taskQueue}: pid ${w.pid ?? 'starting'} (supervisor pid ${w.supervisorPid}, restarts it on a crash), log ${w.logFile}`,
+              `worker ${w.taskQueue}: pid ${w.pid ?? 'starting'}${w.supervisorPid ? ` (supervisor pid ${w.supervisorPid} restarts it on a crash)` : ' (unsupervised: started by an older version; use --restart-workers)'}, log ${w.logFile}`,
           ),
           'stop everything with: infra/stack.sh down',
         ].join('\n'),
@@ -81,7 +81,7 @@ export function registerStackCommands(program: Command): void {
             (w) =>
               `worker ${w.taskQueue}: ${
                 w.running
-                  ? `pid ${w.pid} (supervisor pid ${w.supervisorPid})`
+                  ? `pid ${w.pid}${w.supervisorPid ? ` (supervisor pid ${w.supervisorPid})` : ' (unsupervised)'}`
                   : w.supervisorPid
                     ? `restarting (supervisor pid ${w.supervisorPid}; see ${w.logFile})`
                     : 'stopped'
