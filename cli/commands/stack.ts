@@ -29,7 +29,7 @@ export function registerStackCommands(program: Command): void {
     .description('start what is missing, create databases/buckets/namespaces, run migrations (idempotent)')
     .option(
       '--workers',
-      'also start the three workers (fti-features, fti-training, fti-inference) in the background, each under a supervisor that restarts it with backoff when it crashes',
+      'also start the three workers (fti-features, fti-training, fti-inference) in the background',
     )
     .option(
       '--restart-workers',
