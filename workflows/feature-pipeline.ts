@@ -66,11 +66,13 @@ const steps = proxyActivities<FeaturePipelineActivities>({
   startToCloseTimeout: '2 hours',
   // A worker that dies mid-step is noticed within this, and the step is retried elsewhere.
   heartbeatTimeout: '30 seconds',
+  // 2, 4, 8, 16, then every 30 s: a step rides out about 3 minutes of S3 or PostgreSQL outage (the
+  // chaos suite stops S3 for 30 s mid-run); bad input is non-retryable and fails at once.
   retry: {
-    maximumAttempts: 6,
+    maximumAttempts: 10,
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
-    maximumInterval: '1 minute',
+    maximumInterval: '30 seconds',
   },
 });
 

@@ -17,7 +17,10 @@ import {
   withoutSketches,
 } from '../../core/featurestore';
 import { ObjectCache, objectStoreFromConfig } from '../../core/storage';
+import { loadConfig } from '../../core/config';
 import { readJsonFile, positiveInt, withDatabase } from '../context';
+import { DEFAULT_MAINTENANCE, ensureMaintenanceSchedule } from '../schedules';
+import { connectTemporal } from '../temporal-client';
 import { emit, table, type OutputOptions } from '../output';
 
 async function loadDefinitions(file: string): Promise<FeatureGroupDefinition[]> {
@@ -101,12 +104,13 @@ export function registerFeatureGroupCommands(program: Command): void {
 
   fg.command('create <file>')
     .description(
-      'register feature group(s) from a JSON file or a JS module exporting featureGroups (idempotent)',
+      'register feature group(s) from a JSON file or a JS module exporting featureGroups (idempotent); each version gets an hourly maintenance schedule (compaction, retention)',
     )
+    .option('--no-maintenance', 'do not create the maintenance schedule (see fti fg maintenance)')
     .option('--json', 'machine-readable output')
-    .action(async (file: string, options: OutputOptions) => {
+    .action(async (file: string, options: OutputOptions & { maintenance: boolean }) => {
       const defs = await loadDefinitions(file);
-      const results = await withDatabase(async ({ db }) => {
+      const registered = await withDatabase(async ({ db }) => {
         const out = [];
         for (const def of defs) {
           const { record, outcome } = await registerFeatureGroup(db, def);
@@ -114,8 +118,20 @@ export function registerFeatureGroupCommands(program: Command): void {
         }
         return out;
       });
+      const schedules = options.maintenance ? await ensureDefaultMaintenance(registered) : [];
+      const results = registered.map((r) => ({
+        ...r,
+        maintenanceSchedule:
+          schedules.find((s) => s.name === r.name && s.version === r.version)?.result ?? null,
+      }));
       emit(options, results, () =>
-        results.map((r) => `${r.outcome}: ${r.name} v${r.version} (id ${r.id})`).join('\n'),
+        results
+          .map(
+            (r) =>
+              `${r.outcome}: ${r.name} v${r.version} (id ${r.id})` +
+              (r.maintenanceSchedule ? `; maintenance: ${r.maintenanceSchedule}` : ''),
+          )
+          .join('\n'),
       );
     });
 
@@ -379,4 +395,39 @@ export function registerFeatureGroupCommands(program: Command): void {
         ]),
       );
     });
+}
+
+/**
+ * Creates (or updates) the default maintenance schedule of each registered version. The groups are
+ * already registered, so a Temporal outage is reported per group as what to run later — never as a
+ * failed `create`.
+ */
+async function ensureDefaultMaintenance(
+  groups: readonly { name: string; version: number }[],
+): Promise<{ name: string; version: number; result: string }[]> {
+  let client: Awaited<ReturnType<typeof connectTemporal>>;
+  const later = (g: { name: string; version: number }) =>
+    `not scheduled (Temporal unreachable); run \`fti fg maintenance schedule ${g.name} --version ${g.version}\``;
+  try {
+    client = await connectTemporal(loadConfig());
+  } catch {
+    return groups.map((g) => ({ ...g, result: later(g) }));
+  }
+  try {
+    const out = [];
+    for (const g of groups) {
+      try {
+        const { scheduleId } = await ensureMaintenanceSchedule(client, g, {
+          cadence: { everySeconds: DEFAULT_MAINTENANCE.everySeconds },
+          policy: { minFiles: DEFAULT_MAINTENANCE.minFiles },
+        });
+        out.push({ ...g, result: `schedule ${scheduleId}` });
+      } catch {
+        out.push({ ...g, result: later(g) });
+      }
+    }
+    return out;
+  } finally {
+    await client.connection.close();
+  }
 }
