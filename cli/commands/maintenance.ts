@@ -11,6 +11,7 @@ import { connectTemporal, runUrl, showProgress } from '../temporal-client';
 
 interface PolicyOptions {
   version?: string;
+  taskQueue: string;
   minFiles: string;
   targetRows?: string;
   abandonedAfter: string;
@@ -40,6 +41,7 @@ function policyOf(options: PolicyOptions): MaintenancePolicy {
 const withPolicyOptions = (command: Command) =>
   command
     .option('--version <n>', 'feature group version (default: latest)')
+    .option('--task-queue <queue>', 'queue of the features worker that runs it', TASK_QUEUES.features)
     .option(
       '--min-files <n>',
       'compact a run of small files once it has this many',
@@ -107,7 +109,7 @@ export function registerMaintenanceCommands(fg: Command): void {
       try {
         const workflowId = `${maintenanceScheduleId(target.name, target.version)}-manual-${Date.now()}`;
         const handle = await client.workflow.start('featureGroupMaintenance', {
-          taskQueue: TASK_QUEUES.features,
+          taskQueue: options.taskQueue,
           workflowId,
           args: [{ featureGroup: target, policy: policyOf(options) }],
         });
