@@ -1,5 +1,5 @@
 import { NativeConnection } from '@temporalio/worker';
-import { loadConfig, redactConfig } from '../core/config';
+import { ENV, loadConfig, redactConfig } from '../core/config';
 import { openDatabase } from '../core/db';
 import { describeError } from '../core/errors';
 import { createLogger } from '../core/log';
@@ -16,11 +16,8 @@ import { SERVICE_S3_OPTIONS, startInferenceService } from './inference-service';
 import { execFileSync } from 'node:child_process';
 import { createPlatformWorker } from './worker-factory';
 
-/**
- * Overrides the task queue a worker process polls (default: its role's queue, e.g. `fti-features`).
- * For tests and side-by-side deployments; the activities stay those of the role.
- */
-export const WORKER_TASK_QUEUE_ENV = 'FTI_WORKER_TASK_QUEUE';
+/** Overrides the task queue a worker process polls (see `ENV.workerTaskQueue`). */
+export const WORKER_TASK_QUEUE_ENV = ENV.workerTaskQueue;
 
 /**
  * Main of a worker process for one task queue: wires the concrete adapters (PostgreSQL, S3),

@@ -14,6 +14,7 @@ import {
   listApiKeys,
   listDeployments,
   revokeApiKey,
+  SERVICE_S3_OPTIONS,
   type BatchInferenceResult,
   type DeploymentInfo,
   type PredictionSink,
@@ -459,7 +460,7 @@ Changes run as a deploymentRollout workflow on fti-inference: every new binding 
       // Its own pool: the server keeps one connection for LISTEN and serves many requests at once.
       const handle = await openDatabase({ url: config.databaseUrl, maxConnections: 16 });
       try {
-        const store = objectStoreFromConfig(config);
+        const store = objectStoreFromConfig(config, '', SERVICE_S3_OPTIONS);
         const modules = await loadFeatureModules(handle.db);
         const server = await createInferenceServer({
           db: handle.db,

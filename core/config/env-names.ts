@@ -25,6 +25,11 @@ export const ENV = {
    * from DATABASE_URL on purpose: user SQL never runs with the platform's own credentials.
    */
   sourceDatabaseUrl: 'FTI_SOURCE_DATABASE_URL',
+  /**
+   * Renames the task queue a worker process polls (default: its role's queue, e.g. `fti-features`);
+   * its activities stay those of the role. For a team's own queue, side-by-side deployments and tests.
+   */
+  workerTaskQueue: 'FTI_WORKER_TASK_QUEUE',
 } as const;
 
 /** Name of one of the platform's environment variables. */

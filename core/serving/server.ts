@@ -525,3 +525,9 @@ async function probe(pool: pg.Pool): Promise<'up' | 'down'> {
     clearTimeout(timer);
   }
 }
+
+/**
+ * S3 options of the online service's own store: few attempts (0.3–0.6 s of backoff), so a request
+ * that needs S3 while it is down gets a 503 at once; pipelines' stores ride out outages instead.
+ */
+export const SERVICE_S3_OPTIONS = { maxAttempts: 3 } as const;

@@ -46,6 +46,7 @@ async function provisionDatabases(urls: readonly string[]): Promise<string[]> {
     const admin = new URL(url);
     admin.pathname = '/postgres';
     const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
+    client.on('error', () => undefined); // a lost connection fails the query below instead of crashing
     try {
       await client.connect();
       const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

@@ -57,6 +57,8 @@ export class PostgresSource implements Source {
       params.push(ctx.window.start, ctx.window.end);
     }
     const client = new pg.Client({ connectionString: this.options.url, connectionTimeoutMillis: 10_000 });
+    // The source server going away mid-query must fail the query, not crash the worker ('error' unhandled).
+    client.on('error', () => undefined);
     try {
       await client.connect();
     } catch (error) {
