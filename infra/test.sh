@@ -29,7 +29,9 @@ report=.fti/jest-report.json
 mkdir -p .fti
 rm -f "$report"
 jest_status=0
-npx jest --ci --json --outputFile="$report" "$@" || jest_status=1
+# Integration files mostly wait on services and Temporal timers (fault tests wait out heartbeat
+# timeouts), so four run side by side even on 2 cores.
+npx jest --ci --maxWorkers=4 --json --outputFile="$report" "$@" || jest_status=1
 
 cleanup
 trap - EXIT
