@@ -10,6 +10,8 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
+      // Trainer tests are CPU-bound and share 2 cores with integration files: a hang guard, not a timing.
+      testTimeout: 60_000,
       testMatch: ['<rootDir>/**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/dist/', '\\.int\\.test\\.ts$', '/.venv/', '/.fti/'],
     },

@@ -243,22 +243,34 @@ export interface CompletedActivity {
   readonly activityType: string;
   readonly attempt: number;
   readonly workerIdentity: string;
+  /** When the server recorded its completion (ms since epoch), if it completed. */
+  readonly completedAt?: number;
 }
 
 /** The activities of a closed workflow with the attempt and worker that completed each. */
 export async function completedActivities(handle: WorkflowHandle): Promise<CompletedActivity[]> {
   const history = await handle.fetchHistory();
   const types = new Map<string, string>();
+  const completedAt = new Map<string, number>();
+  for (const event of history.events ?? []) {
+    const completed = event.activityTaskCompletedEventAttributes;
+    if (completed && event.eventTime?.seconds !== undefined && event.eventTime.seconds !== null) {
+      const ms = Number(event.eventTime.seconds) * 1000 + Math.floor((event.eventTime.nanos ?? 0) / 1e6);
+      completedAt.set(String(completed.scheduledEventId), ms);
+    }
+  }
   const done: CompletedActivity[] = [];
   for (const event of history.events ?? []) {
     const scheduled = event.activityTaskScheduledEventAttributes;
     if (scheduled) types.set(String(event.eventId), scheduled.activityType?.name ?? '?');
     const started = event.activityTaskStartedEventAttributes;
     if (started) {
+      const at = completedAt.get(String(started.scheduledEventId));
       done.push({
         activityType: types.get(String(started.scheduledEventId)) ?? '?',
         attempt: started.attempt ?? 1,
         workerIdentity: started.identity ?? '',
+        ...(at !== undefined && { completedAt: at }),
       });
     }
   }
@@ -269,6 +281,8 @@ export async function completedActivities(handle: WorkflowHandle): Promise<Compl
 export interface KillRecord {
   readonly pid: number;
   readonly delayMs: number;
+  /** When the SIGKILL was sent (ms since epoch). */
+  readonly killedAt: number;
   /** The activities that were running on the killed process at the moment of the kill. */
   readonly hit: readonly InFlightActivity[];
 }
@@ -310,8 +324,9 @@ export async function killRepeatedly(options: {
       await sleep(25);
     }
     if (hit.length === 0) throw new Error(`kill ${i + 1}: no work reached worker pid ${worker.pid}`);
+    const killedAt = Date.now();
     await worker.kill9();
-    records.push({ pid: worker.pid, delayMs, hit });
+    records.push({ pid: worker.pid, delayMs, killedAt, hit });
     options.state.worker = await options.restart();
     if (options.state.worker.pid === worker.pid) throw new Error('the restarted worker has the killed pid');
   }
@@ -319,9 +334,11 @@ export async function killRepeatedly(options: {
 }
 
 /**
- * For every activity a kill interrupted: the attempt that finally completed it (from its closed
- * workflow's history) and whether that was a later attempt on a different process. A kill that
- * Temporal did not have to recover from would show the interrupted attempt as the completing one.
+ * For every activity seen running on a process just before it was killed: the attempt that finally
+ * completed it (from its closed workflow's history), whether that was a later attempt on a different
+ * process (`recovered`), or whether the seen attempt had already completed before the SIGKILL landed
+ * (`finishedBeforeKill`: a short step can finish between the look and the kill). A kill that Temporal
+ * did not have to recover from, and that did not miss, shows neither.
  */
 export async function recoveriesOf(
   client: Client,
@@ -333,6 +350,7 @@ export async function recoveriesOf(
     killedAttempt: number;
     finalAttempt: number;
     recovered: boolean;
+    finishedBeforeKill: boolean;
   }[]
 > {
   const histories = new Map<string, CompletedActivity[]>();
@@ -350,10 +368,27 @@ export async function recoveriesOf(
         finalAttempt: final?.attempt ?? 0,
         recovered:
           final !== undefined && final.attempt > hit.attempt && final.workerIdentity !== hit.workerIdentity,
+        finishedBeforeKill:
+          final !== undefined &&
+          final.attempt === hit.attempt &&
+          final.workerIdentity === hit.workerIdentity &&
+          final.completedAt !== undefined &&
+          // A dead process reports nothing: its completion was on the wire when the signal was sent.
+          final.completedAt <= kill.killedAt + 2_000,
       });
     }
   }
   return out;
+}
+
+/**
+ * Asserts what {@link recoveriesOf} found: no step the kill interrupted was left to its killed attempt
+ * (each was either redone elsewhere, or had finished before the SIGKILL landed), and most kills really
+ * interrupted work (a recovered step), so the run proves recovery rather than lucky timing.
+ */
+export function expectRecovered(recoveries: Awaited<ReturnType<typeof recoveriesOf>>, kills: number): void {
+  expect(recoveries.filter((r) => !r.recovered && !r.finishedBeforeKill)).toEqual([]);
+  expect(recoveries.filter((r) => r.recovered).length).toBeGreaterThanOrEqual(Math.ceil(kills / 2));
 }
 
 /** The hourly windows of {@link writeWindowedEvents}: window `w` is `[base + w h, base + (w+1) h)`. */
