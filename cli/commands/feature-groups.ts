@@ -188,7 +188,19 @@ export function registerFeatureGroupCommands(program: Command): void {
       );
       emit(options, commits, () =>
         table([
-          ['ID', 'INSTANT', 'SEQ', 'STATE', 'OPERATION', 'INSERTED', 'UPDATED', 'DELETED', 'WINDOW'],
+          [
+            'ID',
+            'INSTANT',
+            'SEQ',
+            'STATE',
+            'OPERATION',
+            'INSERTED',
+            'UPDATED',
+            'DELETED',
+            'ATTEMPT',
+            'SUPERSEDES',
+            'WINDOW',
+          ],
           ...commits.map((c) => [
             String(c.id),
             c.instant,
@@ -198,6 +210,9 @@ export function registerFeatureGroupCommands(program: Command): void {
             String(c.rowsInserted),
             String(c.rowsUpdated),
             String(c.rowsDeleted),
+            // More than 1: a retry took the commit over (fencing the earlier attempt).
+            String(c.attempt),
+            c.supersedesCommitId === null ? '-' : String(c.supersedesCommitId),
             c.windowStart ? `${c.windowStart.toISOString()} → ${c.windowEnd?.toISOString()}` : '-',
           ]),
         ]),

@@ -9,9 +9,19 @@ export type {
 } from './feature-group';
 export { registerFeatureGroup, getFeatureGroup, listFeatureGroups } from './feature-group-repository';
 export type { FeatureGroupRecord, RegisterOutcome } from './feature-group-repository';
-export { FeatureGroupNotFoundError, SchemaChangeError, CommitNotFoundError } from './errors';
+export {
+  FeatureGroupNotFoundError,
+  SchemaChangeError,
+  CommitNotFoundError,
+  CommitFencedError,
+  WriteConflictError,
+} from './errors';
 export { OfflineTable } from './offline/offline-table';
-export type { OfflineStoreDeps, WriteOptions, WriteResult } from './offline/offline-table';
+export type { OfflineStoreDeps, WriteOptions, WriteResult, CompactOptions } from './offline/offline-table';
+export { planCompaction } from './offline/compaction-plan';
+export type { CompactionPolicy, CompactionRun } from './offline/compaction-plan';
+export { maintainFeatureGroup } from './maintenance/maintain';
+export type { MaintenancePolicy, MaintenanceReport, MaintenanceTarget } from './maintenance/maintain';
 export type { CommitInfo, CommitFile, AsOf, WriteOperation } from './offline/commits';
 export * from './online';
 export * from './sources';
