@@ -9,6 +9,7 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -114,6 +115,32 @@ export const featureGroupCommits = pgTable(
     uniqueIndex('fg_commits_sequence_uq').on(t.featureGroupId, t.sequence),
     index('fg_commits_state_idx').on(t.featureGroupId, t.state, t.instant),
   ],
+);
+
+/**
+ * The files of each feature group's latest snapshot, kept in step with the timeline by the commit
+ * transaction (files added, replaced files removed). Writers and head reads use it instead of
+ * replaying the whole timeline, so their cost does not grow with the number of commits; time travel
+ * still replays `feature_group_commits`.
+ */
+export const featureGroupLiveFiles = pgTable(
+  'feature_group_live_files',
+  {
+    featureGroupId: bigint('feature_group_id', { mode: 'number' })
+      .notNull()
+      .references(() => featureGroups.id, { onDelete: 'restrict' }),
+    key: text('key').notNull(),
+    commitId: bigint('commit_id', { mode: 'number' })
+      .notNull()
+      .references(() => featureGroupCommits.id),
+    /** Data sequence: the higher one wins a record-key conflict. */
+    dataSequence: bigint('data_sequence', { mode: 'number' }).notNull(),
+    rows: bigint('rows', { mode: 'number' }).notNull(),
+    bytes: bigint('bytes', { mode: 'number' }).notNull(),
+    minEventTimeUs: bigint('min_event_time_us', { mode: 'number' }),
+    maxEventTimeUs: bigint('max_event_time_us', { mode: 'number' }),
+  },
+  (t) => [primaryKey({ columns: [t.featureGroupId, t.key] })],
 );
 
 /** Great-Expectations-shaped validation results, kept for every ingestion attempt (passed or not). */

@@ -1,16 +1,16 @@
-import { and, asc, eq, gt, inArray, isNotNull, lte, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, lte, or, sql } from 'drizzle-orm';
 import type { Database } from '../../db';
 import { tables } from '../../db';
 import { CommitFencedError, CommitNotFoundError, WriteConflictError } from '../errors';
 import {
   commitFromRow,
   formatInstant,
-  liveFilesOf,
   mayOverlap,
   type AsOf,
   type CommitFile,
   type CommitInfo,
   type EventRange,
+  type LiveFile,
   type WriteOperation,
 } from './commits';
 
@@ -155,17 +155,13 @@ export class CommitLog {
    */
   async complete(holder: CommitAttempt, request: CompletionRequest): Promise<CommitInfo> {
     const t = tables.featureGroupCommits;
+    const lf = tables.featureGroupLiveFiles;
     return this.db.transaction(async (tx) => {
       await tx.execute(sql`SELECT id FROM feature_groups WHERE id = ${this.featureGroupId} FOR UPDATE`);
       const [mine] = await tx.select().from(t).where(eq(t.id, holder.commitId)).for('update');
       if (!mine || mine.state !== 'inflight' || mine.attempt !== holder.attempt) {
         throw new CommitFencedError(this.label, holder.commitId, holder.attempt, mine?.attempt ?? 0);
       }
-      const completed = and(
-        eq(t.featureGroupId, this.featureGroupId),
-        eq(t.state, 'completed'),
-        isNotNull(t.sequence),
-      );
       let replacedFiles: string[] = [];
       const dependency = request.dependency;
       if (dependency.kind === 'read') {
@@ -173,7 +169,13 @@ export class CommitLog {
           await tx
             .select()
             .from(t)
-            .where(and(completed, gt(t.sequence, dependency.readSequence)))
+            .where(
+              and(
+                eq(t.featureGroupId, this.featureGroupId),
+                eq(t.state, 'completed'),
+                gt(t.sequence, dependency.readSequence),
+              ),
+            )
         ).map(commitFromRow);
         const conflicting = later.find(
           (c) =>
@@ -182,10 +184,11 @@ export class CommitLog {
         );
         if (conflicting) throw new WriteConflictError(this.label, holder.commitId, conflicting.id);
       } else if (dependency.kind === 'overwrite' || dependency.kind === 'compaction') {
-        const timeline = (await tx.select().from(t).where(completed).orderBy(asc(t.sequence))).map(
-          commitFromRow,
+        const live = new Set(
+          (await tx.select({ key: lf.key }).from(lf).where(eq(lf.featureGroupId, this.featureGroupId))).map(
+            (r) => r.key,
+          ),
         );
-        const live = new Set(liveFilesOf(timeline).map((f) => f.key));
         if (dependency.kind === 'overwrite') replacedFiles = [...live];
         else {
           const gone = dependency.inputs.find((key) => !live.has(key));
@@ -211,8 +214,85 @@ export class CommitLog {
         })
         .where(eq(t.id, holder.commitId))
         .returning();
-      return commitFromRow(row!);
+      const commit = commitFromRow(row!);
+      // The live-file list moves with the timeline, in the same transaction.
+      if (replacedFiles.length > 0) {
+        await tx
+          .delete(lf)
+          .where(and(eq(lf.featureGroupId, this.featureGroupId), inArray(lf.key, replacedFiles)));
+      }
+      if (commit.files.length > 0) {
+        await tx.insert(lf).values(
+          commit.files.map((f) => ({
+            featureGroupId: this.featureGroupId,
+            key: f.key,
+            commitId: commit.id,
+            dataSequence: f.dataSequence ?? commit.sequence!,
+            rows: f.rows,
+            bytes: f.bytes,
+            minEventTimeUs: f.minEventTimeUs ?? null,
+            maxEventTimeUs: f.maxEventTimeUs ?? null,
+          })),
+        );
+      }
+      return commit;
     });
+  }
+
+  /**
+   * The latest completed commit and the files of its snapshot, read consistently (one repeatable-read
+   * transaction), without replaying the timeline: the cost follows the number of live files, which
+   * compaction bounds, not the number of commits.
+   */
+  async headSnapshot(): Promise<{ head: CommitInfo | undefined; files: LiveFile[] }> {
+    const t = tables.featureGroupCommits;
+    const lf = tables.featureGroupLiveFiles;
+    return this.db.transaction(
+      async (tx) => {
+        const [row] = await tx
+          .select()
+          .from(t)
+          .where(
+            and(eq(t.featureGroupId, this.featureGroupId), eq(t.state, 'completed'), isNotNull(t.sequence)),
+          )
+          .orderBy(desc(t.sequence))
+          .limit(1);
+        const files = await tx
+          .select()
+          .from(lf)
+          .where(eq(lf.featureGroupId, this.featureGroupId))
+          .orderBy(asc(lf.dataSequence), asc(lf.commitId), asc(lf.key));
+        return {
+          head: row ? commitFromRow(row) : undefined,
+          files: files.map((f) => ({
+            key: f.key,
+            sequence: f.dataSequence,
+            rows: f.rows,
+            ...(f.minEventTimeUs !== null && { minEventTimeUs: f.minEventTimeUs }),
+            ...(f.maxEventTimeUs !== null && { maxEventTimeUs: f.maxEventTimeUs }),
+          })),
+        };
+      },
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
+  }
+
+  /** The latest completed commit at or before a time (or overall), without reading the timeline. */
+  async head(asOfTime?: Date): Promise<CommitInfo | undefined> {
+    const t = tables.featureGroupCommits;
+    const conditions = [
+      eq(t.featureGroupId, this.featureGroupId),
+      eq(t.state, 'completed'),
+      isNotNull(t.sequence),
+    ];
+    if (asOfTime) conditions.push(lte(t.completedAt, asOfTime));
+    const [row] = await this.db
+      .select()
+      .from(t)
+      .where(and(...conditions))
+      .orderBy(desc(t.sequence))
+      .limit(1);
+    return row ? commitFromRow(row) : undefined;
   }
 
   /**

@@ -10,7 +10,7 @@ import { createCardGroup, loadBatch, rowsOf, type CardRow } from '../../../test/
 import { seededRandom } from '../../ml/random';
 import { CommitFencedError } from '../errors';
 import { CommitLog } from './commit-log';
-import type { WriteOperation } from './commits';
+import { liveFilesOf, type WriteOperation } from './commits';
 import { OfflineTable } from './offline-table';
 
 /** Rows compared as sorted JSON strings, the same way for the table and the reference. */
@@ -198,5 +198,14 @@ describe('OfflineTable under concurrency: fencing and compaction', () => {
       });
     }
     expect(compactions).toBeGreaterThan(0);
+    // The live-file list that writers and head reads use equals the timeline replayed.
+    const log = new CommitLog(database.db, table.featureGroup.id, 'test');
+    const { head, files } = await log.headSnapshot();
+    expect(head?.id).toBe(timeline.at(-1)!.id);
+    expect(files.map((f) => [f.key, f.sequence]).sort()).toEqual(
+      liveFilesOf(timeline)
+        .map((f) => [f.key, f.sequence])
+        .sort(),
+    );
   });
 });

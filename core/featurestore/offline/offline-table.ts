@@ -170,9 +170,9 @@ export class OfflineTable {
         progress(
           round === 0 ? 'resolving record keys' : `redoing after a concurrent commit (round ${round + 1})`,
         );
-        const timeline = options.operation === 'overwrite' ? [] : await this.log.timeline();
-        const readSequence = timeline.at(-1)?.sequence ?? 0;
-        const live = liveFilesOf(timeline);
+        const { head, files: live } =
+          options.operation === 'overwrite' ? { head: undefined, files: [] } : await this.log.headSnapshot();
+        const readSequence = head?.sequence ?? 0;
         if (options.operation !== 'overwrite') {
           const overlapping = range === undefined ? [] : live.filter((f) => mayOverlap(f, range));
           await this.registerResolved(duck, '_fti_current', overlapping, 'snapshot');
@@ -269,8 +269,8 @@ export class OfflineTable {
     };
   }
 
-  private async liveFiles(asOf?: AsOf): Promise<LiveFile[]> {
-    return liveFilesOf(await this.log.timeline(asOf));
+  private async liveFiles(): Promise<LiveFile[]> {
+    return (await this.log.headSnapshot()).files;
   }
 
   private async prepareOutput(
@@ -340,9 +340,22 @@ export class OfflineTable {
    * empty table).
    */
   async registerSnapshot(duck: DuckSession, view: string, asOf?: AsOf): Promise<CommitInfo | undefined> {
+    // The head (what pins usually name) comes from the live-file list; older snapshots replay the timeline.
+    if (asOf === undefined || 'commitId' in asOf) {
+      const { head, files } = await this.log.headSnapshot();
+      if (asOf === undefined || head?.id === asOf.commitId) {
+        await this.registerResolved(duck, view, files, 'snapshot');
+        return head;
+      }
+    }
     const timeline = await this.log.timeline(asOf);
     await this.registerResolved(duck, view, liveFilesOf(timeline), 'snapshot');
     return timeline.at(-1);
+  }
+
+  /** The latest completed commit, or the latest at or before a time; undefined for an empty table. */
+  async head(asOfTime?: Date): Promise<CommitInfo | undefined> {
+    return this.log.head(asOfTime);
   }
 
   /**
@@ -449,10 +462,10 @@ export class OfflineTable {
    * files for time travel until retention removes them.
    */
   async compact(duck: DuckSession, options: CompactOptions = {}): Promise<CommitInfo | undefined> {
-    const timeline = await this.log.timeline();
-    const runs = planCompaction(liveFilesOf(timeline), options);
+    const snapshot = await this.log.headSnapshot();
+    const runs = planCompaction(snapshot.files, options);
     if (runs.length === 0) return undefined;
-    const head = timeline.at(-1)!;
+    const head = snapshot.head!;
     const idempotencyKey = options.idempotencyKey ?? `compaction-after-${head.id}`;
     const existing = await this.log.findByKey(idempotencyKey);
     if (existing?.state === 'completed') return existing;
@@ -537,7 +550,7 @@ export class OfflineTable {
     if (!days) return { deletedFiles: 0 };
     const cutoff = Math.min(now.getTime() - days * 86_400_000, now.getTime() - 3_600_000);
     const timeline = await this.log.timeline();
-    const live = new Set(liveFilesOf(timeline).map((f) => f.key));
+    const live = new Set((await this.liveFiles()).map((f) => f.key));
     const expired = timeline
       .filter((c) => c.completedAt && c.completedAt.getTime() < cutoff)
       .flatMap((c) => c.replacedFiles)

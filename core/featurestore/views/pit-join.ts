@@ -6,6 +6,7 @@ import { quoteIdent } from '../../identifiers';
 import { DUCK_TYPES } from '../conform';
 import type { FeatureType } from '../feature-group';
 import type { FeatureGroupRecord } from '../feature-group-repository';
+import { CommitNotFoundError } from '../errors';
 import { OfflineTable, type OfflineStoreDeps } from '../offline/offline-table';
 import { intervalOf } from '../transformations';
 import { computeOnDemand, type OnDemandRegistry } from './on-demand';
@@ -83,8 +84,12 @@ export async function resolvePins(
 ): Promise<SnapshotPins> {
   const pins: Record<number, number> = {};
   for (const group of viewGroups(view)) {
-    const timeline = await new OfflineTable(deps, group).timeline(asOf ? { time: asOf } : undefined);
-    const head = timeline.at(-1);
+    const head = await new OfflineTable(deps, group).head(asOf);
+    if (!head && asOf)
+      throw new CommitNotFoundError(
+        `${group.spec.name} v${group.spec.version}`,
+        `at or before ${asOf.toISOString()}`,
+      );
     if (!head)
       throw new ValidationError(
         `feature view ${view.name}: feature group ${group.spec.name} v${group.spec.version} has no committed data yet; run its feature pipeline first.`,
