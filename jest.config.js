@@ -10,8 +10,7 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
-      // Trainer tests are CPU-bound and share 2 cores with integration files: a hang guard, not a timing.
-      testTimeout: 60_000,
+      setupFilesAfterEnv: ['<rootDir>/test/support/unit-timeout.ts'],
       testMatch: ['<rootDir>/**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/dist/', '\\.int\\.test\\.ts$', '/.venv/', '/.fti/'],
     },
