@@ -7,6 +7,9 @@ import {
 import { parseFeaturePipelineSpec, type FeaturePipelineSpec } from '../core/featurestore';
 import { ValidationError } from '../core/errors';
 import type { MaintenancePolicy } from '../core/featurestore/maintenance/maintain';
+import { loadConfig } from '../core/config';
+import { emit, table, type OutputOptions } from './output';
+import { connectTemporal } from './temporal-client';
 import { TASK_QUEUES } from '../core/pipelines';
 import { parseTrainingPipelineSpec, type TrainingPipelineSpec } from '../core/ml';
 
@@ -151,5 +154,29 @@ export async function ensureMaintenanceSchedule(
     if (!(error instanceof ScheduleAlreadyRunning)) throw error;
     await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action }));
     return { scheduleId, created: false };
+  }
+}
+
+/** Prints the schedules whose id starts with `prefix` (`… schedule list`): pause state and next run. */
+export async function emitSchedules(options: OutputOptions, prefix: string): Promise<void> {
+  const client = await connectTemporal(loadConfig());
+  try {
+    const rows: { id: string; paused: boolean; next: string }[] = [];
+    for await (const s of client.schedule.list()) {
+      if (!s.scheduleId.startsWith(prefix)) continue;
+      rows.push({
+        id: s.scheduleId,
+        paused: s.state.paused,
+        next: s.info.nextActionTimes[0]?.toISOString() ?? '-',
+      });
+    }
+    emit(options, rows, () =>
+      table([
+        ['SCHEDULE', 'PAUSED', 'NEXT RUN'],
+        ...rows.map((r) => [r.id, r.paused ? 'yes' : 'no', r.next]),
+      ]),
+    );
+  } finally {
+    await client.connection.close();
   }
 }

@@ -5,8 +5,13 @@ import { getFeatureGroup } from '../../core/featurestore';
 import type { MaintenancePolicy, MaintenanceReport } from '../../core/featurestore/maintenance/maintain';
 import { TASK_QUEUES } from '../../core/pipelines';
 import { parseEvery, positiveInt, withDatabase } from '../context';
-import { emit, table, type OutputOptions } from '../output';
-import { DEFAULT_MAINTENANCE, ensureMaintenanceSchedule, maintenanceScheduleId } from '../schedules';
+import { emit, type OutputOptions } from '../output';
+import {
+  DEFAULT_MAINTENANCE,
+  emitSchedules,
+  ensureMaintenanceSchedule,
+  maintenanceScheduleId,
+} from '../schedules';
 import { connectTemporal, runUrl, showProgress } from '../temporal-client';
 
 interface PolicyOptions {
@@ -138,28 +143,7 @@ export function registerMaintenanceCommands(fg: Command): void {
     .command('list')
     .description('maintenance schedules')
     .option('--json', 'machine-readable output')
-    .action(async (options: OutputOptions) => {
-      const client = await connectTemporal(loadConfig());
-      try {
-        const rows: { id: string; paused: boolean; next: string }[] = [];
-        for await (const s of client.schedule.list()) {
-          if (!s.scheduleId.startsWith('maintenance-')) continue;
-          rows.push({
-            id: s.scheduleId,
-            paused: s.state.paused,
-            next: s.info.nextActionTimes[0]?.toISOString() ?? '-',
-          });
-        }
-        emit(options, rows, () =>
-          table([
-            ['SCHEDULE', 'PAUSED', 'NEXT RUN'],
-            ...rows.map((r) => [r.id, r.paused ? 'yes' : 'no', r.next]),
-          ]),
-        );
-      } finally {
-        await client.connection.close();
-      }
-    });
+    .action((options: OutputOptions) => emitSchedules(options, 'maintenance-'));
 
   maintenance
     .command('delete <name>')

@@ -5,8 +5,8 @@ import { loadConfig } from '../../core/config';
 import { TASK_QUEUES } from '../../core/pipelines';
 import type { FeaturePipelineResult } from '../../workflows';
 import { isoOption, parseEvery, readJsonFile } from '../context';
-import { emit, table, type OutputOptions } from '../output';
-import { backfillSchedule, createFeatureSchedule, featureScheduleId } from '../schedules';
+import { emit, type OutputOptions } from '../output';
+import { backfillSchedule, createFeatureSchedule, emitSchedules, featureScheduleId } from '../schedules';
 import { connectTemporal, runUrl, showProgress } from '../temporal-client';
 
 /** `fti pipeline …` — run a feature pipeline window, schedule it, backfill, trigger. */
@@ -104,28 +104,7 @@ export function registerPipelineCommands(program: Command): void {
     .command('list')
     .description('feature-pipeline schedules')
     .option('--json', 'machine-readable output')
-    .action(async (options: OutputOptions) => {
-      const client = await connectTemporal(loadConfig());
-      try {
-        const rows: { id: string; paused: boolean; next: string }[] = [];
-        for await (const s of client.schedule.list()) {
-          if (!s.scheduleId.startsWith('features-')) continue;
-          rows.push({
-            id: s.scheduleId,
-            paused: s.state.paused,
-            next: s.info.nextActionTimes[0]?.toISOString() ?? '-',
-          });
-        }
-        emit(options, rows, () =>
-          table([
-            ['SCHEDULE', 'PAUSED', 'NEXT RUN'],
-            ...rows.map((r) => [r.id, r.paused ? 'yes' : 'no', r.next]),
-          ]),
-        );
-      } finally {
-        await client.connection.close();
-      }
-    });
+    .action((options: OutputOptions) => emitSchedules(options, 'features-'));
 
   schedule
     .command('delete <pipeline>')

@@ -1,12 +1,10 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { tables } from '../db';
 import { sqlPath, withDuck } from '../duckdb';
-import { ValidationError } from '../errors';
 import { quoteIdent } from '../identifiers';
 import type { ObjectCache } from '../storage';
-import type { Database } from '../db';
 import { getFeatureGroup, type FeatureGroupRecord } from './feature-group-repository';
-import { commitFromRow, type CommitInfo } from './offline/commits';
+import type { CommitInfo } from './offline/commits';
 import { OfflineTable } from './offline/offline-table';
 import type { OfflineStoreDeps } from './offline/offline-table';
 import { computeStatistics, mergeStatistics, type BatchStatistics } from './statistics';
@@ -29,23 +27,6 @@ const duckOptions = (deps: StatisticsDeps) => ({
   threads: deps.threads ?? 2,
   tempDirectory: `${deps.scratchDir}/duck`,
 });
-
-async function completedCommit(
-  db: Database,
-  group: FeatureGroupRecord,
-  commitId: number,
-): Promise<CommitInfo> {
-  const t = tables.featureGroupCommits;
-  const [row] = await db
-    .select()
-    .from(t)
-    .where(and(eq(t.id, commitId), eq(t.featureGroupId, group.id), eq(t.state, 'completed')));
-  if (!row)
-    throw new ValidationError(
-      `feature group ${group.spec.name} v${group.spec.version}: no completed commit ${commitId}.`,
-    );
-  return commitFromRow(row);
-}
 
 async function sketchCommit(
   deps: StatisticsDeps,
@@ -85,7 +66,7 @@ export async function computeCommitStatistics(
     const [existing] = await deps.db.select().from(t).where(eq(t.commitId, input.commitId));
     if (existing) return { statisticsId: existing.id, statistics: existing.statistics as BatchStatistics };
   }
-  const commit = await completedCommit(deps.db, group, input.commitId);
+  const commit = await new OfflineTable(deps, group).completedCommit(input.commitId);
   if (commit.operation === 'compaction') return { statisticsId: null, statistics: null };
   const statistics = await sketchCommit(deps, group, commit);
   const [row] = await deps.db

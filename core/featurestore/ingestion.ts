@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Database } from '../db';
 import { tables } from '../db';
 import { sqlPath, withDuck, type DuckSession } from '../duckdb';
@@ -7,9 +7,9 @@ import { ValidationError } from '../errors';
 import { quoteIdent } from '../identifiers';
 import type { ObjectCache, ObjectStore } from '../storage';
 import { conformBatch, ROW_COLUMN } from './conform';
-import { getFeatureGroup, type FeatureGroupRecord } from './feature-group-repository';
+import { getFeatureGroup } from './feature-group-repository';
 import { OfflineTable } from './offline/offline-table';
-import { commitFromRow, type CommitInfo, type WriteOperation } from './offline/commits';
+import type { CommitInfo, WriteOperation } from './offline/commits';
 import type { OnlineStore } from './online';
 import { sourceFromSpec, type SourceSpec, type TimeWindow } from './sources';
 import { contentHash, sameContent } from './content-hash';
@@ -302,7 +302,7 @@ export async function writeCommitOnline(
   const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
   if (!group.spec.online.enabled) return { offered: 0, applied: 0, skipped: true };
   const table = new OfflineTable(deps, group);
-  const commit = await findCommit(deps.db, group, input.commitId);
+  const commit = await table.completedCommit(input.commitId);
   if (commit.files.length === 0) return { offered: 0, applied: 0, skipped: false };
   const paths = await deps.cache.localPaths(commit.files.map((f) => f.key));
   return withDuck(async (duck) => {
@@ -321,17 +321,4 @@ export async function writeCommitOnline(
     );
     return { ...result, skipped: false };
   }, duckOptions(deps));
-}
-
-async function findCommit(db: Database, group: FeatureGroupRecord, commitId: number): Promise<CommitInfo> {
-  const t = tables.featureGroupCommits;
-  const [row] = await db
-    .select()
-    .from(t)
-    .where(and(eq(t.id, commitId), eq(t.featureGroupId, group.id), eq(t.state, 'completed')));
-  if (!row)
-    throw new ValidationError(
-      `feature group ${group.spec.name} v${group.spec.version}: no completed commit ${commitId}.`,
-    );
-  return commitFromRow(row);
 }

@@ -353,6 +353,11 @@ export class OfflineTable {
     return timeline.at(-1);
   }
 
+  /** A completed commit of this group by id; {@link CommitNotFoundError} when there is none. */
+  async completedCommit(commitId: number): Promise<CommitInfo> {
+    return this.log.completedById(commitId);
+  }
+
   /** The latest completed commit, or the latest at or before a time; undefined for an empty table. */
   async head(asOfTime?: Date): Promise<CommitInfo | undefined> {
     return this.log.head(asOfTime);
