@@ -47,6 +47,17 @@ describe('loadConfig', () => {
     }
   });
 
+  it('defaults NATS_URL to the local server and rejects a URL that is not nats:// or tls://', () => {
+    expect(loadConfig({}, {}).natsUrl).toBe('nats://127.0.0.1:4222');
+    expect(loadConfig({}, { NATS_URL: 'tls://nats.example.internal:4222' }).natsUrl).toBe(
+      'tls://nats.example.internal:4222',
+    );
+    expect(() => loadConfig({}, { NATS_URL: 'http://127.0.0.1:4222' })).toThrow(
+      /NATS_URL must be a NATS URL \(nats: or tls:\/\/host:port/,
+    );
+    expect(() => loadConfig({}, { NATS_URL: '127.0.0.1:4222' })).toThrow(/NATS_URL must be a NATS URL/);
+  });
+
   it('never echoes a secret in its error', () => {
     expect(() => loadConfig({}, { DATABASE_URL: 'postgres://u:hunter2@', S3_BUCKET: 'UPPER' })).toThrow(
       /S3_BUCKET must be a valid S3 bucket name/,
@@ -65,6 +76,14 @@ describe('redaction', () => {
     expect(shown.databaseUrl).toBe('postgres://app:***@db:5432/fti');
     expect(shown.s3SecretAccessKey).toBe('***');
     expect(JSON.stringify(shown)).not.toContain('s3cret');
+  });
+
+  it('hides a NATS token or user and password', () => {
+    const token = redactConfig(loadConfig({ natsUrl: 'nats://s3cr3ttoken@nats:4222' }, {}));
+    expect(token.natsUrl).toBe('nats://***@nats:4222');
+    const userPass = redactConfig(loadConfig({ natsUrl: 'nats://app:pw123@nats:4222' }, {}));
+    expect(userPass.natsUrl).toBe('nats://***:***@nats:4222');
+    expect(redactConfig(loadConfig({}, {})).natsUrl).toBe('nats://127.0.0.1:4222');
   });
 
   it('leaves URLs without a password alone', () => {

@@ -16,6 +16,7 @@ export const CONFIG_DEFAULTS = {
   s3Bucket: 'fti',
   s3ForcePathStyle: true,
   s3Prefix: '',
+  natsUrl: 'nats://127.0.0.1:4222',
   cacheDir: '.fti/cache',
   stateDir: '.fti/stack',
   logLevel: 'info',
@@ -64,6 +65,7 @@ const configSchema = z.object({
   s3Prefix: z.string().regex(/^([a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*)?$/, {
     message: 'must be a key prefix like "team-a/fti" (lowercase segments, no leading or trailing /)',
   }),
+  natsUrl: url('NATS', ['nats:', 'tls:']),
   cacheDir: z.string().min(1),
   stateDir: z.string().min(1),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
@@ -94,6 +96,8 @@ export interface FtiConfig {
   readonly s3ForcePathStyle: boolean;
   /** Key prefix inside the bucket for everything the platform writes ('' = bucket root). */
   readonly s3Prefix: string;
+  /** NATS server (JetStream enabled) carrying feature event streams; may hold credentials. */
+  readonly natsUrl: string;
   /** Local read-through cache for immutable objects. */
   readonly cacheDir: string;
   /** Where the local stack keeps pid files, logs and data. */
@@ -145,14 +149,23 @@ export function loadConfig(
 
 /** A copy safe to print: secrets and URL passwords replaced by `***`. */
 export function redactConfig(config: FtiConfig): Record<string, string | number | boolean> {
-  return { ...config, databaseUrl: redactUrl(config.databaseUrl), s3SecretAccessKey: '***' };
+  return {
+    ...config,
+    databaseUrl: redactUrl(config.databaseUrl),
+    natsUrl: redactUrl(config.natsUrl, { hideUser: true }),
+    s3SecretAccessKey: '***',
+  };
 }
 
-/** Removes the password from a URL so it can appear in messages and logs. */
-export function redactUrl(value: string): string {
+/**
+ * Removes the password from a URL so it can appear in messages and logs. With `hideUser`, the user
+ * part goes too: NATS puts a bare token there (`nats://TOKEN@host:4222`).
+ */
+export function redactUrl(value: string, options: { hideUser?: boolean } = {}): string {
   try {
     const parsed = new URL(value);
     if (parsed.password) parsed.password = '***';
+    if (options.hideUser && parsed.username) parsed.username = '***';
     return parsed.toString();
   } catch {
     return '<unparsable url>';

@@ -14,6 +14,12 @@ export const ENV = {
   s3Bucket: 'S3_BUCKET',
   s3ForcePathStyle: 'S3_FORCE_PATH_STYLE',
   s3Prefix: 'S3_PREFIX',
+  /**
+   * NATS server with JetStream that carries feature event streams (`nats://host:4222`, or `tls://`).
+   * When set, `stack up` only checks that it answers with JetStream on; when unset, the stack uses a
+   * server already on the default port or starts its own `nats-server -js`.
+   */
+  natsUrl: 'NATS_URL',
   cacheDir: 'FTI_CACHE_DIR',
   stateDir: 'FTI_STATE_DIR',
   logLevel: 'LOG_LEVEL',
