@@ -12,3 +12,7 @@ export type {
   JetStreamConnectOptions,
   JetStreamSourceOptions,
 } from './jetstream/jetstream';
+export { validateFeatureEvent } from './feature-events';
+export type { EventValue, FeatureEvent } from './feature-events';
+export { FeatureEventProducer } from './producer';
+export type { SendResult } from './producer';

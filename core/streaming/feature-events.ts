@@ -1,0 +1,117 @@
+import { ValidationError } from '../errors';
+import type { FeatureGroupSpec, ResolvedFeature } from '../featurestore/feature-group';
+
+/** A JSON value as an event carries it. */
+export type EventValue = string | number | boolean | null | readonly number[];
+
+/** An event checked against its feature group: every field declared, typed, keys and time present. */
+export type FeatureEvent = Readonly<Record<string, EventValue>>;
+
+const INT32 = { min: -2_147_483_648, max: 2_147_483_647 };
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Checks one event (parsed JSON) against a feature group's schema, the way the push endpoint and the
+ * producer do at the door: an object; no undeclared field; primary-key and event-time fields
+ * present and non-null; non-nullable features present; every value of its feature's type (integers
+ * in range, finite numbers unless the feature sets `allowNonFinite`, ISO-8601 times). Returns the
+ * event with times normalised to ISO strings (UTC). Errors name the event (`where`), the field and
+ * how to fix it, never the value.
+ */
+export function validateFeatureEvent(spec: FeatureGroupSpec, event: unknown, where: string): FeatureEvent {
+  const label = `${where} (feature group ${spec.name} v${spec.version})`;
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new ValidationError(`${label}: an event must be a JSON object of feature values.`, {
+      location: where,
+    });
+  }
+  const fields = event as Record<string, unknown>;
+  const byName = new Map(spec.features.map((f) => [f.name, f]));
+  const unknown = Object.keys(fields).filter((k) => !byName.has(k));
+  if (unknown.length > 0) {
+    throw new ValidationError(
+      `${label}: field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} are not features of the group; remove them or add them to the group.`,
+      { location: `${where}.${unknown[0]}` },
+    );
+  }
+  const required = new Set([...spec.primaryKey, spec.eventTime]);
+  const out: Record<string, EventValue> = {};
+  for (const feature of spec.features) {
+    const value = fields[feature.name];
+    if (value === undefined || value === null) {
+      if (required.has(feature.name) || !feature.nullable) {
+        throw new ValidationError(
+          `${label}: field "${feature.name}" is missing${required.has(feature.name) ? ' (it is part of the record key)' : ' and the feature is not nullable'}.`,
+          { location: `${where}.${feature.name}` },
+        );
+      }
+      out[feature.name] = null;
+      continue;
+    }
+    out[feature.name] = checkValue(
+      feature,
+      value,
+      `${label}: field "${feature.name}"`,
+      `${where}.${feature.name}`,
+    );
+  }
+  return out;
+}
+
+function checkValue(feature: ResolvedFeature, value: unknown, label: string, location: string): EventValue {
+  const fail = (expected: string): never => {
+    throw new ValidationError(
+      `${label} must be ${expected} (feature type ${feature.type}), got ${typeOf(value)}.`,
+      {
+        location,
+      },
+    );
+  };
+  const finite = (n: number) => {
+    if (!Number.isFinite(n) && !feature.allowNonFinite) {
+      throw new ValidationError(
+        `${label} is not a finite number; send a finite value, or set "allowNonFinite": true on the feature.`,
+        { location },
+      );
+    }
+    return n;
+  };
+  switch (feature.type) {
+    case 'int':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32.min || value > INT32.max)
+        fail('a 32-bit integer');
+      return value as number;
+    case 'bigint':
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) fail('an integer within ±2^53');
+      return value as number;
+    case 'float':
+    case 'double':
+      if (typeof value !== 'number') fail('a number');
+      return finite(value as number);
+    case 'bool':
+      if (typeof value !== 'boolean') fail('true or false');
+      return value as boolean;
+    case 'string':
+      if (typeof value !== 'string') fail('a string');
+      return value as string;
+    case 'timestamp': {
+      const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+      if (Number.isNaN(ms)) fail('an ISO-8601 time such as 2026-11-30T12:00:00Z');
+      return new Date(ms).toISOString();
+    }
+    case 'date':
+      if (typeof value !== 'string' || !ISO_DATE.test(value) || Number.isNaN(Date.parse(value)))
+        fail('a date such as 2026-11-30');
+      return value as string;
+    case 'float_array':
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'number')) fail('an array of numbers');
+      (value as number[]).forEach(finite);
+      return value as number[];
+  }
+}
+
+function typeOf(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
