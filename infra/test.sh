@@ -36,7 +36,7 @@ npx jest --ci --maxWorkers=4 --json --outputFile="$report" "$@" || jest_status=1
 cleanup
 trap - EXIT
 if [ "$was_up" = 0 ]; then
-  check "down leaves no process that up started" bash -c "! pgrep -f '$PWD/(\\.venv/bin/(temporal|weed)|dist/workers/)'"
+  check "down leaves no process that up started" bash -c "! pgrep -f '$PWD/(\\.venv/bin/(temporal|weed|nats-server)|dist/workers/|\.fti/stack/nats)'"
 fi
 
 CHECKS_PASSED=$checks_passed CHECKS_FAILED=$checks_failed node -e '

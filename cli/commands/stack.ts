@@ -14,11 +14,13 @@ function render(services: readonly ServiceStatus[]): string {
   return [table(rows), ...links].join('\n');
 }
 
-/** `fti stack up|down|status` — the local stack (Temporal dev server, PostgreSQL, SeaweedFS S3). */
+/** `fti stack up|down|status` — the local stack (Temporal dev server, PostgreSQL, SeaweedFS S3, NATS JetStream). */
 export function registerStackCommands(program: Command): void {
   const stack = program
     .command('stack')
-    .description('bring the local stack (Temporal + Web UI, PostgreSQL, S3) up, down, or show its status')
+    .description(
+      'bring the local stack (Temporal + Web UI, PostgreSQL, S3, NATS JetStream) up, down, or show its status',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  $ fti stack up\n  $ fti stack up --workers\n  $ fti stack status --json\n  $ fti stack down',

@@ -1,3 +1,4 @@
+import { loadConfig } from '../config';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { randomBytes } from 'node:crypto';
@@ -6,7 +7,7 @@ import { defineFeatureGroup } from '../featurestore/feature-group';
 import { connectJetStream, JetStreamSource } from './jetstream/jetstream';
 import { FeatureEventProducer } from './producer';
 
-const natsUrl = () => process.env.NATS_URL || 'nats://127.0.0.1:4222';
+const natsUrl = () => loadConfig().natsUrl;
 
 // The producer helper against the real NATS server: validated batches, idempotent retries.
 describe('FeatureEventProducer', () => {

@@ -1,10 +1,11 @@
+import { loadConfig } from '../../config';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { randomBytes } from 'node:crypto';
 import { ServiceUnavailableError } from '../../errors';
 import { connectJetStream, ensureEventStream, JetStreamPublisher, JetStreamSource } from './jetstream';
 
-const natsUrl = () => process.env.NATS_URL || 'nats://127.0.0.1:4222';
+const natsUrl = () => loadConfig().natsUrl;
 const encode = (text: string) => new TextEncoder().encode(text);
 const decode = (data: Uint8Array) => new TextDecoder().decode(data);
 
