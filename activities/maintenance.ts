@@ -3,8 +3,8 @@ import {
   type MaintenancePolicy,
   type MaintenanceReport,
   type MaintenanceTarget,
-} from '../core/featurestore/maintenance/maintain';
-import type { IngestionDeps } from '../core/featurestore';
+  type IngestionDeps,
+} from '../core/featurestore';
 import { activityBoundary } from './failures';
 import { heartbeat } from './pipeline-runs';
 

@@ -12,7 +12,9 @@ import {
   chaosRandom,
   createChaosNamespace,
   killRepeatedly,
+  expectRealKills,
   expectRecovered,
+  StartedRuns,
   recoveriesOf,
   WorkerProcess,
   type ChaosNamespace,
@@ -80,13 +82,12 @@ describe('chaos: inference worker kill -9 at random points', () => {
       start: new Date(base + w * HOURS_PER_WINDOW * HOUR).toISOString(),
       end: new Date(base + (w + 1) * HOURS_PER_WINDOW * HOUR).toISOString(),
     });
-    const workflowIds: string[] = [];
-    const results: Promise<BatchInferenceResult>[] = [];
+    const runs = new StartedRuns<BatchInferenceResult>();
     const kills = await killRepeatedly({
       state: live,
       restart: async () => (state.worker = await restart()),
       client: ns.client,
-      workflowIds: () => workflowIds,
+      workflowIds: () => runs.workflowIds,
       activityTypes: ['scoreBatch'],
       kills: RUNS,
       random,
@@ -98,28 +99,15 @@ describe('chaos: inference worker kill -9 at random points', () => {
           workflowId,
           args: [{ deployment, window: windowOf(w), sinks: ['postgres'] }],
         });
-        workflowIds.push(workflowId);
-        const result = handle.result() as Promise<BatchInferenceResult>;
-        result.catch(() => undefined); // awaited below
-        results.push(result);
+        runs.add(handle);
       },
     });
 
-    expect(new Set(kills.map((k) => k.pid)).size).toBe(RUNS);
-    expect(kills.every((k) => k.hit.length > 0)).toBe(true);
-    console.log(
-      `kill-batch-inference: kills ${kills
-        .map(
-          (k) =>
-            `${k.delayMs}ms→${k.hit.map((h) => `${h.workflowId.split('-')[1]}:${h.activityType}`).join('+')}`,
-        )
-        .join(', ')}`,
-    );
+    expectRealKills('kill-batch-inference', kills, RUNS);
 
-    const outcomes = await Promise.all(results);
+    const outcomes = await runs.all();
     expect(outcomes.map((o) => o.rows)).toEqual(outcomes.map(() => ROWS_PER_WINDOW));
-    const recoveries = await recoveriesOf(ns.client, kills);
-    expectRecovered(recoveries, kills.length);
+    expectRecovered(await recoveriesOf(ns.client, kills), kills.length);
 
     const [dep] = await database.db
       .select({ id: tables.deployments.id })

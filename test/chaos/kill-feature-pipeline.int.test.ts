@@ -1,28 +1,27 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { eq } from 'drizzle-orm';
 import { loadConfig } from '../../core/config';
-import { openDatabase, tables, type DatabaseHandle } from '../../core/db';
-import { getFeatureGroup, registerFeatureGroup } from '../../core/featurestore';
-import { TASK_QUEUES } from '../../core/pipelines';
+import { openDatabase, type DatabaseHandle } from '../../core/db';
+import { registerFeatureGroup } from '../../core/featurestore';
 import { objectStoreFromConfig, type S3ObjectStore } from '../../core/storage';
 import type { FeaturePipelineResult } from '../../workflows';
 import {
   chaosRandom,
-  compareSnapshotWithSource,
-  eventGroupDefinition,
-  hourWindow,
-  writeWindowedEvents,
   createChaosNamespace,
-  killRepeatedly,
+  eventGroupDefinition,
+  expectOneCommitPerWindow,
+  expectRealKills,
   expectRecovered,
+  killRepeatedly,
   recoveriesOf,
+  StartedRuns,
+  startWindowRun,
   WorkerProcess,
+  writeWindowedEvents,
   type ChaosNamespace,
 } from '../support/chaos';
 import { uniqueGroupName } from '../support/featurestore';
-import { uniqueName } from '../support/ids';
 
 const RUNS = 10;
 const ROWS_PER_WINDOW = 5_000;
@@ -78,76 +77,32 @@ describe('chaos: features worker kill -9 at random points', () => {
     const restart = () => WorkerProcess.start('features', ns.env, { logDir });
     const live = { worker: await restart() };
     state.worker = live.worker;
-    const workflowIds: string[] = [];
-    const results: Promise<FeaturePipelineResult>[] = [];
+    const runs = new StartedRuns<FeaturePipelineResult>();
     const kills = await killRepeatedly({
       state: live,
       restart: async () => (state.worker = await restart()),
       client: ns.client,
-      workflowIds: () => workflowIds,
+      workflowIds: () => runs.workflowIds,
       activityTypes: STEPS,
       kills: RUNS,
       random,
       maxDelayMs: 3000,
-      beforeKill: async (w) => {
-        const workflowId = uniqueName(`chaos-fp${w}`);
-        const handle = await ns.client.workflow.start('featurePipeline', {
-          taskQueue: TASK_QUEUES.features,
-          workflowId,
-          args: [
-            {
-              pipeline: {
-                name: `chaos-fp${w}`,
-                featureGroup: { name: groups[w]! },
-                source: { kind: 'csv', path: csv, timeColumn: 'event_time' },
-              },
-              window: hourWindow(w),
-            },
-          ],
-        });
-        workflowIds.push(workflowId);
-        const result = handle.result() as Promise<FeaturePipelineResult>;
-        result.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
-        results.push(result);
-      },
+      beforeKill: async (w) => runs.add(await startWindowRun(ns.client, 'chaos-fp', w, groups[w]!, csv)),
     });
 
     // Every kill was real: ten distinct live processes, each running some run's step when killed.
-    expect(new Set(kills.map((k) => k.pid)).size).toBe(RUNS);
-    expect(kills.every((k) => k.hit.length > 0)).toBe(true);
-    console.log(
-      `kill-feature-pipeline: kills ${kills
-        .map(
-          (k) =>
-            `${k.delayMs}ms→${k.hit.map((h) => `${h.workflowId.split('-')[1]}:${h.activityType}`).join('+')}`,
-        )
-        .join(', ')}`,
-    );
-
-    const outcomes = await Promise.all(results);
+    expectRealKills('kill-feature-pipeline', kills, RUNS);
+    const outcomes = await runs.all();
     expect(outcomes.map((o) => o.rowsWritten)).toEqual(groups.map(() => ROWS_PER_WINDOW));
     // Temporal had to recover every interrupted step on a later attempt by another process.
-    const recoveries = await recoveriesOf(ns.client, kills);
-    expectRecovered(recoveries, kills.length);
+    expectRecovered(await recoveriesOf(ns.client, kills), kills.length);
 
-    const t = tables.featureGroupCommits;
-    let lost = 0;
-    let extra = 0;
-    for (let w = 0; w < RUNS; w++) {
-      const fg = await getFeatureGroup(database.db, groups[w]!);
-      const commits = await database.db.select().from(t).where(eq(t.featureGroupId, fg.id));
-      expect(commits.filter((c) => c.state === 'completed')).toHaveLength(1);
-      expect(commits.filter((c) => c.state === 'inflight')).toEqual([]);
-      const diff = await compareSnapshotWithSource(
-        { db: database.db, store, cacheDir: path.join(dir, 'cache') },
-        fg,
-        csv,
-        hourWindow(w),
-      );
-      expect(diff.rows).toBe(ROWS_PER_WINDOW);
-      lost += diff.lost;
-      extra += diff.extra;
-    }
+    const { lost, extra } = await expectOneCommitPerWindow(
+      { db: database.db, store, cacheDir: path.join(dir, 'cache') },
+      groups,
+      csv,
+      ROWS_PER_WINDOW,
+    );
     console.log(
       `kill-feature-pipeline: ${RUNS} runs, ${kills.length} kills, rows lost ${lost}, rows extra ${extra}`,
     );

@@ -12,7 +12,9 @@ import {
   chaosRandom,
   createChaosNamespace,
   killRepeatedly,
+  expectRealKills,
   expectRecovered,
+  StartedRuns,
   recoveriesOf,
   WorkerProcess,
   type ChaosNamespace,
@@ -57,13 +59,12 @@ describe('chaos: training worker kill -9 at random points', () => {
     const live = { worker: await restart() };
     state.worker = live.worker;
     const models = Array.from({ length: RUNS }, (_, i) => uniqueName(`chaos_tp${i}`).replace(/-/g, '_'));
-    const workflowIds: string[] = [];
-    const results: Promise<TrainingPipelineResult>[] = [];
+    const runs = new StartedRuns<TrainingPipelineResult>();
     const kills = await killRepeatedly({
       state: live,
       restart: async () => (state.worker = await restart()),
       client: ns.client,
-      workflowIds: () => workflowIds,
+      workflowIds: () => runs.workflowIds,
       activityTypes: STEPS,
       kills: RUNS,
       random,
@@ -85,43 +86,30 @@ describe('chaos: training worker kill -9 at random points', () => {
             },
           ],
         });
-        workflowIds.push(workflowId);
-        const result = handle.result() as Promise<TrainingPipelineResult>;
-        result.catch(() => undefined); // awaited below
-        results.push(result);
+        runs.add(handle);
       },
     });
 
-    expect(new Set(kills.map((k) => k.pid)).size).toBe(RUNS);
-    expect(kills.every((k) => k.hit.length > 0)).toBe(true);
-    console.log(
-      `kill-training-pipeline: kills ${kills
-        .map(
-          (k) =>
-            `${k.delayMs}ms→${k.hit.map((h) => `${h.workflowId.split('-')[1]}:${h.activityType}`).join('+')}`,
-        )
-        .join(', ')}`,
-    );
+    expectRealKills('kill-training-pipeline', kills, RUNS);
 
-    const outcomes = await Promise.all(results);
+    const outcomes = await runs.all();
     expect(outcomes.map((o) => [o.model, o.version, o.state])).toEqual(
       models.map((m) => [m, 1, 'registered']),
     );
-    const recoveries = await recoveriesOf(ns.client, kills);
-    expectRecovered(recoveries, kills.length);
+    expectRecovered(await recoveriesOf(ns.client, kills), kills.length);
 
     let extraVersions = 0;
     for (let i = 0; i < RUNS; i++) {
       const versions = await listModelVersions(database.db, models[i]!);
       extraVersions += versions.length - 1;
       expect(versions.map((v) => [v.version, v.state, v.aliases, v.lineage.workflowId])).toEqual([
-        [1, 'registered', ['champion'], workflowIds[i]],
+        [1, 'registered', ['champion'], runs.workflowIds[i]],
       ]);
-      const runs = await database.db
+      const records = await database.db
         .select()
         .from(tables.pipelineRuns)
-        .where(eq(tables.pipelineRuns.workflowId, workflowIds[i]!));
-      expect(runs.map((r) => r.status)).toEqual(['completed']);
+        .where(eq(tables.pipelineRuns.workflowId, runs.workflowIds[i]!));
+      expect(records.map((r) => r.status)).toEqual(['completed']);
     }
     console.log(
       `kill-training-pipeline: ${RUNS} runs, ${kills.length} kills, extra model versions ${extraVersions}`,

@@ -5,25 +5,25 @@ import { eq } from 'drizzle-orm';
 import pg from 'pg';
 import { loadConfig } from '../../core/config';
 import { openDatabase, runMigrations, tables, type DatabaseHandle } from '../../core/db';
-import { getFeatureGroup, registerFeatureGroup } from '../../core/featurestore';
-import { TASK_QUEUES } from '../../core/pipelines';
+import { registerFeatureGroup } from '../../core/featurestore';
 import { objectStoreFromConfig, type S3ObjectStore } from '../../core/storage';
 import type { FeaturePipelineResult } from '../../workflows';
 import {
-  activitiesRunningOn,
   chaosRandom,
-  compareSnapshotWithSource,
-  completedActivities,
   createChaosNamespace,
   eventGroupDefinition,
-  hourWindow,
+  expectOneCommitPerWindow,
+  retriedSteps,
   sleep,
+  StartedRuns,
+  startWindowRun,
+  stepLabels,
+  stepsRunningOn,
   WorkerProcess,
   writeWindowedEvents,
   type ChaosNamespace,
 } from '../support/chaos';
 import { uniqueGroupName } from '../support/featurestore';
-import { uniqueName } from '../support/ids';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres';
 
 const RUNS = 4;
@@ -91,29 +91,9 @@ describe('chaos: PostgreSQL restarted mid-pipeline', () => {
       groups.push((await registerFeatureGroup(database.db, definition)).record.spec.name);
     }
     worker = await WorkerProcess.start('features', { ...ns.env, DATABASE_URL: server.url('fti_chaos') });
-    const workflowIds: string[] = [];
-    const results: Promise<FeaturePipelineResult>[] = [];
-    const startRun = async (w: number) => {
-      const workflowId = uniqueName(`chaos-pg${w}`);
-      const handle = await ns.client.workflow.start('featurePipeline', {
-        taskQueue: TASK_QUEUES.features,
-        workflowId,
-        args: [
-          {
-            pipeline: {
-              name: `chaos-pg${w}`,
-              featureGroup: { name: groups[w]! },
-              source: { kind: 'csv', path: csv, timeColumn: 'event_time' },
-            },
-            window: hourWindow(w),
-          },
-        ],
-      });
-      workflowIds.push(workflowId);
-      const result = handle.result() as Promise<FeaturePipelineResult>;
-      result.catch(() => undefined); // awaited below
-      results.push(result);
-    };
+    const runs = new StartedRuns<FeaturePipelineResult>();
+    const startRun = async (w: number) =>
+      runs.add(await startWindowRun(ns.client, 'chaos-pg', w, groups[w]!, csv));
 
     const outages: { mode: 'fast' | 'immediate'; hit: string[] }[] = [];
     for (const [i, mode] of (['fast', 'immediate'] as const).entries()) {
@@ -121,13 +101,8 @@ describe('chaos: PostgreSQL restarted mid-pipeline', () => {
       await startRun(2 * i + 1);
       // A random point: a random delay, then the first moment a step runs on the worker.
       await sleep(Math.floor(random() * 3000));
-      let hit: string[] = [];
-      while (hit.length === 0) {
-        hit = (await activitiesRunningOn(ns.client, workflowIds, worker.identity))
-          .filter((a) => STEPS.includes(a.activityType))
-          .map((a) => `${a.workflowId.split('-')[1]}:${a.activityType}`);
-        if (hit.length === 0) await sleep(25);
-      }
+      const hit = stepLabels(await stepsRunningOn(ns.client, runs.workflowIds, worker.identity, STEPS));
+      expect(hit.length).toBeGreaterThan(0);
       await server.stop(mode);
       expect(await reachable(server.url('fti_chaos'))).toBe(false);
       await sleep(OUTAGE_MS);
@@ -137,39 +112,23 @@ describe('chaos: PostgreSQL restarted mid-pipeline', () => {
     }
     console.log(`postgres-restart: outages ${JSON.stringify(outages)}`);
 
-    const outcomes = await Promise.all(results);
+    const outcomes = await runs.all();
     expect(outcomes.map((o) => o.rowsWritten)).toEqual(groups.map(() => ROWS_PER_WINDOW));
     // Recovered by retries inside the same process: the worker was never restarted.
     expect(worker.alive).toBe(true);
-    const retried: string[] = [];
-    for (const id of workflowIds) {
-      for (const a of await completedActivities(ns.client.workflow.getHandle(id))) {
-        if (a.attempt > 1) retried.push(`${id.split('-')[1]}:${a.activityType}#${a.attempt}`);
-      }
-    }
-
-    const t = tables.featureGroupCommits;
-    let lost = 0;
-    let extra = 0;
-    for (let w = 0; w < RUNS; w++) {
-      const fg = await getFeatureGroup(database.db, groups[w]!);
-      const commits = await database.db.select().from(t).where(eq(t.featureGroupId, fg.id));
-      expect(commits.filter((c) => c.state === 'completed')).toHaveLength(1);
-      expect(commits.filter((c) => c.state === 'inflight')).toEqual([]);
-      const diff = await compareSnapshotWithSource(
-        { db: database.db, store, cacheDir: path.join(dir, 'cache') },
-        fg,
-        csv,
-        hourWindow(w),
-      );
-      expect(diff.rows).toBe(ROWS_PER_WINDOW);
-      lost += diff.lost;
-      extra += diff.extra;
-      const runs = await database.db
+    const retried = await retriedSteps(ns.client, runs.workflowIds);
+    const { lost, extra } = await expectOneCommitPerWindow(
+      { db: database.db, store, cacheDir: path.join(dir, 'cache') },
+      groups,
+      csv,
+      ROWS_PER_WINDOW,
+    );
+    for (const workflowId of runs.workflowIds) {
+      const records = await database.db
         .select()
         .from(tables.pipelineRuns)
-        .where(eq(tables.pipelineRuns.workflowId, workflowIds[w]!));
-      expect(runs.map((r) => r.status)).toEqual(['completed']);
+        .where(eq(tables.pipelineRuns.workflowId, workflowId));
+      expect(records.map((r) => r.status)).toEqual(['completed']);
     }
     console.log(
       `postgres-restart: ${RUNS} runs, ${outages.length} outages, retried steps ${retried.join(' ') || 'none'}, rows lost ${lost}, rows extra ${extra}`,

@@ -1,28 +1,27 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { eq } from 'drizzle-orm';
 import { loadConfig } from '../../core/config';
-import { openDatabase, tables, type DatabaseHandle } from '../../core/db';
-import { getFeatureGroup, registerFeatureGroup } from '../../core/featurestore';
-import { TASK_QUEUES } from '../../core/pipelines';
+import { openDatabase, type DatabaseHandle } from '../../core/db';
+import { registerFeatureGroup } from '../../core/featurestore';
 import type { S3ObjectStore } from '../../core/storage';
 import type { FeaturePipelineResult } from '../../workflows';
 import {
-  activitiesRunningOn,
   chaosRandom,
-  compareSnapshotWithSource,
-  completedActivities,
   createChaosNamespace,
   eventGroupDefinition,
-  hourWindow,
+  expectOneCommitPerWindow,
+  retriedSteps,
   sleep,
+  StartedRuns,
+  startWindowRun,
+  stepLabels,
+  stepsRunningOn,
   WorkerProcess,
   writeWindowedEvents,
   type ChaosNamespace,
 } from '../support/chaos';
 import { uniqueGroupName } from '../support/featurestore';
-import { uniqueName } from '../support/ids';
 import { startPrivateS3, type PrivateS3 } from '../support/private-s3';
 
 const RUNS = 3;
@@ -74,39 +73,15 @@ describe('chaos: S3 server stopped 30 s mid-pipeline', () => {
       groups.push((await registerFeatureGroup(database.db, definition)).record.spec.name);
     }
     worker = await WorkerProcess.start('features', { ...ns.env, ...s3.env });
-    const workflowIds: string[] = [];
-    const results: Promise<FeaturePipelineResult>[] = [];
+    const runs = new StartedRuns<FeaturePipelineResult>();
     for (let w = 0; w < RUNS; w++) {
-      const workflowId = uniqueName(`chaos-s3${w}`);
-      const handle = await ns.client.workflow.start('featurePipeline', {
-        taskQueue: TASK_QUEUES.features,
-        workflowId,
-        args: [
-          {
-            pipeline: {
-              name: `chaos-s3${w}`,
-              featureGroup: { name: groups[w]! },
-              source: { kind: 'csv', path: csv, timeColumn: 'event_time' },
-            },
-            window: hourWindow(w),
-          },
-        ],
-      });
-      workflowIds.push(workflowId);
-      const result = handle.result() as Promise<FeaturePipelineResult>;
-      result.catch(() => undefined); // awaited below
-      results.push(result);
+      runs.add(await startWindowRun(ns.client, 'chaos-s3', w, groups[w]!, csv));
     }
 
     // A random point: a random delay, then the first moment a step runs on the worker.
     await sleep(Math.floor(random() * 3000));
-    let hit: string[] = [];
-    while (hit.length === 0) {
-      hit = (await activitiesRunningOn(ns.client, workflowIds, worker.identity))
-        .filter((a) => STEPS.includes(a.activityType))
-        .map((a) => `${a.workflowId.split('-')[1]}:${a.activityType}`);
-      if (hit.length === 0) await sleep(25);
-    }
+    const hit = stepLabels(await stepsRunningOn(ns.client, runs.workflowIds, worker.identity, STEPS));
+    expect(hit.length).toBeGreaterThan(0);
     await s3.stop();
     const downAt = Date.now();
     expect(await s3.reachable()).toBe(false);
@@ -117,34 +92,16 @@ describe('chaos: S3 server stopped 30 s mid-pipeline', () => {
     expect(await s3.reachable()).toBe(true);
     console.log(`s3-outage: stopped ${Date.now() - downAt} ms while running ${hit.join(' ')}`);
 
-    const outcomes = await Promise.all(results);
+    const outcomes = await runs.all();
     expect(outcomes.map((o) => o.rowsWritten)).toEqual(groups.map(() => ROWS_PER_WINDOW));
     expect(worker.alive).toBe(true);
-    const retried: string[] = [];
-    for (const id of workflowIds) {
-      for (const a of await completedActivities(ns.client.workflow.getHandle(id))) {
-        if (a.attempt > 1) retried.push(`${id.split('-')[1]}:${a.activityType}#${a.attempt}`);
-      }
-    }
-
-    const t = tables.featureGroupCommits;
-    let lost = 0;
-    let extra = 0;
-    for (let w = 0; w < RUNS; w++) {
-      const fg = await getFeatureGroup(database.db, groups[w]!);
-      const commits = await database.db.select().from(t).where(eq(t.featureGroupId, fg.id));
-      expect(commits.filter((c) => c.state === 'completed')).toHaveLength(1);
-      expect(commits.filter((c) => c.state === 'inflight')).toEqual([]);
-      const diff = await compareSnapshotWithSource(
-        { db: database.db, store, cacheDir: path.join(dir, 'cache') },
-        fg,
-        csv,
-        hourWindow(w),
-      );
-      expect(diff.rows).toBe(ROWS_PER_WINDOW);
-      lost += diff.lost;
-      extra += diff.extra;
-    }
+    const retried = await retriedSteps(ns.client, runs.workflowIds);
+    const { lost, extra } = await expectOneCommitPerWindow(
+      { db: database.db, store, cacheDir: path.join(dir, 'cache') },
+      groups,
+      csv,
+      ROWS_PER_WINDOW,
+    );
     console.log(
       `s3-outage: ${RUNS} runs, 1 outage of ${OUTAGE_MS / 1000} s, retried steps ${retried.join(' ') || 'none'}, rows lost ${lost}, rows extra ${extra}`,
     );

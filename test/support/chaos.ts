@@ -4,13 +4,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { eq } from 'drizzle-orm';
 import Long from 'long';
 import { loadConfig } from '../../core/config';
-import type { Database } from '../../core/db';
+import { tables, type Database } from '../../core/db';
 import { sqlPath, withDuck } from '../../core/duckdb';
-import { OfflineTable, type FeatureGroupDefinition, type FeatureGroupRecord } from '../../core/featurestore';
+import {
+  getFeatureGroup,
+  OfflineTable,
+  type FeatureGroupDefinition,
+  type FeatureGroupRecord,
+} from '../../core/featurestore';
 import { seededRandom } from '../../core/ml';
-import { SEARCH_ATTRIBUTES, type SearchAttributeKind } from '../../core/pipelines';
+import { SEARCH_ATTRIBUTES, TASK_QUEUES, type SearchAttributeKind } from '../../core/pipelines';
 import { projectRoot } from '../../core/project-root';
 import { ObjectCache, type ObjectStore } from '../../core/storage';
 import { uniqueName } from './ids';
@@ -288,6 +294,123 @@ export interface KillRecord {
 }
 
 /**
+ * Waits until one of `steps` of `workflowIds` runs on the worker with `identity` and returns what
+ * runs there (empty when nothing did within `timeoutMs`): the "random point" at which a fault lands.
+ */
+export async function stepsRunningOn(
+  client: Client,
+  workflowIds: readonly string[],
+  identity: string,
+  steps: readonly string[],
+  timeoutMs = 120_000,
+): Promise<InFlightActivity[]> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const hit = (await activitiesRunningOn(client, workflowIds, identity)).filter((a) =>
+      steps.includes(a.activityType),
+    );
+    if (hit.length > 0) return hit;
+    await sleep(25);
+  }
+  return [];
+}
+
+/** `run:activity` labels of in-flight steps, for a test's log line. */
+export function stepLabels(hit: readonly InFlightActivity[]): string[] {
+  return hit.map((a) => `${a.workflowId.split('-')[1]}:${a.activityType}`);
+}
+
+/** The workflow runs a chaos test started, awaited together once the faults are over. */
+export class StartedRuns<T> {
+  readonly workflowIds: string[] = [];
+  private readonly results: Promise<T>[] = [];
+
+  /** Records a started run; a failure surfaces from {@link StartedRuns.all}, never as an unhandled rejection. */
+  add(handle: WorkflowHandle): void {
+    this.workflowIds.push(handle.workflowId);
+    const result = handle.result() as Promise<T>;
+    result.catch(() => undefined);
+    this.results.push(result);
+  }
+
+  /** Every run's result, in start order. */
+  all(): Promise<T[]> {
+    return Promise.all(this.results);
+  }
+}
+
+/** Starts the feature pipeline `<label><w>` writing hour window `w` of `csv` into `group`. */
+export function startWindowRun(
+  client: Client,
+  label: string,
+  w: number,
+  group: string,
+  csv: string,
+): Promise<WorkflowHandle> {
+  return client.workflow.start('featurePipeline', {
+    taskQueue: TASK_QUEUES.features,
+    workflowId: uniqueName(`${label}${w}`),
+    args: [
+      {
+        pipeline: {
+          name: `${label}${w}`,
+          featureGroup: { name: group },
+          source: { kind: 'csv', path: csv, timeColumn: 'event_time' },
+        },
+        window: hourWindow(w),
+      },
+    ],
+  });
+}
+
+/** Asserts every kill hit a distinct live process while a step ran on it, and logs what each hit. */
+export function expectRealKills(label: string, kills: readonly KillRecord[], expected: number): void {
+  expect(new Set(kills.map((k) => k.pid)).size).toBe(expected);
+  expect(kills.every((k) => k.hit.length > 0)).toBe(true);
+  console.log(
+    `${label}: kills ${kills.map((k) => `${k.delayMs}ms→${stepLabels(k.hit).join('+')}`).join(', ')}`,
+  );
+}
+
+/** Steps that needed more than one attempt, as `run:activity#attempt`, across closed runs. */
+export async function retriedSteps(client: Client, workflowIds: readonly string[]): Promise<string[]> {
+  const retried: string[] = [];
+  for (const id of workflowIds) {
+    for (const a of await completedActivities(client.workflow.getHandle(id))) {
+      if (a.attempt > 1) retried.push(`${id.split('-')[1]}:${a.activityType}#${a.attempt}`);
+    }
+  }
+  return retried;
+}
+
+/**
+ * Asserts, for the group of each window `w` (`groups[w]` written from hour window `w` of `csv`):
+ * exactly one completed commit, nothing left in flight, and the snapshot compared row by row with
+ * the source window holding `rowsPerWindow` rows. Returns the rows lost and extra over all windows.
+ */
+export async function expectOneCommitPerWindow(
+  deps: { db: Database; store: ObjectStore; cacheDir: string },
+  groups: readonly string[],
+  csv: string,
+  rowsPerWindow: number,
+): Promise<{ lost: number; extra: number }> {
+  const t = tables.featureGroupCommits;
+  let lost = 0;
+  let extra = 0;
+  for (const [w, name] of groups.entries()) {
+    const fg = await getFeatureGroup(deps.db, name);
+    const commits = await deps.db.select().from(t).where(eq(t.featureGroupId, fg.id));
+    expect(commits.filter((c) => c.state === 'completed')).toHaveLength(1);
+    expect(commits.filter((c) => c.state === 'inflight')).toEqual([]);
+    const diff = await compareSnapshotWithSource(deps, fg, csv, hourWindow(w));
+    expect(diff.rows).toBe(rowsPerWindow);
+    lost += diff.lost;
+    extra += diff.extra;
+  }
+  return { lost, extra };
+}
+
+/**
  * Kills the worker `kills` times at random points and restarts it after each kill. A random point
  * is a random delay (0..`maxDelayMs`, from `random`) after the worker polls, then the first moment
  * at which one of `workflowIds()` has an activity running on that worker whose type is in
@@ -314,15 +437,13 @@ export async function killRepeatedly(options: {
     const delayMs = Math.floor(options.random() * options.maxDelayMs);
     await sleep(delayMs);
     const worker = options.state.worker;
-    const deadline = Date.now() + (options.waitForWorkMs ?? 120_000);
-    let hit: InFlightActivity[] = [];
-    while (Date.now() < deadline) {
-      hit = (await activitiesRunningOn(options.client, options.workflowIds(), worker.identity)).filter((a) =>
-        options.activityTypes.includes(a.activityType),
-      );
-      if (hit.length > 0) break;
-      await sleep(25);
-    }
+    const hit = await stepsRunningOn(
+      options.client,
+      options.workflowIds(),
+      worker.identity,
+      options.activityTypes,
+      options.waitForWorkMs,
+    );
     if (hit.length === 0) throw new Error(`kill ${i + 1}: no work reached worker pid ${worker.pid}`);
     const killedAt = Date.now();
     await worker.kill9();
