@@ -46,11 +46,11 @@ export const natsService: StackService = {
         `${ENV.natsUrl}=${shown}`,
         `or point ${ENV.natsUrl} at a server with JetStream.`,
       );
-      return this.status(ctx);
+      return statusFrom(ctx, probe);
     }
     const f = files(ctx);
     if (readLiveProcess(f.pid)) return waitHealthy(ctx);
-    const found = await probeNats(host, port, 1000);
+    const found = await probeSteadily(host, port);
     if (found.kind === 'not-nats') {
       throw new StackError(
         'nats',
@@ -64,7 +64,7 @@ export const natsService: StackService = {
         `the NATS server already on ${host}:${port}`,
         `or stop it so the stack starts its own, or set ${ENV.natsUrl} to a server with JetStream.`,
       );
-      return this.status(ctx);
+      return statusFrom(ctx, found);
     }
     const binary = ensureTool('nats-server', ctx.root);
     fs.mkdirSync(f.data, { recursive: true });
@@ -83,20 +83,37 @@ export const natsService: StackService = {
 
   async status(ctx) {
     const { host, port } = hostPortOf(ctx.config.natsUrl, DEFAULT_PORT);
-    const probe = await probeNats(host, port, 1000);
-    const running = probe.kind === 'nats';
-    const managed = !ctx.explicit.nats && readLiveProcess(files(ctx).pid) !== undefined;
-    return {
-      service: 'nats',
-      running,
-      mode: ctx.explicit.nats ? 'external' : managed ? 'managed' : running ? 'existing' : 'absent',
-      url: redactUrl(ctx.config.natsUrl, { hideUser: true }),
-      ...(probe.kind === 'nats'
-        ? { detail: `nats-server ${probe.info.version}, JetStream ${probe.info.jetstream ? 'on' : 'OFF'}` }
-        : {}),
-    };
+    return statusFrom(ctx, await probeSteadily(host, port));
   },
 };
+
+/**
+ * Probes up to three times before calling the server absent: on a loaded 2-core machine (npm ci,
+ * Temporal and SeaweedFS starting) one greeting can miss a short timeout, and a status line saying
+ * "absent" for a server that answers is worse than a second of waiting.
+ */
+async function probeSteadily(host: string, port: number): Promise<NatsProbe> {
+  let probe = await probeNats(host, port, 2000);
+  for (let retry = 0; retry < 2 && probe.kind === 'absent'; retry++) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    probe = await probeNats(host, port, 2000);
+  }
+  return probe;
+}
+
+function statusFrom(ctx: StackContext, probe: NatsProbe): ServiceStatus {
+  const running = probe.kind === 'nats';
+  const managed = !ctx.explicit.nats && readLiveProcess(files(ctx).pid) !== undefined;
+  return {
+    service: 'nats',
+    running,
+    mode: ctx.explicit.nats ? 'external' : managed ? 'managed' : running ? 'existing' : 'absent',
+    url: redactUrl(ctx.config.natsUrl, { hideUser: true }),
+    ...(probe.kind === 'nats'
+      ? { detail: `nats-server ${probe.info.version}, JetStream ${probe.info.jetstream ? 'on' : 'OFF'}` }
+      : {}),
+  };
+}
 
 function requireJetStream(probe: NatsProbe & { kind: 'nats' }, what: string, alternative: string): void {
   if (!probe.info.jetstream) {
@@ -109,9 +126,10 @@ function requireJetStream(probe: NatsProbe & { kind: 'nats' }, what: string, alt
 
 async function waitHealthy(ctx: StackContext): Promise<ServiceStatus> {
   const { host, port } = hostPortOf(ctx.config.natsUrl, DEFAULT_PORT);
+  let last: NatsProbe = { kind: 'absent' };
   const ok = await waitUntil(async () => {
-    const probe = await probeNats(host, port, 500);
-    return probe.kind === 'nats' && probe.info.jetstream;
+    last = await probeNats(host, port, 500);
+    return last.kind === 'nats' && last.info.jetstream;
   }, ctx.timeoutMs);
   if (!ok) {
     const f = files(ctx);
@@ -120,5 +138,5 @@ async function waitHealthy(ctx: StackContext): Promise<ServiceStatus> {
       `nats-server did not answer with JetStream on within ${ctx.timeoutMs / 1000}s at ${host}:${port}. Last lines of ${f.log}:\n${tail(f.log)}\nFix the cause above, or remove ${f.data} if its stream store is corrupt.`,
     );
   }
-  return natsService.status(ctx);
+  return statusFrom(ctx, last);
 }
