@@ -88,6 +88,55 @@ export function describeOnlineStoreConformance(
       expect(await store.count(s)).toBe(1);
     });
 
+    it('writes in-memory rows upsert-if-newer: the latest per key wins, replays and older rows change nothing', async () => {
+      const s = spec();
+      const row = (region: number, time: string, amount: number, embedding: number[] | null) => ({
+        card_id: 'c9',
+        region,
+        event_time: time,
+        amount,
+        label: `at ${time}`,
+        embedding,
+        day: '2026-01-02',
+        flag: region === 1,
+      });
+      const first = await store.writeRows(s, [
+        row(1, '2026-01-02T00:00:00.000Z', 2, [0.5, 1.5]),
+        row(1, '2026-01-01T00:00:00.000Z', 1, null),
+        row(2, '2026-01-01T00:00:00.000Z', 7, null),
+      ]);
+      expect(first).toEqual({ offered: 2, applied: 2 });
+      // An older event and a replay of the stored one: nothing changes the values.
+      await store.writeRows(s, [row(1, '2026-01-01T12:00:00.000Z', 99, null)]);
+      await store.writeRows(s, [row(1, '2026-01-02T00:00:00.000Z', 2, [0.5, 1.5])]);
+      const [c1, c2] = await store.read(
+        s,
+        [
+          { card_id: 'c9', region: 1 },
+          { card_id: 'c9', region: 2 },
+        ],
+        new Date('2026-01-03T00:00:00Z'),
+      );
+      expect(c1!.values).toMatchObject({
+        amount: 2,
+        label: 'at 2026-01-02T00:00:00.000Z',
+        embedding: [0.5, 1.5],
+        day: '2026-01-02',
+        flag: true,
+      });
+      expect((c1!.values!.event_time as Date).toISOString()).toBe('2026-01-02T00:00:00.000Z');
+      expect(c2!.values).toMatchObject({ amount: 7, flag: false });
+      // A newer event replaces the row.
+      expect(await store.writeRows(s, [row(2, '2026-01-05T00:00:00.000Z', 8, null)])).toEqual({
+        offered: 1,
+        applied: 1,
+      });
+      expect((await store.read(s, [{ card_id: 'c9', region: 2 }]))[0]!.values).toMatchObject({ amount: 8 });
+      await expect(
+        store.writeRows(s, [{ ...row(3, '2026-01-01T00:00:00Z', 1, null), card_id: null }]),
+      ).rejects.toThrow(/no value for primary key "card_id"/);
+    });
+
     it('reads many keys in input order, flagging missing ones', async () => {
       const s = spec();
       await store.writeFromDuck(

@@ -39,6 +39,17 @@ export interface OnlineStore {
     onProgress?: (rows: number) => void,
   ): Promise<OnlineWriteResult>;
   /**
+   * Writes rows held in memory (a streaming micro-batch), upsert-if-newer like
+   * {@link writeFromDuck}, in one round trip: several rows of a primary key collapse to the one with
+   * the latest event time (the last given on a tie). Values are JSON-like: timestamps as ISO strings
+   * or Dates, dates as `YYYY-MM-DD`, float arrays as number arrays. Replaying the same rows changes
+   * nothing.
+   */
+  writeRows(
+    spec: FeatureGroupSpec,
+    rows: readonly Readonly<Record<string, unknown>>[],
+  ): Promise<OnlineWriteResult>;
+  /**
    * Removes rows whose (primary key, event time) is listed in `deleted`, then restores each affected
    * key's latest surviving row from `survivors` (relation with the group's columns).
    */

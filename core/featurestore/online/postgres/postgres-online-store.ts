@@ -105,6 +105,46 @@ export class PostgresOnlineStore implements OnlineStore {
     return this.copyApply(duck, latest, spec, onProgress);
   }
 
+  async writeRows(
+    spec: FeatureGroupSpec,
+    rows: readonly Readonly<Record<string, unknown>>[],
+  ): Promise<OnlineWriteResult> {
+    if (rows.length === 0) return { offered: 0, applied: 0 };
+    await this.ensureTable(spec);
+    const latest = latestPerKey(spec, rows);
+    const cols = spec.features.map((f) => quoteIdent(f.name));
+    // One array parameter per column; float arrays travel as Postgres array literals in a text[]
+    // (unnest would flatten a real[][]), cast back per row.
+    const params = spec.features.map((f) =>
+      latest.map((row) => {
+        const value = row[f.name];
+        if (value === null || value === undefined) return null;
+        if (f.type === 'float_array') return `{${(value as readonly number[]).join(',')}}`;
+        // timestamp columns have no zone and hold UTC: drop the ISO string's Z rather than rely on
+        // Postgres ignoring it.
+        if (f.type === 'timestamp' && typeof value === 'string') return value.replace(/Z$/, '');
+        return toPgParam(value);
+      }),
+    );
+    const arrays = spec.features.map((f, i) =>
+      f.type === 'float_array' ? `$${i + 1}::text[]` : `$${i + 1}::${PG_TYPES[f.type]}[]`,
+    );
+    const select = spec.features.map((f, i) => (f.type === 'float_array' ? `c${i}::real[]` : `c${i}`));
+    const pkCols = spec.primaryKey.map(quoteIdent).join(', ');
+    const et = quoteIdent(spec.eventTime);
+    const updates = cols
+      .filter((c) => !spec.primaryKey.map(quoteIdent).includes(c))
+      .map((c) => `${c} = EXCLUDED.${c}`);
+    const result = await this.options.pool.query(
+      `INSERT INTO ${this.table(spec)} AS t (${cols.join(', ')})
+       SELECT ${select.join(', ')} FROM unnest(${arrays.join(', ')}) AS u(${spec.features.map((_, i) => `c${i}`).join(', ')})
+       ON CONFLICT (${pkCols}) DO UPDATE SET ${updates.join(', ')}, "_fti_written_at" = now()
+       WHERE t.${et} <= EXCLUDED.${et}`,
+      params,
+    );
+    return { offered: latest.length, applied: result.rowCount ?? 0 };
+  }
+
   async applyDeletes(
     duck: DuckSession,
     deleted: string,
@@ -332,6 +372,25 @@ function normalize(type: FeatureType, value: unknown): unknown {
   if (type === 'float_array')
     return (value as (number | null)[]).map((x) => (x === null ? null : Math.fround(x)));
   return value;
+}
+
+/** The row with the latest event time per primary key (the later one on a tie), in first-seen key order. */
+function latestPerKey(
+  spec: FeatureGroupSpec,
+  rows: readonly Readonly<Record<string, unknown>>[],
+): Readonly<Record<string, unknown>>[] {
+  const millis = (v: unknown) => (v instanceof Date ? v.getTime() : Date.parse(String(v)));
+  const byKey = new Map<string, Readonly<Record<string, unknown>>>();
+  for (const row of rows) {
+    for (const k of spec.primaryKey) {
+      if (row[k] === null || row[k] === undefined)
+        throw new ValidationError(`online write to ${spec.name}: a row has no value for primary key "${k}".`);
+    }
+    const key = JSON.stringify(spec.primaryKey.map((k) => row[k]));
+    const held = byKey.get(key);
+    if (!held || millis(held[spec.eventTime]) <= millis(row[spec.eventTime])) byKey.set(key, row);
+  }
+  return [...byKey.values()];
 }
 
 function toPgParam(value: unknown): unknown {
