@@ -6,6 +6,8 @@ import * as schema from './schema';
 
 /** The typed drizzle handle over the platform schema. */
 export type Database = NodePgDatabase<typeof schema>;
+/** A transaction of {@link Database} (what `db.transaction(fn)` hands to `fn`). */
+export type DatabaseTransaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
 /** A pool plus its drizzle handle; `close()` ends the pool. */
 export interface DatabaseHandle {

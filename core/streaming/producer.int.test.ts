@@ -52,7 +52,11 @@ describe('FeatureEventProducer', () => {
     expect((error as Error).message).toContain('request 2');
     expect((error as Error).message).toContain('field "event_time" is missing');
 
-    const source = await JetStreamSource.open(nc, { stream: producer.stream.stream, consumer: 'check' });
+    const source = await JetStreamSource.open(nc, {
+      stream: producer.stream.stream,
+      consumer: 'check',
+      lingerMs: 500,
+    });
     const batch = await source.fetch({ maxEvents: 10, maxWaitMs: 1000 });
     expect(batch.events.map((e) => JSON.parse(new TextDecoder().decode(e.data)) as unknown)).toEqual(
       events.map((e) => ({ ...e, event_time: new Date(e.event_time).toISOString() })),

@@ -20,8 +20,9 @@ export interface StreamEvent {
 export interface StreamBatch {
   readonly events: readonly StreamEvent[];
   /**
-   * Acknowledges every event of the batch. Call only once what they produced is safe (committed,
-   * checkpointed); until then the broker redelivers them to whoever consumes next.
+   * Acknowledges every event up to the batch's last (cumulatively). Call only once what they
+   * produced is safe (committed, checkpointed); until then the broker redelivers them to whoever
+   * consumes next.
    */
   ack(): Promise<void>;
 }
@@ -33,8 +34,15 @@ export interface StreamSource {
    * when none arrive): micro-batches bounded by count and time.
    */
   fetch(options: { readonly maxEvents: number; readonly maxWaitMs: number }): Promise<StreamBatch>;
-  /** Events stored but not yet delivered to this consumer (its lag). */
+  /**
+   * Acknowledges every event delivered so far with a sequence up to `sequence` (the position of a
+   * checkpoint): the broker will not redeliver them.
+   */
+  ackThrough(sequence: number): Promise<void>;
+  /** Events stored but not yet processed by this consumer (its lag). */
   pending(): Promise<number>;
+  /** The sequence of the newest event stored in the stream (0 when empty). */
+  lastSequence(): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -3,3 +3,4 @@ export * from './feature-store';
 export * from './feature-views';
 export * from './registry';
 export * from './deployments';
+export * from './streams';

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, lte, or, sql } from 'drizzle-orm';
-import type { Database } from '../../db';
+import type { Database, DatabaseTransaction } from '../../db';
 import { tables } from '../../db';
 import { CommitFencedError, CommitNotFoundError, WriteConflictError } from '../errors';
 import {
@@ -37,6 +37,12 @@ export interface CompletionRequest {
     | { readonly kind: 'read'; readonly readSequence: number; readonly range: EventRange }
     | { readonly kind: 'overwrite' }
     | { readonly kind: 'compaction'; readonly inputs: readonly string[] };
+  /**
+   * Runs inside the completing transaction, after the fencing and conflict checks: what it writes
+   * becomes visible together with the commit or not at all (a streaming pipeline's checkpoint).
+   * Throwing aborts the completion; the commit stays unfinished.
+   */
+  readonly alongside?: (tx: DatabaseTransaction) => Promise<void>;
 }
 
 /** Fields recorded when a commit is begun. */
@@ -215,6 +221,7 @@ export class CommitLog {
         .where(eq(t.id, holder.commitId))
         .returning();
       const commit = commitFromRow(row!);
+      await request.alongside?.(tx);
       // The live-file list moves with the timeline, in the same transaction.
       if (replacedFiles.length > 0) {
         await tx

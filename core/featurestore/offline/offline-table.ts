@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Database } from '../../db';
+import type { Database, DatabaseTransaction } from '../../db';
 import { sqlPath, type DuckSession } from '../../duckdb';
 import { ValidationError } from '../../errors';
 import { quoteIdent } from '../../identifiers';
@@ -7,7 +7,7 @@ import { joinKey, type ObjectCache, type ObjectStore } from '../../storage';
 import { DUCK_TYPES } from '../conform';
 import { CommitNotFoundError, WriteConflictError } from '../errors';
 import type { FeatureGroupRecord } from '../feature-group-repository';
-import { CommitCompletedMeanwhile, CommitLog, type CommitAttempt } from './commit-log';
+import { CommitCompletedMeanwhile, CommitLog, type CommitAttempt, type CompletionRequest } from './commit-log';
 import {
   liveFilesOf,
   mayOverlap,
@@ -45,6 +45,12 @@ export interface WriteOptions {
   readonly supersedes?: number;
   /** Called with a short description of each phase (for activity heartbeats). */
   readonly onProgress?: (phase: string) => void;
+  /**
+   * Written in the transaction that completes the commit (see {@link CompletionRequest.alongside}):
+   * a streaming pipeline stores its checkpoint here, so the offline rows and the stream position
+   * move together. Not called when the key's commit already existed (`reused`).
+   */
+  readonly alongside?: (tx: DatabaseTransaction) => Promise<void>;
 }
 
 /** What {@link OfflineTable.write} returns. */
@@ -192,6 +198,7 @@ export class OfflineTable {
                 : options.operation === 'upsert' && !superseded
                   ? { kind: 'blind' }
                   : { kind: 'read', readSequence, range: range ?? 'all' },
+            ...(options.alongside ? { alongside: options.alongside } : {}),
           });
           return { commit, reused: false };
         } catch (error) {

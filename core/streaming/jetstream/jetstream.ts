@@ -1,4 +1,11 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { ServiceUnavailableError } from '../../errors';
 import type { StreamBatch, StreamEvent, StreamPublisher, StreamSource } from '../stream-source';
@@ -88,82 +95,176 @@ export async function ensureEventStream(
 /** Options of {@link JetStreamSource.open}. */
 export interface JetStreamSourceOptions {
   readonly stream: string;
-  /** Durable consumer name: the position survives restarts and is shared by its workers. */
+  /** Durable consumer name (shown by `nats consumer ls`; its ack floor is the safe position). */
   readonly consumer: string;
-  /** Redeliver an event not acked within this time (a consumer that died). @default 30 s */
+  /**
+   * Start right after this stream sequence: the consumer is (re)created there, so a restarted
+   * pipeline resumes exactly at its own checkpoint instead of waiting `ackWaitMs` for the events a
+   * dead consumer had fetched. Without it an existing consumer is reused as it is (from the stream's
+   * first event when new).
+   */
+  readonly startAfter?: number;
+  /** Redeliver events not acked within this time (a consumer that died). @default 5 min */
   readonly ackWaitMs?: number;
+  /** Events buffered ahead of processing (flow control). @default 4096 */
+  readonly bufferEvents?: number;
+  /**
+   * After the first event of an empty buffer arrives, wait this long for more before returning, so
+   * a burst becomes one micro-batch rather than many of one event. @default 5
+   */
+  readonly lingerMs?: number;
 }
 
 /**
- * {@link StreamSource} over a JetStream durable pull consumer with explicit acks: an event is
- * redelivered until acknowledged, so a consumer that dies before its batch was made safe loses
- * nothing — whoever fetches next gets the batch again (at-least-once delivery; the pipeline makes
- * the effect exactly-once with idempotent writes keyed by stream sequence).
+ * {@link StreamSource} over a JetStream durable pull consumer with cumulative acks (AckAll): events
+ * stream into a bounded local buffer, a fetch takes what is there (waiting only when nothing is),
+ * and {@link ackThrough} acknowledges a whole prefix once its effects are safe — so a consumer that
+ * dies loses nothing (at-least-once delivery; the pipeline makes the effect exactly-once with
+ * checkpoints and idempotent writes keyed by stream sequence).
  */
 export class JetStreamSource implements StreamSource {
+  private readonly buffer: JsMsg[] = [];
+  /** Last message of each fetched batch not yet acked: the handles a cumulative ack needs. */
+  private readonly batchEnds: JsMsg[] = [];
+  private wake: (() => void) | undefined;
+  private resume: (() => void) | undefined;
+  private messages: ConsumerMessages | undefined;
+  private failure: Error | undefined;
+  private closed = false;
+
   private constructor(
     private readonly nc: NatsConnection,
     private readonly options: JetStreamSourceOptions,
   ) {}
 
-  /** Creates the durable consumer if needed (from the stream's first event) and returns the source. */
+  /** Creates (or re-creates, with `startAfter`) the durable consumer and starts receiving. */
   static async open(nc: NatsConnection, options: JetStreamSourceOptions): Promise<JetStreamSource> {
     const jsm = await jetstreamManager(nc);
-    try {
-      await jsm.consumers.info(options.stream, options.consumer);
-    } catch {
+    const config = {
+      durable_name: options.consumer,
+      ack_policy: AckPolicy.All,
+      ack_wait: (options.ackWaitMs ?? 300_000) * NS_PER_MS,
+      // Events stay unacked until the next checkpoint (seconds of traffic): no cap on them.
+      max_ack_pending: -1,
+    };
+    if (options.startAfter !== undefined) {
+      await jsm.consumers.delete(options.stream, options.consumer).catch(() => undefined);
       await jsm.consumers.add(options.stream, {
-        durable_name: options.consumer,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: (options.ackWaitMs ?? 30_000) * NS_PER_MS,
+        ...config,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: options.startAfter + 1,
       });
+    } else {
+      try {
+        await jsm.consumers.info(options.stream, options.consumer);
+      } catch {
+        await jsm.consumers.add(options.stream, { ...config, deliver_policy: DeliverPolicy.All });
+      }
     }
-    return new JetStreamSource(nc, options);
+    const source = new JetStreamSource(nc, options);
+    await source.startReceiving();
+    return source;
+  }
+
+  private async startReceiving(): Promise<void> {
+    const consumer = await jetstream(this.nc).consumers.get(this.options.stream, this.options.consumer);
+    const limit = this.options.bufferEvents ?? 4096;
+    this.messages = await consumer.consume({ max_messages: Math.min(limit, 1024) });
+    const messages = this.messages;
+    void (async () => {
+      try {
+        for await (const message of messages) {
+          this.buffer.push(message);
+          this.wake?.();
+          if (this.buffer.length >= limit && !this.closed)
+            await new Promise<void>((resolve) => (this.resume = resolve));
+        }
+      } catch (error) {
+        this.failure = error as Error;
+        this.wake?.();
+      }
+    })();
+  }
+
+  private arrival(waitMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).finally(() => (this.wake = undefined));
   }
 
   async fetch(options: { maxEvents: number; maxWaitMs: number }): Promise<StreamBatch> {
-    const consumer = await jetstream(this.nc).consumers.get(this.options.stream, this.options.consumer);
-    const messages: JsMsg[] = [];
-    const iterator = await consumer.fetch({
-      max_messages: options.maxEvents,
-      expires: Math.max(1000, options.maxWaitMs),
-    });
-    for await (const message of iterator) messages.push(message);
-    const events: StreamEvent[] = messages.map((m) => ({
+    if (this.buffer.length === 0 && !this.failure) {
+      await this.arrival(options.maxWaitMs);
+      const lingerUntil = Date.now() + (this.options.lingerMs ?? 5);
+      while (!this.failure && this.buffer.length > 0 && this.buffer.length < options.maxEvents) {
+        const left = lingerUntil - Date.now();
+        if (left <= 0) break;
+        await this.arrival(left);
+      }
+    }
+    if (this.failure) throw natsFailure(this.options.stream, this.failure);
+    const taken = this.buffer.splice(0, options.maxEvents);
+    if (this.resume) {
+      const resume = this.resume;
+      this.resume = undefined;
+      resume();
+    }
+    const last = taken.at(-1);
+    if (last) this.batchEnds.push(last);
+    const events: StreamEvent[] = taken.map((m) => ({
       sequence: m.info.streamSequence,
       subject: m.subject,
       data: m.data,
       storedAtMs: Number(m.timestampNanos / BigInt(NS_PER_MS)),
       deliveries: m.info.deliveryCount,
     }));
-    return {
-      events,
-      ack: async () => {
-        const last = messages.at(-1);
-        if (!last) return;
-        for (const m of messages.slice(0, -1)) m.ack();
-        // Acks travel in order on one connection: the confirmed last one means all were processed.
-        if (!(await last.ackAck({ timeout: 10_000 }))) {
-          throw new ServiceUnavailableError(
-            'nats',
-            `JetStream did not confirm the ack of event ${last.seq}; the batch will be redelivered.`,
-          );
-        }
-      },
-    };
+    return { events, ack: () => (last ? this.ackThrough(last.info.streamSequence) : Promise.resolve()) };
+  }
+
+  async ackThrough(sequence: number): Promise<void> {
+    let end: JsMsg | undefined;
+    while (this.batchEnds.length > 0 && this.batchEnds[0]!.info.streamSequence <= sequence)
+      end = this.batchEnds.shift();
+    if (!end) return;
+    // AckAll: acknowledging this event acknowledges every earlier one.
+    if (!(await end.ackAck({ timeout: 10_000 }))) {
+      throw new ServiceUnavailableError(
+        'nats',
+        `JetStream did not confirm the ack of event ${end.info.streamSequence} on ${this.options.stream}; the events will be redelivered.`,
+      );
+    }
   }
 
   async pending(): Promise<number> {
     const info = await (
       await jetstreamManager(this.nc)
     ).consumers.info(this.options.stream, this.options.consumer);
-    return info.num_pending;
+    return info.num_pending + this.buffer.length;
+  }
+
+  async lastSequence(): Promise<number> {
+    const info = await (await jetstreamManager(this.nc)).streams.info(this.options.stream);
+    return info.state.last_seq;
   }
 
   async close(): Promise<void> {
     // The connection belongs to the caller; the durable consumer stays on the server.
+    this.closed = true;
+    this.resume?.();
+    await this.messages?.close().catch(() => undefined);
   }
+}
+
+function natsFailure(stream: string, error: Error): ServiceUnavailableError {
+  return new ServiceUnavailableError(
+    'nats',
+    `reading stream ${stream} failed: ${error.message}. The consumer is restarted from its checkpoint.`,
+    { cause: error },
+  );
 }
 
 /** {@link StreamPublisher} over JetStream: a publish resolves once the stream stored the event. */
