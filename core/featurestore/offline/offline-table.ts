@@ -7,7 +7,7 @@ import { joinKey, type ObjectCache, type ObjectStore } from '../../storage';
 import { DUCK_TYPES } from '../conform';
 import { CommitNotFoundError, WriteConflictError } from '../errors';
 import type { FeatureGroupRecord } from '../feature-group-repository';
-import { CommitCompletedMeanwhile, CommitLog, type CommitAttempt, type CompletionRequest } from './commit-log';
+import { CommitCompletedMeanwhile, CommitLog, type CommitAttempt } from './commit-log';
 import {
   liveFilesOf,
   mayOverlap,
@@ -46,7 +46,7 @@ export interface WriteOptions {
   /** Called with a short description of each phase (for activity heartbeats). */
   readonly onProgress?: (phase: string) => void;
   /**
-   * Written in the transaction that completes the commit (see {@link CompletionRequest.alongside}):
+   * Written in the transaction that completes the commit (see `CompletionRequest.alongside`):
    * a streaming pipeline stores its checkpoint here, so the offline rows and the stream position
    * move together. Not called when the key's commit already existed (`reused`).
    */
