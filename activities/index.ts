@@ -6,6 +6,8 @@ import { createPlatformCheckActivities, type PlatformCheckDeps } from './platfor
 import { createTrainingActivities } from './training';
 import { createInferenceActivities, type InferenceDeps } from './inference';
 import { createMaintenanceActivities } from './maintenance';
+import { createStreamingActivities } from './streaming';
+import type { StreamingDeps } from '../core/streaming';
 
 export type {
   CheckQueueInput,
@@ -24,6 +26,8 @@ export { createInferenceActivities } from './inference';
 export type { MaintenanceActivities, MaintenanceInput } from './maintenance';
 export { createMaintenanceActivities } from './maintenance';
 export { describeDevices } from './devices';
+export type { StreamingActivities, ConsumePartitionInput } from './streaming';
+export { createStreamingActivities } from './streaming';
 
 /** Everything an activity may need; the worker main wires concrete adapters into it. */
 export interface ActivityDeps extends PlatformCheckDeps {
@@ -33,6 +37,8 @@ export interface ActivityDeps extends PlatformCheckDeps {
   readonly training?: TrainingDeps;
   /** Inference adapters; required on the inference queue. */
   readonly inference?: InferenceDeps;
+  /** Streaming adapters (feature store + NATS); streaming pipelines run where these are given. */
+  readonly streaming?: StreamingDeps;
 }
 
 /**
@@ -58,5 +64,6 @@ export function activitiesFor(
   if (taskQueue === TASK_QUEUES.inference && !deps.inference) {
     throw new Error(`the ${TASK_QUEUES.inference} worker needs inference adapters (deps.inference)`);
   }
-  return { ...createPlatformCheckActivities(deps), ...feature, ...training, ...inference };
+  const streaming = deps.streaming ? createStreamingActivities(deps.streaming) : {};
+  return { ...createPlatformCheckActivities(deps), ...feature, ...training, ...inference, ...streaming };
 }

@@ -10,6 +10,15 @@ export const TASK_QUEUES = {
   inference: 'fti-inference',
 } as const;
 
+/**
+ * Task queue of a streaming pipeline's consumers: its workflow's queue with `-streams`. Each
+ * features worker polls it with its own slot limit (`FTI_STREAM_SLOTS`), so partitions spread over
+ * workers instead of piling onto the first one.
+ */
+export function streamsQueueOf(taskQueue: string): string {
+  return `${taskQueue}-streams`;
+}
+
 /** A task queue the platform's workers poll. */
 export type TaskQueueName = (typeof TASK_QUEUES)[keyof typeof TASK_QUEUES];
 

@@ -14,7 +14,7 @@ import { TrainerRegistry } from '../core/ml';
 import { installTemporalLogging } from './logging';
 import { SERVICE_S3_OPTIONS, startInferenceService } from './inference-service';
 import { execFileSync } from 'node:child_process';
-import { createPlatformWorker } from './worker-factory';
+import { createPlatformWorker, createStreamWorker, streamSlots } from './worker-factory';
 
 /** Overrides the task queue a worker process polls (see `ENV.workerTaskQueue`). */
 export const WORKER_TASK_QUEUE_ENV = ENV.workerTaskQueue;
@@ -88,6 +88,7 @@ export async function runWorker(taskQueue: string): Promise<void> {
             scoringThreads: 2,
           }
         : undefined;
+    const streaming = ingestion ? { ...ingestion, natsUrl: config.natsUrl } : undefined;
     const devices = describeDevices();
     if (isTraining) logger.info({ taskQueue, devices }, 'training devices');
     // One training activity per GPU on GPU queues: two jobs never share a device.
@@ -103,9 +104,21 @@ export async function runWorker(taskQueue: string): Promise<void> {
         ...(ingestion ? { ingestion } : {}),
         ...(training ? { training } : {}),
         ...(inference ? { inference } : {}),
+        ...(streaming ? { streaming } : {}),
       },
       ...(maxConcurrentActivities ? { maxConcurrentActivities } : {}),
     });
+    // Streaming consumers run for hours: they get a queue and a slot limit of their own, so they
+    // never take the slots batch steps need, and partitions spread over the workers.
+    const streamWorker = streaming
+      ? await createStreamWorker({
+          connection,
+          namespace: config.temporalNamespace,
+          taskQueue: pollQueue,
+          deps: streaming,
+          slots: streamSlots(),
+        })
+      : undefined;
     // The online service runs with the inference worker unless FTI_SERVICE=0 (or on its own: npm run serve).
     const serviceStore =
       inference && process.env.FTI_SERVICE !== '0'
@@ -125,7 +138,7 @@ export async function runWorker(taskQueue: string): Promise<void> {
     );
     // worker.run() resolves after SIGTERM/SIGINT once in-flight tasks are done (SDK shutdown signals).
     polling = true;
-    await worker.run();
+    await Promise.all([worker.run(), streamWorker?.run()]);
     await service?.close();
     serviceStore?.close();
     await connection.close();

@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
-import { activitiesFor, type ActivityDeps } from '../activities';
+import { activitiesFor, createStreamingActivities, type ActivityDeps } from '../activities';
+import { streamsQueueOf } from '../core/pipelines';
+import type { StreamingDeps } from '../core/streaming';
 import { projectRoot } from '../core/project-root';
 
 /** Options for {@link createPlatformWorker}. */
@@ -40,5 +42,41 @@ export async function createPlatformWorker(options: PlatformWorkerOptions): Prom
       : usePrebuilt
         ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
         : { workflowsPath: require.resolve('../workflows') }),
+  });
+}
+
+/** Environment variable: streaming consumers (partitions) one features worker runs at once. */
+export const STREAM_SLOTS_ENV = 'FTI_STREAM_SLOTS';
+
+/** Streaming consumer slots per worker: `FTI_STREAM_SLOTS`, default 4. */
+export function streamSlots(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[STREAM_SLOTS_ENV];
+  if (raw === undefined || raw === '') return 4;
+  const slots = Number(raw);
+  if (!Number.isInteger(slots) || slots < 1 || slots > 64)
+    throw new Error(
+      `${STREAM_SLOTS_ENV}=${raw} must be a whole number from 1 to 64 (streaming partitions this worker consumes at once).`,
+    );
+  return slots;
+}
+
+/**
+ * An activity-only worker on `<taskQueue>-streams` running streaming consumers, at most `slots` at
+ * once: a partition beyond that waits for a worker with a free slot (visible as a scheduled,
+ * unstarted activity in the Temporal UI).
+ */
+export async function createStreamWorker(options: {
+  readonly connection: NativeConnection;
+  readonly namespace: string;
+  readonly taskQueue: string;
+  readonly deps: StreamingDeps;
+  readonly slots: number;
+}): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: streamsQueueOf(options.taskQueue),
+    activities: { ...createStreamingActivities(options.deps) },
+    maxConcurrentActivityTaskExecutions: options.slots,
   });
 }

@@ -9,3 +9,5 @@ export { batchInference, deploymentRollout } from './inference';
 export type { BatchInferenceWorkflowInput, DeploymentRolloutResult } from './inference';
 export { featureGroupMaintenance } from './feature-group-maintenance';
 export type { FeatureGroupMaintenanceInput } from './feature-group-maintenance';
+export { streamingFeaturePipeline } from './streaming-pipeline';
+export type { StreamingPipelineInput, StreamingPipelineResult } from './streaming-pipeline';

@@ -16,3 +16,22 @@ export { validateFeatureEvent } from './feature-events';
 export type { EventValue, FeatureEvent } from './feature-events';
 export { FeatureEventProducer } from './producer';
 export type { SendResult } from './producer';
+export {
+  parseStreamPipelineSpec,
+  streamPipelineSpecSchema,
+  streamWorkflowId,
+  MAX_STREAM_PARTITIONS,
+} from './pipeline-spec';
+export type { NormalizedStreamPipelineSpec, StreamPipelineSpec } from './pipeline-spec';
+export { CheckpointStore, StreamFencedError } from './checkpoints';
+export type { StreamCheckpoint, StreamCounters } from './checkpoints';
+export { runStreamPartition, consumerName } from './partition-runner';
+export type { PartitionRunOptions, StreamingDeps, StreamPartitionStatus } from './partition-runner';
+export { streamOperatorFor } from './operators';
+export type { OperatorOutput, StreamOperator } from './operators';
+export { WindowOperator } from './window-operator';
+export { DeadLetterSink, deadLetterNames } from './dead-letters';
+export type { DeadLetter, DeadLetterReason } from './dead-letters';
+export { partitionOf } from './partition';
+export { RollingStats } from './rolling-stats';
+export { streamLastSequence } from './jetstream/jetstream';

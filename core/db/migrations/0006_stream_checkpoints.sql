@@ -2,6 +2,7 @@ CREATE TABLE "stream_checkpoints" (
 	"pipeline" text NOT NULL,
 	"partition" integer NOT NULL,
 	"partitions" integer NOT NULL,
+	"generation" text DEFAULT md5(random()::text || clock_timestamp()::text) NOT NULL,
 	"epoch" bigint DEFAULT 0 NOT NULL,
 	"position" bigint DEFAULT 0 NOT NULL,
 	"state" "bytea",

@@ -27,6 +27,13 @@ export const streamCheckpoints = pgTable(
     partition: integer('partition').notNull(),
     /** How many key partitions the pipeline has; the state of one is meaningless under another count. */
     partitions: integer('partitions').notNull(),
+    /**
+     * Identifies this run of the pipeline's history: a replay forgets the checkpoints and starts a
+     * new generation, so its offline commits get idempotency keys of their own.
+     */
+    generation: text('generation')
+      .notNull()
+      .default(sql`md5(random()::text || clock_timestamp()::text)`),
     epoch: bigint('epoch', { mode: 'number' }).notNull().default(0),
     /** Last stream sequence whose effects (online rows, offline commit, state) are safe; 0 = none. */
     position: bigint('position', { mode: 'number' }).notNull().default(0),

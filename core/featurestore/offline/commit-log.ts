@@ -42,7 +42,7 @@ export interface CompletionRequest {
    * becomes visible together with the commit or not at all (a streaming pipeline's checkpoint).
    * Throwing aborts the completion; the commit stays unfinished.
    */
-  readonly alongside?: (tx: DatabaseTransaction) => Promise<void>;
+  readonly alongside?: (tx: DatabaseTransaction, commit: CommitInfo) => Promise<void>;
 }
 
 /** Fields recorded when a commit is begun. */
@@ -221,7 +221,7 @@ export class CommitLog {
         .where(eq(t.id, holder.commitId))
         .returning();
       const commit = commitFromRow(row!);
-      await request.alongside?.(tx);
+      await request.alongside?.(tx, commit);
       // The live-file list moves with the timeline, in the same transaction.
       if (replacedFiles.length > 0) {
         await tx

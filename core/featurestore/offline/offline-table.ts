@@ -50,7 +50,7 @@ export interface WriteOptions {
    * a streaming pipeline stores its checkpoint here, so the offline rows and the stream position
    * move together. Not called when the key's commit already existed (`reused`).
    */
-  readonly alongside?: (tx: DatabaseTransaction) => Promise<void>;
+  readonly alongside?: (tx: DatabaseTransaction, commit: CommitInfo) => Promise<void>;
 }
 
 /** What {@link OfflineTable.write} returns. */

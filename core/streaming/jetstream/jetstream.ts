@@ -92,6 +92,11 @@ export async function ensureEventStream(
   });
 }
 
+/** The sequence of the newest event stored in `stream` (0 when it is empty). */
+export async function streamLastSequence(nc: NatsConnection, stream: string): Promise<number> {
+  return (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq;
+}
+
 /** Options of {@link JetStreamSource.open}. */
 export interface JetStreamSourceOptions {
   readonly stream: string;
@@ -247,8 +252,7 @@ export class JetStreamSource implements StreamSource {
   }
 
   async lastSequence(): Promise<number> {
-    const info = await (await jetstreamManager(this.nc)).streams.info(this.options.stream);
-    return info.state.last_seq;
+    return streamLastSequence(this.nc, this.options.stream);
   }
 
   async close(): Promise<void> {
