@@ -13,6 +13,7 @@ import { registerInferenceCommands } from './commands/deploy';
 import { registerTrainingCommands } from './commands/training';
 import { registerPipelineCommands } from './commands/pipelines';
 import { registerStackCommands } from './commands/stack';
+import { registerStreamCommands } from './commands/stream';
 import { fail } from './output';
 
 /** Builds the `fti` command tree (exported for tests that check `--help`). */
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerModelCommands(program);
   registerInferenceCommands(program);
   registerPipelineCommands(program);
+  registerStreamCommands(program);
   registerConfigCommand(program);
   return program;
 }

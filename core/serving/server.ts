@@ -7,6 +7,7 @@ import { FtiError, ServiceUnavailableError, ValidationError } from '../errors';
 import { MissingFeatureError, UnknownCategoryError, type VectorRequest } from '../featurestore';
 import { ApiKeyVerifier } from './api-keys';
 import { DeploymentNotFoundError } from './deployments';
+import { EventIngest, registerEventRoutes, type EventIngestOptions } from './event-ingest';
 import { ServingMetrics } from './metrics';
 import { PredictionLogWriter } from './prediction-log';
 import { DeploymentRuntime, type ActiveDeployment, type ActiveVariant } from './runtime';
@@ -31,6 +32,8 @@ export interface InferenceServerOptions extends ScorerDeps {
   readonly pollMs?: number;
   /** `Retry-After` (seconds) sent with a 503 while a dependency is down. @default 5 */
   readonly retryAfterSeconds?: number;
+  /** The event push endpoint (NATS URL, batch and body limits). @default NATS_URL, 10 000 events */
+  readonly events?: EventIngestOptions;
 }
 
 /** A running inference server and its parts. */
@@ -114,7 +117,9 @@ function statusOf(error: unknown): number {
 /**
  * The online inference service (fastify): `/v1/deployments/:name/predict` (entity keys + request
  * values → online features → transformations → ONNX), the Open Inference Protocol v2
- * (`/v2/health/*`, `/v2/models/:name[/versions/:v][/ready|/infer]`), `/metrics` for Prometheus.
+ * (`/v2/health/*`, `/v2/models/:name[/versions/:v][/ready|/infer]`), `/metrics` for Prometheus, and
+ * the event push endpoint `/v1/feature-groups/:name/events` (validated events into the group's
+ * stream; NATS is connected on first push, so predictions never wait for it).
  * Deployments are loaded on first use and kept warm; changes arrive by LISTEN/NOTIFY.
  */
 export async function createInferenceServer(options: InferenceServerOptions): Promise<InferenceServer> {
@@ -122,6 +127,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   const runtime = new DeploymentRuntime(options);
   const logs = options.logPredictions === false ? undefined : new PredictionLogWriter(options.pool);
   const keys = new ApiKeyVerifier(options.db);
+  const events = new EventIngest(options.db, options.events);
   const requireKey = options.requireApiKey ?? true;
   const maxBatch = options.maxBatch ?? 1000;
   const retryAfter = String(Math.max(1, Math.round(options.retryAfterSeconds ?? 5)));
@@ -333,6 +339,8 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     };
   });
 
+  registerEventRoutes(app, { ingest: events, authenticate, bodyLimit: options.events?.bodyLimit });
+
   // Open Inference Protocol v2 (KServe / Triton).
   // Liveness never depends on PostgreSQL or S3: restarting the process cannot fix their outage.
   // Readiness does, so a load balancer stops sending traffic while they are down.
@@ -507,6 +515,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
       await app.close();
       await logs?.close();
       await runtime.close();
+      await events.close();
     },
   };
 }
