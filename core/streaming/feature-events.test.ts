@@ -56,6 +56,15 @@ describe('validateFeatureEvent', () => {
     expect((error as Error).message).toContain(message);
   });
 
+  it('reads a time without a zone as UTC, whatever the machine zone', () => {
+    for (const time of ['2026-11-30T12:00:00', '2026-11-30 12:00:00', '2026-11-30T12:00:00.250']) {
+      const event = validateFeatureEvent(spec, { ...ok, event_time: time }, 'event 1');
+      expect(event.event_time).toBe(
+        time.includes('.250') ? '2026-11-30T12:00:00.250Z' : '2026-11-30T12:00:00.000Z',
+      );
+    }
+  });
+
   it('lets a feature that opts in carry a non-finite value', () => {
     expect(validateFeatureEvent(spec, { ...ok, score: Infinity }, 'e').score).toBe(Infinity);
   });

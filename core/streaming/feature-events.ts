@@ -9,6 +9,7 @@ export type FeatureEvent = Readonly<Record<string, EventValue>>;
 
 const INT32 = { min: -2_147_483_648, max: 2_147_483_647 };
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const ISO_LOCAL_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 
 /**
  * Checks one event (parsed JSON) against a feature group's schema, the way the push endpoint and the
@@ -95,7 +96,9 @@ function checkValue(feature: ResolvedFeature, value: unknown, label: string, loc
       if (typeof value !== 'string') fail('a string');
       return value as string;
     case 'timestamp': {
-      const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+      // A time without a zone is UTC (as in CSV files and the offline store), never the machine's zone.
+      const text = typeof value === 'string' && ISO_LOCAL_TIME.test(value) ? `${value}Z` : value;
+      const ms = typeof text === 'string' ? Date.parse(text) : Number.NaN;
       if (Number.isNaN(ms)) fail('an ISO-8601 time such as 2026-11-30T12:00:00Z');
       return new Date(ms).toISOString();
     }

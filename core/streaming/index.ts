@@ -15,7 +15,17 @@ export type {
 export { validateFeatureEvent } from './feature-events';
 export type { EventValue, FeatureEvent } from './feature-events';
 export { FeatureEventProducer } from './producer';
-export type { SendResult } from './producer';
+export type { FeatureEventProducerOptions, SendResult } from './producer';
+export { eventFileFormat, readEventFile, replayEventFile } from './event-files';
+export type {
+  EventFileFormat,
+  FileEvent,
+  ReadEventFileOptions,
+  ReplayEventFileOptions,
+  ReplayProgress,
+  ReplaySummary,
+  TimeShift,
+} from './event-files';
 export {
   parseStreamPipelineSpec,
   streamPipelineSpecSchema,

@@ -7,6 +7,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { redactUrl } from '../../config';
 import { ServiceUnavailableError } from '../../errors';
 import type { StreamBatch, StreamEvent, StreamPublisher, StreamSource } from '../stream-source';
 
@@ -44,7 +45,7 @@ export async function connectJetStream(options: JetStreamConnectOptions): Promis
     await nc.close().catch(() => undefined);
     throw new ServiceUnavailableError(
       'nats',
-      `NATS at ${options.url} answers but JetStream does not (${(error as Error).message}); start the server with -js, or let \`infra/stack.sh up\` start one.`,
+      `NATS at ${redactUrl(options.url, { hideUser: true })} answers but JetStream does not (${(error as Error).message}); start the server with -js, or let \`infra/stack.sh up\` start one.`,
       { cause: error },
     );
   }
@@ -54,7 +55,7 @@ export async function connectJetStream(options: JetStreamConnectOptions): Promis
 function natsUnavailable(url: string, error: unknown): ServiceUnavailableError {
   return new ServiceUnavailableError(
     'nats',
-    `NATS at ${url} is not reachable: ${(error as Error).message}. Start the local stack with \`infra/stack.sh up\`, or set NATS_URL to a reachable server.`,
+    `NATS at ${redactUrl(url, { hideUser: true })} is not reachable: ${(error as Error).message}. Start the local stack with \`infra/stack.sh up\`, or set NATS_URL to a reachable server.`,
     { cause: error },
   );
 }
