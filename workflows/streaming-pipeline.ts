@@ -52,7 +52,7 @@ export async function streamingFeaturePipeline(
   const { consumeStreamPartition } = proxyActivities<StreamingActivities>({
     taskQueue: streamsQueueOf(workflowInfo().taskQueue),
     startToCloseTimeout: `${spec.runSeconds + 600} seconds`,
-    heartbeatTimeout: '15 seconds',
+    heartbeatTimeout: '10 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1s', maximumInterval: '20s', backoffCoefficient: 2 },
   });

@@ -138,9 +138,9 @@ export class CheckpointStore {
       .from(t)
       .where(eq(t.pipeline, pipeline))
       .orderBy(t.partition);
-    return rows.map((r) => ({
+    return rows.map(({ stats, ...r }) => ({
       ...r,
-      counters: { ...ZERO_COUNTERS, ...(r.stats as Partial<StreamCounters>) },
+      counters: { ...ZERO_COUNTERS, ...(stats as Partial<StreamCounters>) },
     }));
   }
 

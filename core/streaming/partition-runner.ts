@@ -389,6 +389,8 @@ class PartitionConsumer {
         [...this.offline.values()],
         {
           idempotencyKey: `stream:${spec.name}:${this.s.generation}:p${partition}:${this.s.position + 1}-${to}`,
+          // A large micro-batch can take seconds to write: keep the heartbeat going meanwhile.
+          onProgress: () => this.options.onStatus?.(this.status()),
           alongside: async (tx, commit) => {
             await this.s.checkpoints.save(tx, { ...checkpoint, lastCommitId: commit.id });
           },

@@ -3,15 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Worker } from '@temporalio/worker';
 import { loadConfig } from '../../core/config';
 import { openDatabase, type DatabaseHandle } from '../../core/db';
-import { withDuck } from '../../core/duckdb';
-import {
-  getFeatureGroup,
-  OfflineTable,
-  registerFeatureGroup,
-  TransformationRegistry,
-  windowAggregation,
-  type IngestionDeps,
-} from '../../core/featurestore';
+import { getFeatureGroup, TransformationRegistry, type IngestionDeps } from '../../core/featurestore';
 import type { S3ObjectStore } from '../../core/storage';
 import {
   CheckpointStore,
@@ -24,55 +16,17 @@ import {
 } from '../../core/streaming';
 import type { StreamingPipelineResult } from '../../workflows';
 import { createStreamWorker } from '../../workers/worker-factory';
-import { uniqueGroupName } from '../support/featurestore';
+import {
+  cardActivitySnapshot,
+  cardWindows,
+  registerStreamingGroups,
+  transactions,
+  waitForCheckpoint,
+} from '../support/streaming';
 import { uniqueName } from '../support/ids';
 import { testIngestionDeps, writeCsv } from '../support/ingestion';
 import { testObjectStore } from '../support/stores';
 import { connectTestTemporal, createTestWorkers, type TemporalTestContext } from '../support/temporal';
-
-const WINDOWS = windowAggregation({
-  partitionBy: ['card_id'],
-  timeColumn: 'event_time',
-  timeOffset: '1ms',
-  features: [
-    { name: 'txn_count_10m', fn: 'count', window: '10m' },
-    { name: 'amount_sum_1h', fn: 'sum', column: 'amount', window: '1h' },
-    { name: 'amount_max_1h', fn: 'max', column: 'amount', window: '1h' },
-    { name: 'amount_mean_1h', fn: 'mean', column: 'amount', window: '1h' },
-    { name: 'last_amount', fn: 'last', column: 'amount', window: '1h' },
-  ],
-});
-
-/** Deterministic pseudo-random numbers (tests must reproduce). */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-/**
- * Card transactions: 12 cards over two hours, in stream order mostly by time, with same-time ties,
- * nulls and events up to 30 s out of order (within the pipeline's 60 s lateness).
- */
-function transactions(count: number): Record<string, unknown>[] {
-  const random = seeded(7);
-  const base = Date.parse('2026-03-01T10:00:00Z');
-  const events: Record<string, unknown>[] = [];
-  for (let i = 0; i < count; i++) {
-    const jitter = random() < 0.15 ? -Math.floor(random() * 30_000) : 0;
-    const t = base + i * 12_000 + jitter;
-    const time = random() < 0.05 && i > 0 ? (events[i - 1]!.event_time as string) : new Date(t).toISOString();
-    events.push({
-      txn_id: `t${i}`,
-      event_time: time,
-      card_id: `c${Math.floor(random() * 12)}`,
-      amount: random() < 0.05 ? null : Math.round(random() * 50_000) / 100,
-    });
-  }
-  return events;
-}
 
 describe('streaming feature pipeline (real JetStream, Temporal, PostgreSQL, S3)', () => {
   let temporal: TemporalTestContext;
@@ -87,7 +41,11 @@ describe('streaming feature pipeline (real JetStream, Temporal, PostgreSQL, S3)'
     temporal = await connectTestTemporal();
     database = await openDatabase({ url: loadConfig().databaseUrl });
     store = testObjectStore();
-    deps = testIngestionDeps(database, store, new TransformationRegistry().register('card_windows', WINDOWS));
+    deps = testIngestionDeps(
+      database,
+      store,
+      new TransformationRegistry().register('card_windows', cardWindows()),
+    );
     nc = await connectJetStream({ url: loadConfig().natsUrl, name: 'fti-test' });
   });
   afterAll(async () => {
@@ -99,43 +57,6 @@ describe('streaming feature pipeline (real JetStream, Temporal, PostgreSQL, S3)'
     await database.close();
     await temporal.close();
   });
-
-  async function groups() {
-    const source = uniqueGroupName('txn_events');
-    const target = uniqueGroupName('card_stream');
-    const batch = uniqueGroupName('card_batch');
-    await registerFeatureGroup(database.db, {
-      name: source,
-      primaryKey: ['txn_id'],
-      eventTime: 'event_time',
-      features: [
-        { name: 'txn_id', type: 'string' },
-        { name: 'event_time', type: 'timestamp' },
-        { name: 'card_id', type: 'string', nullable: false },
-        { name: 'amount', type: 'double' },
-      ],
-    });
-    const activity = (name: string) =>
-      registerFeatureGroup(database.db, {
-        name,
-        primaryKey: ['card_id'],
-        eventTime: 'event_time',
-        features: [
-          { name: 'card_id', type: 'string' },
-          { name: 'event_time', type: 'timestamp' },
-          { name: 'txn_count_10m', type: 'bigint' },
-          { name: 'amount_sum_1h', type: 'double' },
-          { name: 'amount_max_1h', type: 'double' },
-          { name: 'amount_mean_1h', type: 'double' },
-          { name: 'last_amount', type: 'double' },
-        ],
-        online: { enabled: true },
-      });
-    await activity(target);
-    await activity(batch);
-    streams.push(`fti_events_${source}_v1`);
-    return { source, target, batch };
-  }
 
   async function workers(): Promise<Worker[]> {
     const activityDeps = {
@@ -155,32 +76,12 @@ describe('streaming feature pipeline (real JetStream, Temporal, PostgreSQL, S3)'
     return [features!, streamWorker];
   }
 
-  async function snapshot(group: string): Promise<Record<string, unknown>[]> {
-    const record = await getFeatureGroup(database.db, group);
-    return withDuck(async (duck) => {
-      await new OfflineTable(deps, record).registerSnapshot(duck, 'snap');
-      return duck.all<Record<string, unknown>>(
-        `SELECT card_id, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%g') AS event_time, txn_count_10m, amount_sum_1h, amount_max_1h, amount_mean_1h, last_amount FROM snap ORDER BY card_id, event_time`,
-      );
-    });
-  }
-
-  async function waitForPosition(pipeline: string, position: number, timeoutMs = 60_000): Promise<void> {
-    const checkpoints = new CheckpointStore(database.db);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const rows = await checkpoints.list(pipeline);
-      if (rows.length > 0 && rows.every((r) => r.position >= position)) return;
-      if (Date.now() > deadline)
-        throw new Error(
-          `pipeline ${pipeline} did not reach ${position}: ${JSON.stringify(rows.map((r) => r.position))}`,
-        );
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-
   it('computes the same rows as the batch pipeline over the same events, online and offline, across 2 key partitions; bad and too-late events go to the dead-letter stream', async () => {
-    const { source, target, batch } = await groups();
+    const {
+      source,
+      targets: [target, batch],
+    } = await registerStreamingGroups(database.db, 2);
+    streams.push(`fti_events_${source}_v1`);
     const events = transactions(600);
     const sourceSpec = (await getFeatureGroup(database.db, source)).spec;
     const producer = new FeatureEventProducer(nc, sourceSpec);
@@ -200,7 +101,7 @@ describe('streaming feature pipeline (real JetStream, Temporal, PostgreSQL, S3)'
     const spec: StreamPipelineSpec = {
       name: pipeline,
       source: { name: source },
-      featureGroup: { name: target },
+      featureGroup: { name: target! },
       transformation: 'card_windows',
       partitions: 2,
       commitIntervalSeconds: 1,
@@ -214,7 +115,7 @@ describe('streaming feature pipeline (real JetStream, Temporal, PostgreSQL, S3)'
         workflowId: `stream-${pipeline}`,
         args: [{ spec }],
       });
-      await waitForPosition(pipeline, last);
+      await waitForCheckpoint(database.db, pipeline, last);
       await handle.cancel();
       const result = (await handle.result()) as StreamingPipelineResult;
       expect(result.stopped).toBe(true);
@@ -244,7 +145,7 @@ describe('streaming feature pipeline (real JetStream, Temporal, PostgreSQL, S3)'
           {
             pipeline: {
               name: uniqueName('cards-batch'),
-              featureGroup: { name: batch },
+              featureGroup: { name: batch! },
               source: { kind: 'csv', path: csv },
               transformation: 'card_windows',
               operation: 'upsert',
@@ -257,8 +158,8 @@ describe('streaming feature pipeline (real JetStream, Temporal, PostgreSQL, S3)'
       await batchRun;
     }
 
-    const streamed = await snapshot(target);
-    const backfilled = await snapshot(batch);
+    const streamed = await cardActivitySnapshot(deps, target!);
+    const backfilled = await cardActivitySnapshot(deps, batch!);
     expect(streamed.length).toBeGreaterThan(500);
     expect(streamed.length).toBe(backfilled.length);
     streamed.forEach((row, i) => {
@@ -275,7 +176,7 @@ describe('streaming feature pipeline (real JetStream, Temporal, PostgreSQL, S3)'
     });
 
     // Online: each card's latest streamed row.
-    const targetSpec = (await getFeatureGroup(database.db, target)).spec;
+    const targetSpec = (await getFeatureGroup(database.db, target!)).spec;
     const cards = [...new Set(streamed.map((r) => r.card_id as string))];
     const online = await deps.online.read(
       targetSpec,

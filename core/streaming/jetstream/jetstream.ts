@@ -98,6 +98,27 @@ export async function streamLastSequence(nc: NatsConnection, stream: string): Pr
   return (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq;
 }
 
+/**
+ * The sequence of the first event stored at or after `time` (the next sequence to be written when
+ * none is), found with a short-lived ephemeral consumer that starts at that time.
+ */
+export async function sequenceAtTime(nc: NatsConnection, stream: string, time: Date): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.consumers.add(stream, {
+    ack_policy: AckPolicy.None,
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: time.toISOString(),
+    inactive_threshold: 30_000 * NS_PER_MS,
+  });
+  try {
+    const consumer = await jetstream(nc).consumers.get(stream, info.name);
+    const first = await consumer.next({ expires: 2000 });
+    return first ? first.info.streamSequence : (await streamLastSequence(nc, stream)) + 1;
+  } finally {
+    await jsm.consumers.delete(stream, info.name).catch(() => undefined);
+  }
+}
+
 /** Options of {@link JetStreamSource.open}. */
 export interface JetStreamSourceOptions {
   readonly stream: string;
