@@ -3,7 +3,13 @@ import path from 'node:path';
 import { DuckSession } from '../../duckdb';
 import { ValidationError } from '../../errors';
 import { TransformationRegistry } from './registry';
-import { intervalOf, rowTransformation, windowAggregation } from './transformation';
+import {
+  durationMs,
+  intervalOf,
+  rowTransformation,
+  sqlTransformation,
+  windowAggregation,
+} from './transformation';
 
 describe('transformations', () => {
   let duck: DuckSession;
@@ -45,6 +51,45 @@ describe('transformations', () => {
     ]);
   });
 
+  it('last takes the latest non-null value by (time, input order); ms windows and a time offset apply', async () => {
+    await duck.run(`CREATE TABLE ties AS SELECT * FROM (VALUES
+      ('k', TIMESTAMP '2026-01-01 10:00:00', 1.0, 1), ('k', TIMESTAMP '2026-01-01 10:00:00.400', NULL, 2),
+      ('k', TIMESTAMP '2026-01-01 10:00:00', 3.0, 3), ('k', TIMESTAMP '2026-01-01 10:00:00.900', NULL, 4),
+      ('k', TIMESTAMP '2026-01-01 10:00:00.100', 2.0, 5)
+    ) v(card_id, ts, amount, _fti_row)`);
+    const t = windowAggregation({
+      partitionBy: ['card_id'],
+      timeColumn: 'ts',
+      timeOffset: '1ms',
+      features: [
+        { name: 'last_amount', fn: 'last', column: 'amount', window: '500ms' },
+        { name: 'n_500ms', fn: 'count', column: 'amount', window: '500ms' },
+      ],
+    });
+    await t.apply('ties', 'ties_out', { duck, scratchDir });
+    const rows = await duck.all<{ ts: Date; last_amount: number | null; n_500ms: bigint }>(
+      'SELECT ts, last_amount, n_500ms FROM ties_out ORDER BY _fti_row',
+    );
+    expect(rows.map((r) => [r.ts.toISOString(), r.last_amount, Number(r.n_500ms)])).toEqual([
+      // Peers at 10:00:00 both see row 3 (same time, later input), whichever of them is asked.
+      ['2026-01-01T10:00:00.001Z', 3, 2],
+      ['2026-01-01T10:00:00.401Z', 2, 3], // 10:00:00.100 is the latest non-null at or before .400
+      ['2026-01-01T10:00:00.001Z', 3, 2],
+      ['2026-01-01T10:00:00.901Z', null, 0], // 500 ms back reaches only .400 (null)
+      ['2026-01-01T10:00:00.101Z', 2, 3],
+    ]);
+  });
+
+  it('exposes the incremental form a stream runner needs, and none for SQL', () => {
+    const spec = { partitionBy: ['card_id'], timeColumn: 'ts', features: [] };
+    const fn = (row: Readonly<Record<string, unknown>>) => ({ ...row });
+    expect(windowAggregation(spec).window).toBe(spec);
+    expect(rowTransformation(fn).rowFunction).toBe(fn);
+    const sql = sqlTransformation((input) => `SELECT * FROM ${input}`);
+    expect(sql.window).toBeUndefined();
+    expect(sql.rowFunction).toBeUndefined();
+  });
+
   it('runs per-row TypeScript functions, dropping rows that return null', async () => {
     const t = rowTransformation(
       (row) => (Number(row.amount) < 6 ? null : { card_id: row.card_id, big: Number(row.amount) > 15 }),
@@ -63,7 +108,26 @@ describe('transformations', () => {
 
   it('validates windows and names', () => {
     expect(intervalOf('7d')).toBe('INTERVAL 7 DAY');
+    expect(intervalOf('500ms')).toBe('INTERVAL 500 MILLISECOND');
+    expect([durationMs('500ms'), durationMs('10m'), durationMs('1d')]).toEqual([500, 600_000, 86_400_000]);
     expect(() => intervalOf('1 week')).toThrow(ValidationError);
+    expect(() =>
+      windowAggregation({
+        partitionBy: ['k'],
+        timeColumn: 't',
+        features: [{ name: 'n', fn: 'count', window: '5w' }],
+      }),
+    ).toThrow(/window feature n: window "5w" must be a number followed by ms, s, m, h or d/);
+    expect(() =>
+      windowAggregation({
+        partitionBy: ['k'],
+        timeColumn: 't',
+        features: [{ name: 'm', fn: 'median' as 'max', column: 'x', window: '1m' }],
+      }),
+    ).toThrow(/window feature m: fn must be one of count, sum, mean, min, max, stddev, last/);
+    expect(() =>
+      windowAggregation({ partitionBy: ['k'], timeColumn: 't', features: [], timeOffset: '-1ms' }),
+    ).toThrow(/timeOffset "-1ms"/);
     expect(() => windowAggregation({ partitionBy: ['x;drop'], timeColumn: 't', features: [] })).toThrow(
       ValidationError,
     );
