@@ -15,6 +15,8 @@ import { installTemporalLogging } from './logging';
 import { SERVICE_S3_OPTIONS, startInferenceService } from './inference-service';
 import { execFileSync } from 'node:child_process';
 import { createPlatformWorker, createStreamWorker, streamSlots } from './worker-factory';
+import { metricsPort, startMetricsServer } from './metrics-server';
+import { streamMetrics } from '../core/streaming';
 
 /** Overrides the task queue a worker process polls (see `ENV.workerTaskQueue`). */
 export const WORKER_TASK_QUEUE_ENV = ENV.workerTaskQueue;
@@ -137,8 +139,12 @@ export async function runWorker(taskQueue: string): Promise<void> {
       'worker polling',
     );
     // worker.run() resolves after SIGTERM/SIGINT once in-flight tasks are done (SDK shutdown signals).
+    const port = streaming ? metricsPort() : undefined;
+    const metrics = port === undefined ? undefined : await startMetricsServer(streamMetrics.registry, port);
+    if (metrics) logger.info({ port: metrics.port }, 'streaming metrics at /metrics');
     polling = true;
     await Promise.all([worker.run(), streamWorker?.run()]);
+    await metrics?.close();
     await service?.close();
     serviceStore?.close();
     await connection.close();

@@ -19,6 +19,7 @@ import { commitStreamRows } from './offline-batches';
 import { streamOperatorFor, type StreamOperator } from './operators';
 import { partitionOf } from './partition';
 import type { NormalizedStreamPipelineSpec } from './pipeline-spec';
+import { streamMetrics } from './metrics';
 import { RollingStats } from './rolling-stats';
 import { eventStreamNames } from './subjects';
 
@@ -207,6 +208,7 @@ class PartitionConsumer {
       const eventTimes: number[] = [];
       const storedAt: number[] = [];
       let mine = 0;
+      let valid = 0;
       for (const event of batch.events) {
         if (event.sequence <= this.processed) continue; // already safe (a redelivery)
         this.processed = event.sequence;
@@ -214,6 +216,7 @@ class PartitionConsumer {
         if (outcome === 'other-partition') continue;
         mine += 1;
         if (outcome === 'dead') continue;
+        valid += 1;
         for (const row of outcome.rows) {
           online.push(row);
           this.offline.set(this.recordKey(row), row);
@@ -224,6 +227,9 @@ class PartitionConsumer {
       if (online.length > 0 && this.target.online.enabled)
         await this.deps.online.writeRows(this.target, online);
       const now = Date.now();
+      const labels = { pipeline: spec.name, partition: String(this.options.partition) };
+      if (valid > 0) streamMetrics.events.inc(labels, valid);
+      for (const t of eventTimes) streamMetrics.freshness.observe(labels, (now - t) / 1000);
       this.rolling.record(
         now,
         mine,
@@ -242,7 +248,9 @@ class PartitionConsumer {
         await this.commit(source);
         nextCommitAt = Date.now() + intervalMs;
       }
-      this.options.onStatus?.(this.status());
+      const status = this.status();
+      streamMetrics.report(status);
+      this.options.onStatus?.(status);
     }
     await this.commit(source);
     this.phase = 'stopped';
@@ -327,6 +335,11 @@ class PartitionConsumer {
     detail: string,
   ): Promise<void> {
     this.s.counters = { ...this.s.counters, deadLetters: this.s.counters.deadLetters + 1 };
+    streamMetrics.deadLetters.inc({
+      pipeline: this.options.spec.name,
+      partition: String(this.options.partition),
+      reason,
+    });
     await this.s.deadLetters.send({
       pipeline: this.options.spec.name,
       partition: this.options.partition,

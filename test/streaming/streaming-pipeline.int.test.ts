@@ -3,7 +3,16 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Worker } from '@temporalio/worker';
 import { loadConfig } from '../../core/config';
 import { openDatabase, type DatabaseHandle } from '../../core/db';
-import { getFeatureGroup, TransformationRegistry, type IngestionDeps } from '../../core/featurestore';
+import { withDuck } from '../../core/duckdb';
+import {
+  checkOnlineOfflineSkew,
+  createFeatureView,
+  getFeatureGroup,
+  OfflineTable,
+  OnDemandRegistry,
+  TransformationRegistry,
+  type IngestionDeps,
+} from '../../core/featurestore';
 import type { S3ObjectStore } from '../../core/storage';
 import {
   CheckpointStore,
@@ -12,10 +21,13 @@ import {
   FeatureEventProducer,
   JetStreamPublisher,
   JetStreamSource,
+  streamMetrics,
   type StreamPipelineSpec,
 } from '../../core/streaming';
 import type { StreamingPipelineResult } from '../../workflows';
+import { startMetricsServer } from '../../workers/metrics-server';
 import { createStreamWorker } from '../../workers/worker-factory';
+import { uniqueGroupName } from '../support/featurestore';
 import {
   cardActivitySnapshot,
   cardWindows,
@@ -210,5 +222,85 @@ describe('streaming feature pipeline (real JetStream, Temporal, PostgreSQL, S3)'
     expect(checkpoints.every((c) => c.counters.events > 0 && c.counters.commits > 0)).toBe(true);
     expect(checkpoints.reduce((n, c) => n + c.counters.events, 0)).toBe(600);
     expect(checkpoints.reduce((n, c) => n + c.counters.late, 0)).toBe(1);
+
+    // Prometheus: the consumers counted the same events.
+    const counted = (await streamMetrics.events.get()).values.filter((v) => v.labels.pipeline === pipeline);
+    expect(counted.reduce((n, v) => n + v.value, 0)).toBe(600);
+    const served = await startMetricsServer(streamMetrics.registry, 0, '127.0.0.1');
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${served.port}/metrics`)).text();
+      expect(text).toContain(`fti_stream_lag_events{pipeline="${pipeline}",partition="0"} 0`);
+      expect(text).toContain(`fti_stream_freshness_seconds_count{pipeline="${pipeline}",partition="1"}`);
+    } finally {
+      await served.close();
+    }
+  });
+
+  it('ingests events as they are (no transformation), and a view joining the streamed group passes the online/offline skew check', async () => {
+    const {
+      source,
+      targets: [target],
+    } = await registerStreamingGroups(database.db, 1);
+    streams.push(`fti_events_${source}_v1`);
+    const producer = new FeatureEventProducer(nc, (await getFeatureGroup(database.db, source)).spec);
+    await producer.send(transactions(200, { seed: 5 }));
+    const pipelines = { events: uniqueName('events'), cards: uniqueName('cards') };
+    const [features, streamWorker] = await workers();
+    const running = [features!.run(), streamWorker!.run()];
+    try {
+      const handles = [
+        await temporal.client.workflow.start('streamingFeaturePipeline', {
+          taskQueue,
+          workflowId: `stream-${pipelines.events}`,
+          args: [{ spec: { name: pipelines.events, source: { name: source }, commitIntervalSeconds: 1 } }],
+        }),
+        await temporal.client.workflow.start('streamingFeaturePipeline', {
+          taskQueue,
+          workflowId: `stream-${pipelines.cards}`,
+          args: [
+            {
+              spec: {
+                name: pipelines.cards,
+                source: { name: source },
+                featureGroup: { name: target },
+                transformation: 'card_windows',
+                commitIntervalSeconds: 1,
+              },
+            },
+          ],
+        }),
+      ];
+      await waitForCheckpoint(database.db, pipelines.events, 200);
+      await waitForCheckpoint(database.db, pipelines.cards, 200);
+      for (const handle of handles) await handle.cancel();
+      await Promise.all(handles.map((h) => h.result()));
+    } finally {
+      features!.shutdown();
+      streamWorker!.shutdown();
+      await Promise.allSettled(running);
+    }
+
+    // The events group holds every event offline, as published.
+    const events = await withDuck(async (duck) => {
+      await new OfflineTable(deps, await getFeatureGroup(database.db, source)).registerSnapshot(duck, 'snap');
+      return duck.one<{ n: bigint }>('SELECT count(*) AS n FROM snap');
+    });
+    expect(Number(events!.n)).toBe(200);
+
+    const view = await createFeatureView(database.db, {
+      name: uniqueGroupName('streamed_view'),
+      spine: { featureGroup: source, features: ['card_id', 'amount'] },
+      joins: [{ featureGroup: target!, prefix: 'card_', lookback: '1d' }],
+      transformations: {},
+      onDemand: [],
+    });
+    const report = await checkOnlineOfflineSkew(
+      { ...deps, onDemand: new OnDemandRegistry() },
+      { featureView: { name: view.record.view.name }, sample: 12 },
+    );
+    expect(report.sampled).toBe(12);
+    expect(report.featuresCompared).toBeGreaterThan(0);
+    expect(report.mismatches).toEqual([]);
+    expect(report.ok).toBe(true);
   });
 });
