@@ -11,3 +11,4 @@ export * from './featurestore';
 export * from './ml';
 export * from './registry';
 export * from './serving';
+export * from './streaming';

@@ -9,8 +9,10 @@ import {
   createFeatureView,
   getDeployment,
   getModelVersion,
+  loadConfig,
   registerFeatureGroup,
   sqlPath,
+  streamWorkflowId,
   TASK_QUEUES,
   withDuck,
   type Database,
@@ -20,6 +22,7 @@ import { generateFraudData, type FraudData } from './data/generator';
 import { featureGroups, fraudView } from './features/module';
 import { fraudVariants, predictFraud, smokeRequest } from './inference/client';
 import { challengerParams, championParams, fraudTrainingPipeline } from './training/pipelines';
+import { runRealTime, type RealTimeResult } from './real-time';
 
 /** Where the example runs. */
 export interface FraudExampleContext {
@@ -36,6 +39,13 @@ export interface FraudExampleContext {
   readonly days?: number;
   /** Suffix for workflow ids (tests run the example more than once). */
   readonly runId?: string;
+  /** NATS with JetStream for the real-time step. @default NATS_URL */
+  readonly natsUrl?: string;
+  /** Stop the streaming pipeline when done (tests); the main job leaves it running. @default false */
+  readonly stopStreaming?: boolean;
+  /** Live replay rate and length of the real-time step. @default 200 events/s for 12 s */
+  readonly liveRate?: number;
+  readonly liveSeconds?: number;
 }
 
 /** What the run produced (the main job prints it). */
@@ -57,6 +67,7 @@ export interface FraudExampleResult {
     readonly variant: string;
   }[];
   readonly batch: { readonly rows: number; readonly outputs: readonly { sink: string; location: string }[] };
+  readonly realTime: RealTimeResult;
   readonly workflowIds: readonly string[];
 }
 
@@ -88,7 +99,7 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
   // Data up to today's midnight (UTC): re-running today reuses every window.
   const end = new Date(Math.floor(Date.now() / DAY) * DAY);
 
-  log('1/7 generating transactions with planted fraud patterns');
+  log('1/8 generating transactions with planted fraud patterns');
   const data = await generateFraudData(ctx.dataDir, {
     end,
     cards: ctx.cards ?? 800,
@@ -99,11 +110,11 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
     `    ${data.counts.transactions} transactions, ${data.counts.fraud} fraudulent, ${data.counts.cards} cards`,
   );
 
-  log('2/7 feature groups and the feature view');
+  log('2/8 feature groups and the feature view');
   for (const group of featureGroups) await registerFeatureGroup(ctx.db, group);
   await createFeatureView(ctx.db, fraudView);
 
-  log('3/7 feature pipelines: backfill of the history (fti-features)');
+  log('3/8 feature pipelines: backfill of the history (fti-features)');
   const window = { start: data.start.toISOString(), end: data.end.toISOString() };
   const pipelines: { spec: FeaturePipelineSpec; window?: typeof window }[] = [
     {
@@ -187,7 +198,7 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
       });
   }
 
-  log('4/7 training pipeline: GBDT with gates, registered as champion (fti-training)');
+  log('4/8 training pipeline: GBDT with gates, registered as champion (fti-training)');
   const training = (name: string, params: Record<string, unknown>, alias: 'champion' | 'challenger') =>
     fraudTrainingPipeline(name, params, alias, queues.training);
   const champion = await execute<{ version: number; state: string; metrics: Record<string, number> }>(
@@ -210,7 +221,7 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
     ids,
   );
 
-  log('5/7 deployment (fti-inference): rollout with a smoke test, then an A/B split with the challenger');
+  log('5/8 deployment (fti-inference): rollout with a smoke test, then an A/B split with the challenger');
   const existing = await getDeployment(ctx.db, 'fraud').catch(() => undefined);
   await execute(
     ctx,
@@ -230,7 +241,7 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
     ids,
   );
 
-  log('6/7 online predictions over HTTP');
+  log('6/8 online predictions over HTTP');
   const { key } = await createApiKey(ctx.db, `fraud-example-${suffix}`);
   const recent = await recentTransactions(data, 6);
   const predictions: { txn_id: string; fraud: boolean; probability: number; variant: string }[] = [];
@@ -257,7 +268,7 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
       ids,
     );
 
-  log('7/7 batch inference over the last day');
+  log('7/8 batch inference over the last day');
   const batch = await execute<{ rows: number; outputs: { sink: string; location: string }[] }>(
     ctx,
     'batchInference',
@@ -271,6 +282,21 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
     ],
     ids,
   );
+  log('8/8 real time: card activity from the streaming pipeline while live transactions are scored');
+  const realTime = await runRealTime({
+    client: ctx.client,
+    db: ctx.db,
+    serviceUrl: ctx.serviceUrl,
+    apiKey: key,
+    natsUrl: ctx.natsUrl ?? loadConfig().natsUrl,
+    featuresQueue: queues.features,
+    data,
+    ...(ctx.liveRate ? { rate: ctx.liveRate } : {}),
+    ...(ctx.liveSeconds ? { liveSeconds: ctx.liveSeconds } : {}),
+    log,
+    stopAfter: ctx.stopStreaming ?? false,
+  });
+  ids.push(streamWorkflowId(realTime.pipeline));
   const deployment = await getDeployment(ctx.db, 'fraud');
   const model = await getModelVersion(ctx.db, 'fraud', champion.version);
   return {
@@ -281,6 +307,7 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
     deployment: { name: 'fraud', version: deployment.current.version },
     predictions,
     batch,
+    realTime,
     workflowIds: ids,
   };
 }

@@ -23,6 +23,8 @@ async function main(): Promise<void> {
       log: (line) => process.stdout.write(`${line}\n`),
     });
     const m = result.model.metrics;
+    const rt = result.realTime;
+    const ms = (v: number | null) => (v === null ? 'n/a' : `${Math.round(v)} ms`);
     const ui = `${config.temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows`;
     process.stdout.write(
       [
@@ -40,6 +42,10 @@ async function main(): Promise<void> {
             .map((p) => `${p.txn_id}${p.fraud ? ' (fraud)' : ''}: ${p.probability.toFixed(3)} [${p.variant}]`)
             .join('\n                '),
         `batch           ${result.batch.rows} predictions for the last day → ${result.batch.outputs.map((o) => `${o.sink}:${o.location}`).join(', ')}`,
+        `real time       streaming pipeline ${rt.pipeline} (still running: fti stream status ${rt.pipeline}): ${rt.liveEvents} live events replayed at ${rt.publishedPerSecond.toFixed(0)}/s after ${rt.warmupEvents} of warm-up;`,
+        `                the pipeline ran at ${rt.eventsPerSecond.toFixed(0)} events/s, freshness (event time → online) p50 ${ms(rt.freshnessP50Ms)}, p99 ${ms(rt.freshnessP99Ms)}`,
+        `card testing    ${rt.burst.tests} small online charges on ${rt.burst.card} pushed to /v1/feature-groups/fraud_transactions/events were online after ${rt.burst.visibleAfterMs} ms;`,
+        `                a 1,450 electronics purchase on that card scored ${rt.burst.before.toFixed(3)} before the burst, ${rt.burst.after.toFixed(3)} after`,
         `service         ${serviceUrl}/v1/deployments/fraud/predict   (API key: fti apikey create <client>)`,
         `Temporal UI     ${ui}   (${result.workflowIds.length} runs)`,
         `took            ${((Date.now() - started) / 1000).toFixed(0)} s — the stack keeps running; stop it with: infra/stack.sh down`,

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { tables, type DatabaseHandle } from '../../core/db';
 import { createFreshDatabase } from '../support/fresh-database';
+import { loadConfig } from '../../core/config';
+import { createStreamWorker } from '../../workers/worker-factory';
 import { sqlPath, withDuck } from '../../core/duckdb';
 import {
   listTrainingDatasets,
@@ -53,13 +55,24 @@ describe('example 1: real-time card fraud, end to end', () => {
     const onDemand = new OnDemandRegistry(fraudModule.onDemandFeatures);
     const ingestion = testIngestionDeps(database, store, transformations);
     const shared = { ...ingestion, onDemand };
+    const streaming = { ...ingestion, natsUrl: loadConfig().natsUrl };
     const workers = await createTestWorkers(temporal, Object.values(queues), {
       db: database.db,
       store,
       ingestion,
+      streaming,
       training: { ...shared, trainers: new TrainerRegistry(), codeVersion: 'test' },
       inference: { ...shared, scoringThreads: 1 },
     });
+    workers.push(
+      await createStreamWorker({
+        connection: temporal.nativeConnection,
+        namespace: temporal.namespace,
+        taskQueue: queues.features,
+        deps: streaming,
+        slots: 1,
+      }),
+    );
     server = await createInferenceServer({ ...shared, pool: database.pool });
     const serviceUrl = await server.app.listen({ port: 0, host: '127.0.0.1' });
     result = await withWorkers(workers, () =>
@@ -72,6 +85,9 @@ describe('example 1: real-time card fraud, end to end', () => {
         cards: 80,
         days: 25,
         runId: uniqueName('run'),
+        stopStreaming: true,
+        liveRate: 50,
+        liveSeconds: 4,
         log: (line) => fs.appendFileSync(path.join(dataDir, 'run.log'), `${line}\n`),
       }),
     ).catch((error: unknown) => {
@@ -119,6 +135,28 @@ describe('example 1: real-time card fraud, end to end', () => {
         r.txn_id,
         expected.get(String(r.txn_id)),
       ]);
+  });
+
+  it('streams card activity in real time: warm windows, live events online within seconds, a burst visible to the model', async () => {
+    const rt = result.realTime;
+    expect(rt.warmupEvents).toBeGreaterThan(100);
+    expect(rt.liveEvents).toBeGreaterThan(50);
+    expect(rt.burst.tests).toBe(5);
+    // The burst changed what the model sees, so its score moved.
+    expect(rt.burst.after).not.toBeCloseTo(rt.burst.before, 6);
+    const activity = await database.pool.query<{ n: string; live: string }>(
+      `SELECT txn_count_10m::text AS n, (event_time > now() - interval '10 minutes')::text AS live
+       FROM fti_online.fraud_card_activity_v1 WHERE card_id = $1`,
+      [rt.burst.card],
+    );
+    expect(Number(activity.rows[0]!.n)).toBeGreaterThanOrEqual(5);
+    expect(activity.rows[0]!.live).toBe('true');
+    // Rows of warm-up events were not rewritten: the stream wrote only from the end of the history on.
+    const streamed = await database.pool.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM feature_group_commits c JOIN feature_groups g ON g.id = c.feature_group_id
+       WHERE g.name = 'fraud_card_activity' AND c.idempotency_key LIKE 'stream:fraud-card-activity:%' AND c.state = 'completed'`,
+    );
+    expect(Number(streamed.rows[0]!.n)).toBeGreaterThan(0);
   });
 
   it('registers a model that learned the planted signal, with lineage', async () => {

@@ -6,6 +6,7 @@ import {
   defineOnDemandFeature,
   sqlPath,
   sqlTransformation,
+  windowAggregation,
   type FeatureGroupDefinition,
   type FeatureViewDefinition,
 } from '../../../core';
@@ -102,9 +103,36 @@ export const fraudMerchants: FeatureGroupDefinition = {
   online: { enabled: true },
 };
 
-export const featureGroups = [fraudLabels, fraudCardActivity, fraudAccounts, fraudMerchants];
+/**
+ * Live card transactions as they happen (the payment switch publishes them): the event stream the
+ * streaming pipeline turns into card activity. Validated at the door against this schema.
+ */
+export const fraudTransactions: FeatureGroupDefinition = {
+  name: 'fraud_transactions',
+  description: 'live card transactions (events published by the payment switch)',
+  primaryKey: ['txn_id'],
+  eventTime: 'event_time',
+  features: [
+    { name: 'txn_id', type: 'string' },
+    ts('event_time'),
+    { name: 'card_id', type: 'string', nullable: false },
+    { name: 'account_id', type: 'string', nullable: false },
+    { name: 'merchant_id', type: 'string', nullable: false },
+    { name: 'amount', type: 'double', nullable: false },
+    { name: 'category', type: 'string' },
+    { name: 'card_type', type: 'string' },
+    { name: 'lat', type: 'double' },
+    { name: 'lon', type: 'double' },
+  ],
+};
 
-const range = (interval: string) => `RANGE BETWEEN INTERVAL ${interval} PRECEDING AND CURRENT ROW`;
+export const featureGroups = [
+  fraudLabels,
+  fraudCardActivity,
+  fraudAccounts,
+  fraudMerchants,
+  fraudTransactions,
+];
 
 export const transformations = {
   /** Transactions + chargebacks known so far → labelled transactions. */
@@ -115,20 +143,29 @@ export const transformations = {
         coalesce(c.is_fraud, false) AS is_fraud, t._fti_row
       FROM ${input} t LEFT JOIN read_parquet(${sqlPath(path.join(fraudDataDir(), 'chargebacks.parquet'))}) c USING (txn_id)`,
   ),
-  /** Trailing windows per card, as of each transaction (inclusive), stamped 1 ms later. */
-  fraud_card_activity: sqlTransformation(
-    (input) => `SELECT card_id, event_time + INTERVAL 1 MILLISECOND AS event_time,
-        count(*) OVER (w ${range('10 MINUTE')}) AS txn_count_10m,
-        count(*) OVER (w ${range('1 HOUR')}) AS txn_count_1h,
-        sum(amount) OVER (w ${range('1 HOUR')}) AS amount_sum_1h,
-        count(*) OVER (w ${range('1 DAY')}) AS txn_count_1d,
-        sum(amount) OVER (w ${range('1 DAY')}) AS amount_sum_1d,
-        count(*) OVER (w ${range('7 DAY')}) AS txn_count_7d,
-        avg(amount) OVER (w ${range('7 DAY')}) AS amount_mean_7d,
-        max(amount) OVER (w ${range('7 DAY')}) AS amount_max_7d,
-        lat AS last_lat, lon AS last_lon, _fti_row
-      FROM ${input} WINDOW w AS (PARTITION BY card_id ORDER BY event_time)`,
-  ),
+  /**
+   * Trailing windows per card, as of each transaction (inclusive), stamped 1 ms later. One
+   * definition for both pipelines: the hourly batch pipeline runs it in DuckDB over files, the
+   * streaming pipeline `fraud-card-activity` runs it incrementally over the live transaction stream,
+   * with identical results.
+   */
+  fraud_card_activity: windowAggregation({
+    partitionBy: ['card_id'],
+    timeColumn: 'event_time',
+    timeOffset: '1ms',
+    features: [
+      { name: 'txn_count_10m', fn: 'count', window: '10m' },
+      { name: 'txn_count_1h', fn: 'count', window: '1h' },
+      { name: 'amount_sum_1h', fn: 'sum', column: 'amount', window: '1h' },
+      { name: 'txn_count_1d', fn: 'count', window: '1d' },
+      { name: 'amount_sum_1d', fn: 'sum', column: 'amount', window: '1d' },
+      { name: 'txn_count_7d', fn: 'count', window: '7d' },
+      { name: 'amount_mean_7d', fn: 'mean', column: 'amount', window: '7d' },
+      { name: 'amount_max_7d', fn: 'max', column: 'amount', window: '7d' },
+      { name: 'last_lat', fn: 'last', column: 'lat', window: '7d' },
+      { name: 'last_lon', fn: 'last', column: 'lon', window: '7d' },
+    ],
+  }),
   fraud_merchant: sqlTransformation(
     (
       input,
