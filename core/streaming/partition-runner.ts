@@ -221,8 +221,11 @@ class PartitionConsumer {
           online.push(row);
           this.offline.set(this.recordKey(row), row);
         }
-        eventTimes.push(outcome.eventTimeMs);
-        storedAt.push(event.storedAtMs);
+        // Freshness is about rows that became visible: warm-up events (before emitFrom) have none.
+        if (outcome.rows.length > 0) {
+          eventTimes.push(outcome.eventTimeMs);
+          storedAt.push(event.storedAtMs);
+        }
       }
       if (online.length > 0 && this.target.online.enabled)
         await this.deps.online.writeRows(this.target, online);
