@@ -71,8 +71,11 @@ export async function createStreamWorker(options: {
   readonly taskQueue: string;
   readonly deps: StreamingDeps;
   readonly slots: number;
+  /** Worker identity shown in the Temporal UI. @default the SDK's `<pid>@<host>` */
+  readonly identity?: string;
 }): Promise<Worker> {
   return Worker.create({
+    ...(options.identity ? { identity: options.identity } : {}),
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: streamsQueueOf(options.taskQueue),

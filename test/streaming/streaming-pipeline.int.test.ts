@@ -13,7 +13,7 @@ import {
   TransformationRegistry,
   type IngestionDeps,
 } from '../../core/featurestore';
-import type { S3ObjectStore } from '../../core/storage';
+import { objectStoreFromConfig, type S3ObjectStore } from '../../core/storage';
 import {
   CheckpointStore,
   connectJetStream,
@@ -28,9 +28,11 @@ import type { StreamingPipelineResult } from '../../workflows';
 import { startMetricsServer } from '../../workers/metrics-server';
 import { createStreamWorker } from '../../workers/worker-factory';
 import { uniqueGroupName } from '../support/featurestore';
+import { WorkerProcess } from '../support/chaos';
 import {
   cardActivitySnapshot,
   cardWindows,
+  cardWindowsModuleFile,
   registerStreamingGroups,
   transactions,
   waitForCheckpoint,
@@ -302,5 +304,111 @@ describe('streaming feature pipeline (real JetStream, Temporal, PostgreSQL, S3)'
     expect(report.featuresCompared).toBeGreaterThan(0);
     expect(report.mismatches).toEqual([]);
     expect(report.ok).toBe(true);
+  });
+
+  it('shares a pipeline between 2 worker processes by key partition, and continues as new every runSeconds without losing its place', async () => {
+    const {
+      source,
+      targets: [target, batchGroup],
+    } = await registerStreamingGroups(database.db, 2);
+    streams.push(`fti_events_${source}_v1`);
+    const producer = new FeatureEventProducer(nc, (await getFeatureGroup(database.db, source)).spec);
+    const events = transactions(400, { seed: 9 });
+    await producer.send(events.slice(0, 200));
+    // Two features worker processes on a queue of this test's own, one consumer slot each: each
+    // must take one partition. They write where the configuration says, so read that store.
+    const sharedQueue = uniqueName('fti-features');
+    const env = {
+      FTI_WORKER_TASK_QUEUE: sharedQueue,
+      FTI_FEATURE_MODULES: cardWindowsModuleFile(),
+      FTI_STREAM_SLOTS: '1',
+    };
+    const processes = [
+      await WorkerProcess.start('features', env),
+      await WorkerProcess.start('features', env),
+    ];
+    const configStore = objectStoreFromConfig(loadConfig());
+    const sharedDeps = testIngestionDeps(
+      database,
+      configStore,
+      new TransformationRegistry().register('card_windows', cardWindows()),
+    );
+    const pipeline = uniqueName('shared');
+    try {
+      const handle = await temporal.client.workflow.start('streamingFeaturePipeline', {
+        taskQueue: sharedQueue,
+        workflowId: `stream-${pipeline}`,
+        args: [
+          {
+            spec: {
+              name: pipeline,
+              source: { name: source },
+              featureGroup: { name: target! },
+              transformation: 'card_windows',
+              partitions: 2,
+              commitIntervalSeconds: 1,
+              runSeconds: 5,
+            },
+          },
+        ],
+      });
+      await waitForCheckpoint(database.db, pipeline, 200);
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      expect(pending.map((a) => a.lastWorkerIdentity).sort()).toEqual(
+        processes.map((p) => p.identity).sort(),
+      );
+      // Past one period: the workflow continued as new and the consumers picked up where they were.
+      await new Promise((resolve) => setTimeout(resolve, 7000));
+      await producer.send(events.slice(200));
+      await waitForCheckpoint(database.db, pipeline, 400);
+      const description = await handle.describe();
+      expect(description.runId).not.toBe(handle.firstExecutionRunId);
+      await handle.cancel();
+      await handle.result();
+
+      const checkpoints = await new CheckpointStore(database.db).list(pipeline);
+      expect(checkpoints.reduce((n, c) => n + c.counters.events, 0)).toBe(400);
+      // The two partitions together computed what the batch form computes over the same events.
+      const csv = writeCsv(
+        'txn_id,event_time,card_id,amount',
+        events.map((e) => `${e.txn_id},${e.event_time},${e.card_id},${e.amount ?? ''}`),
+      );
+      const batchQueue = uniqueName('fti-features');
+      const [batchWorker] = await createTestWorkers(temporal, [batchQueue], {
+        db: database.db,
+        store: configStore,
+        ingestion: sharedDeps,
+      });
+      const batchRun = batchWorker!.run();
+      try {
+        await temporal.client.workflow.execute('featurePipeline', {
+          taskQueue: batchQueue,
+          workflowId: uniqueName('batch'),
+          args: [
+            {
+              pipeline: {
+                name: uniqueName('shared-batch'),
+                featureGroup: { name: batchGroup! },
+                source: { kind: 'csv', path: csv },
+                transformation: 'card_windows',
+                operation: 'upsert',
+              },
+            },
+          ],
+        });
+      } finally {
+        batchWorker!.shutdown();
+        await batchRun;
+      }
+      const streamed = await cardActivitySnapshot(sharedDeps, target!);
+      const backfilled = await cardActivitySnapshot(sharedDeps, batchGroup!);
+      const exact = (rows: Record<string, unknown>[]) =>
+        rows.map((r) => [r.card_id, r.event_time, r.txn_count_10m, r.amount_max_1h, r.last_amount]);
+      expect(streamed.length).toBeGreaterThan(300);
+      expect(exact(streamed)).toEqual(exact(backfilled));
+    } finally {
+      for (const p of processes) await p.stop();
+      configStore.close();
+    }
   });
 });
