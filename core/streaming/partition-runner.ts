@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { DuckSession } from '../duckdb';
-import { describeError } from '../errors';
+import { describeError, ValidationError } from '../errors';
 import type { FeatureGroupSpec } from '../featurestore/feature-group';
 import { getFeatureGroup, type FeatureGroupRecord } from '../featurestore/feature-group-repository';
 import type { IngestionDeps } from '../featurestore/ingestion';
@@ -146,6 +146,15 @@ export async function runStreamPartition(
   }
 }
 
+/** A platform-built row, refused only for a non-finite number (a sum that overflowed). */
+function finiteRow(row: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  for (const [name, value] of Object.entries(row)) {
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new ValidationError(`row field "${name}" is not a finite number (an aggregate overflowed).`);
+  }
+  return row;
+}
+
 /** Durable consumer name of a partition (shown by `nats consumer ls`). */
 export function consumerName(pipeline: string, partition: number): string {
   return `fti_${pipeline}_p${partition}`;
@@ -176,6 +185,14 @@ class PartitionConsumer {
   private readonly table: OfflineTable;
   private readonly emitFromMs: number | undefined;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  /** Last sequence handed to a commit (landed or in flight). */
+  private planned: number;
+  private inFlight: Promise<void> | undefined;
+  /**
+   * Window rows are built by the platform from validated events, and events written as they are
+   * were validated against this very group: only user row functions need the full check.
+   */
+  private readonly trustedOutput: boolean;
 
   constructor(
     private readonly deps: StreamingDeps,
@@ -183,8 +200,11 @@ class PartitionConsumer {
     private readonly s: ConsumerState,
   ) {
     this.processed = s.position;
+    this.planned = s.position;
     this.table = new OfflineTable(deps, s.targetGroup);
     this.emitFromMs = options.spec.emitFrom ? Date.parse(options.spec.emitFrom) : undefined;
+    this.trustedOutput =
+      s.operator.kind === 'window' || (s.operator.kind === 'events' && s.sourceGroup.id === s.targetGroup.id);
   }
 
   private get target(): FeatureGroupSpec {
@@ -197,6 +217,7 @@ class PartitionConsumer {
     const intervalMs = spec.commitIntervalSeconds * 1000;
     let nextCommitAt = Date.now() + intervalMs;
     let nextLagCheck = 0;
+    let nextStatusAt = 0;
     this.phase = 'consuming';
     while (!this.options.signal.aborted && Date.now() < deadline) {
       const waitMs = Math.max(
@@ -248,14 +269,21 @@ class PartitionConsumer {
         nextLagCheck = now + 1000;
       }
       if (now >= nextCommitAt) {
-        await this.commit(source);
+        // The commit runs while the loop goes on writing online; at most one is in flight.
+        await this.commitInBackground(source);
         nextCommitAt = Date.now() + intervalMs;
       }
-      const status = this.status();
-      streamMetrics.report(status);
-      this.options.onStatus?.(status);
+      if (now >= nextStatusAt) {
+        // Percentiles sort a minute of samples: once a second is enough for heartbeats and metrics.
+        const status = this.status();
+        streamMetrics.report(status);
+        this.options.onStatus?.(status);
+        nextStatusAt = now + 1000;
+      }
     }
-    await this.commit(source);
+    await this.landCommit();
+    await this.commitInBackground(source);
+    await this.landCommit();
     this.phase = 'stopped';
     return this.status();
   }
@@ -270,29 +298,35 @@ class PartitionConsumer {
   > {
     const { spec, partition } = this.options;
     const source = this.s.sourceGroup.spec;
-    let event: FeatureEvent;
+    const operator = this.s.operator;
+    let parsed: unknown;
     try {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(this.decoder.decode(data));
-      } catch {
-        // Nobody can tell its key: partition 0 reports it, once.
-        if (partition === 0) await this.dead(sequence, subject, data, 'undecodable', 'not UTF-8 JSON');
-        return partition === 0 ? 'dead' : 'other-partition';
-      }
-      event = validateFeatureEvent(source, parsed, `event ${sequence}`);
-    } catch (error) {
-      if (partition === 0) await this.dead(sequence, subject, data, 'invalid', describeError(error));
+      parsed = JSON.parse(this.decoder.decode(data));
+    } catch {
+      // Nobody can tell its key: partition 0 reports it, once.
+      if (partition === 0) await this.dead(sequence, subject, data, 'undecodable', 'not UTF-8 JSON');
       return partition === 0 ? 'dead' : 'other-partition';
     }
-    const operator = this.s.operator;
+    // Route on the raw key values before validating: every consumer reads every event, and only the
+    // key's owner pays for checking it (and reports it when it is invalid).
+    const fields =
+      typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+        ? (parsed as Record<string, unknown>)
+        : {};
     if (
       partitionOf(
-        operator.partitionBy.map((c) => event[c] ?? null),
+        operator.partitionBy.map((c) => fields[c] ?? null),
         spec.partitions,
       ) !== partition
     )
       return 'other-partition';
+    let event: FeatureEvent;
+    try {
+      event = validateFeatureEvent(source, parsed, `event ${sequence}`);
+    } catch (error) {
+      await this.dead(sequence, subject, data, 'invalid', describeError(error));
+      return 'dead';
+    }
     const eventTimeMs = Date.parse(String(event[source.eventTime]));
     const result = operator.add(event);
     if (result.late) {
@@ -308,9 +342,11 @@ class PartitionConsumer {
     }
     const rows: Readonly<Record<string, unknown>>[] = [];
     for (const row of result.rows) {
-      let checked: FeatureEvent;
+      let checked: Readonly<Record<string, unknown>>;
       try {
-        checked = validateFeatureEvent(this.target, row, `row from event ${sequence}`);
+        checked = this.trustedOutput
+          ? finiteRow(row)
+          : validateFeatureEvent(this.target, row, `row from event ${sequence}`);
       } catch (error) {
         await this.dead(sequence, subject, data, 'invalid_output', describeError(error));
         continue;
@@ -363,6 +399,7 @@ class PartitionConsumer {
     await this.s.checkpoints.save(this.deps.db, this.checkpoint(position));
     this.s.position = position;
     this.processed = position;
+    this.planned = position;
   }
 
   private checkpoint(position: number) {
@@ -377,55 +414,73 @@ class PartitionConsumer {
     };
   }
 
+  /** Waits for the commit in flight, if any; its failure fails the consumer (the checkpoint did not move). */
+  private async landCommit(): Promise<void> {
+    const pending = this.inFlight;
+    this.inFlight = undefined;
+    if (pending) await pending;
+  }
+
   /**
-   * Makes everything processed so far safe: the offline rows as one commit keyed by the stream
-   * range, with the checkpoint in the same transaction (or the checkpoint alone when there are no
-   * rows), then acks the events.
+   * Makes everything processed so far safe, in the background: the rows since the last planned
+   * commit become one offline commit keyed by their stream range, with the checkpoint (window state
+   * taken now, position, counters) in the same transaction — or the checkpoint alone when there are
+   * no rows — and the events are acked once it landed. The previous commit lands first, so ranges
+   * are consecutive and the checkpoint only moves forward.
    */
-  private async commit(source: JetStreamSource): Promise<void> {
-    if (this.processed <= this.s.position) return;
-    this.phase = 'committing';
+  private async commitInBackground(source: JetStreamSource): Promise<void> {
+    await this.landCommit();
+    if (this.processed <= this.planned) return;
     const { spec, partition } = this.options;
+    const from = this.planned + 1;
     const to = this.processed;
-    if (this.offline.size > 0) {
-      const counters = {
+    this.planned = to;
+    const rows = [...this.offline.values()];
+    this.offline.clear();
+    if (rows.length > 0) {
+      this.s.counters = {
         ...this.s.counters,
         commits: this.s.counters.commits + 1,
         lastCommitAt: new Date().toISOString(),
       };
-      this.s.counters = counters;
-      const checkpoint = this.checkpoint(to);
-      const result = await commitStreamRows(
-        {
-          table: this.table,
-          duck: this.s.duck,
-          spec: this.target,
-          scratchDir: this.deps.scratchDir || path.join(os.tmpdir(), 'fti-stream'),
-        },
-        [...this.offline.values()],
-        {
-          idempotencyKey: `stream:${spec.name}:${this.s.generation}:p${partition}:${this.s.position + 1}-${to}`,
-          // A large micro-batch can take seconds to write: keep the heartbeat going meanwhile.
-          onProgress: () => this.options.onStatus?.(this.status()),
-          alongside: async (tx, commit) => {
-            await this.s.checkpoints.save(tx, { ...checkpoint, lastCommitId: commit.id });
-          },
-        },
-      );
-      if (result.reused) {
-        // A consumer fenced after committing this very range: its checkpoint moved with it.
-        throw new Error(
-          `streaming pipeline ${spec.name} partition ${partition}: range ${this.s.position + 1}-${to} was already committed by another consumer; restarting from the checkpoint.`,
-        );
-      }
-      this.s.lastCommitId = result.commit.id;
-    } else {
-      await this.s.checkpoints.save(this.deps.db, this.checkpoint(to));
     }
-    this.offline.clear();
-    this.s.position = to;
-    await source.ackThrough(to);
-    this.phase = 'consuming';
+    const checkpoint = this.checkpoint(to);
+    this.phase = 'committing';
+    this.inFlight = (async () => {
+      if (rows.length > 0) {
+        const result = await commitStreamRows(
+          {
+            table: this.table,
+            duck: this.s.duck,
+            spec: this.target,
+            scratchDir: this.deps.scratchDir || path.join(os.tmpdir(), 'fti-stream'),
+          },
+          rows,
+          {
+            idempotencyKey: `stream:${spec.name}:${this.s.generation}:p${partition}:${from}-${to}`,
+            // A large micro-batch can take seconds to write: keep the heartbeat going meanwhile.
+            onProgress: () => this.options.onStatus?.(this.status()),
+            alongside: async (tx, commit) => {
+              await this.s.checkpoints.save(tx, { ...checkpoint, lastCommitId: commit.id });
+            },
+          },
+        );
+        if (result.reused) {
+          // A consumer fenced after committing this very range: its checkpoint moved with it.
+          throw new Error(
+            `streaming pipeline ${spec.name} partition ${partition}: range ${from}-${to} was already committed by another consumer; restarting from the checkpoint.`,
+          );
+        }
+        this.s.lastCommitId = result.commit.id;
+      } else {
+        await this.s.checkpoints.save(this.deps.db, checkpoint);
+      }
+      this.s.position = to;
+      await source.ackThrough(to);
+      this.phase = 'consuming';
+    })();
+    // Surfaced by landCommit; never an unhandled rejection meanwhile.
+    this.inFlight.catch(() => undefined);
   }
 
   private status(): StreamPartitionStatus {
