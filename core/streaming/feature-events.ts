@@ -20,59 +20,78 @@ const ISO_LOCAL_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
  * how to fix it, never the value.
  */
 export function validateFeatureEvent(spec: FeatureGroupSpec, event: unknown, where: string): FeatureEvent {
-  const label = `${where} (feature group ${spec.name} v${spec.version})`;
+  // Messages are built only on failure: this runs for every event of a stream.
+  const label = () => `${where} (feature group ${spec.name} v${spec.version})`;
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
-    throw new ValidationError(`${label}: an event must be a JSON object of feature values.`, {
+    throw new ValidationError(`${label()}: an event must be a JSON object of feature values.`, {
       location: where,
     });
   }
   const fields = event as Record<string, unknown>;
-  const byName = new Map(spec.features.map((f) => [f.name, f]));
-  const unknown = Object.keys(fields).filter((k) => !byName.has(k));
-  if (unknown.length > 0) {
+  const shape = shapeOf(spec);
+  let known = 0;
+  for (const key in fields) if (shape.byName.has(key)) known += 1;
+  if (known !== Object.keys(fields).length) {
+    const unknown = Object.keys(fields).filter((k) => !shape.byName.has(k));
     throw new ValidationError(
-      `${label}: field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} are not features of the group; remove them or add them to the group.`,
+      `${label()}: field(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')} are not features of the group; remove them or add them to the group.`,
       { location: `${where}.${unknown[0]}` },
     );
   }
-  const required = new Set([...spec.primaryKey, spec.eventTime]);
   const out: Record<string, EventValue> = {};
   for (const feature of spec.features) {
     const value = fields[feature.name];
     if (value === undefined || value === null) {
-      if (required.has(feature.name) || !feature.nullable) {
+      const required = shape.required.has(feature.name);
+      if (required || !feature.nullable) {
         throw new ValidationError(
-          `${label}: field "${feature.name}" is missing${required.has(feature.name) ? ' (it is part of the record key)' : ' and the feature is not nullable'}.`,
+          `${label()}: field "${feature.name}" is missing${required ? ' (it is part of the record key)' : ' and the feature is not nullable'}.`,
           { location: `${where}.${feature.name}` },
         );
       }
       out[feature.name] = null;
       continue;
     }
-    out[feature.name] = checkValue(
-      feature,
-      value,
-      `${label}: field "${feature.name}"`,
-      `${where}.${feature.name}`,
-    );
+    out[feature.name] = checkValue(feature, value, () => `${label()}: field "${feature.name}"`, where);
   }
   return out;
 }
 
-function checkValue(feature: ResolvedFeature, value: unknown, label: string, location: string): EventValue {
+/** Per-spec lookups, built once per feature group version rather than per event. */
+const shapes = new WeakMap<
+  FeatureGroupSpec,
+  { byName: Map<string, ResolvedFeature>; required: Set<string> }
+>();
+function shapeOf(spec: FeatureGroupSpec) {
+  let shape = shapes.get(spec);
+  if (!shape) {
+    shape = {
+      byName: new Map(spec.features.map((f) => [f.name, f])),
+      required: new Set([...spec.primaryKey, spec.eventTime]),
+    };
+    shapes.set(spec, shape);
+  }
+  return shape;
+}
+
+function checkValue(
+  feature: ResolvedFeature,
+  value: unknown,
+  label: () => string,
+  where: string,
+): EventValue {
+  const location = () => `${where}.${feature.name}`;
   const fail = (expected: string): never => {
     throw new ValidationError(
-      `${label} must be ${expected} (feature type ${feature.type}), got ${typeOf(value)}.`,
-      {
-        location,
-      },
+      `${label()} must be ${expected} (feature type ${feature.type}), got ${typeOf(value)}.`,
+      { location: location() },
     );
   };
   const finite = (n: number) => {
     if (!Number.isFinite(n) && !feature.allowNonFinite) {
       throw new ValidationError(
-        `${label} is not a finite number; send a finite value, or set "allowNonFinite": true on the feature.`,
-        { location },
+        `${label()} is not a finite number; send a finite value, or set "allowNonFinite": true on the feature.`,
+        { location: location() },
       );
     }
     return n;

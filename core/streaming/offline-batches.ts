@@ -28,8 +28,20 @@ export async function commitStreamRows(
     input.scratchDir,
     `stream-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.jsonl`,
   );
-  const lines = rows.map((row, i) => JSON.stringify({ ...row, [ROW_COLUMN]: i + 1 }));
-  await fs.promises.writeFile(file, `${lines.join('\n')}\n`);
+  // Written in chunks, each an await: the consumer loop keeps writing online rows in between
+  // instead of stalling for the whole micro-batch.
+  const out = await fs.promises.open(file, 'w');
+  try {
+    for (let start = 0; start < rows.length; start += 2000) {
+      const chunk = rows
+        .slice(start, start + 2000)
+        .map((row, i) => JSON.stringify({ ...row, [ROW_COLUMN]: start + i + 1 }))
+        .join('\n');
+      await out.write(`${chunk}\n`);
+    }
+  } finally {
+    await out.close();
+  }
   try {
     const columns = [
       ...input.spec.features.map((f) => `${quoteIdent(f.name)}: '${DUCK_TYPES[f.type]}'`),
