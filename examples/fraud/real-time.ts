@@ -164,7 +164,9 @@ async function cardTestingBurst(
   ctx: { db: Database; serviceUrl: string; apiKey: string },
   history: readonly Record<string, unknown>[],
 ): Promise<RealTimeResult['burst']> {
-  const base = history.at(-1)!;
+  // A card seen last week; a different one on each run, so a burst left by an earlier run (still
+  // the card's latest online row) does not blur the before/after comparison.
+  const base = history[history.length - 1 - (Math.floor(Date.now() / 1000) % Math.min(200, history.length))]!;
   const card = String(base.card_id);
   // A big electronics purchase near the card's last location: what a fraudster cashes out with.
   const candidate: TransactionRequest = {
@@ -178,7 +180,6 @@ async function cardTestingBurst(
     lon: Number(base.lon),
   };
   const before = (await predictFraud(ctx.serviceUrl, ctx.apiKey, candidate)).probability;
-  const countBefore = await txnCount10m(ctx.db, card);
   const tests = 5;
   const now = Date.now();
   const events = Array.from({ length: tests }, (_, i) => ({
@@ -193,6 +194,7 @@ async function cardTestingBurst(
     lat: candidate.lat,
     lon: candidate.lon,
   }));
+  const lastBurstAt = Date.parse(events.at(-1)!.event_time);
   const response = await fetch(`${ctx.serviceUrl}/v1/feature-groups/fraud_transactions/events`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.apiKey}` },
@@ -200,23 +202,30 @@ async function cardTestingBurst(
   });
   if (!response.ok) throw new Error(`event push failed: HTTP ${response.status} ${await response.text()}`);
   const pushed = Date.now();
+  // Visible once the card's online row is the one computed after the burst's last charge.
   for (;;) {
-    if ((await txnCount10m(ctx.db, card)) >= Math.min(tests, countBefore + tests)) break;
+    const row = await cardActivity(ctx.db, card);
+    if (row && row.eventTimeMs > lastBurstAt && row.txnCount10m >= tests) break;
     if (Date.now() - pushed > 30_000)
       throw new Error(`the burst on ${card} did not reach the online store in 30 s`);
-    await sleep(20);
+    await sleep(10);
   }
   const visibleAfterMs = Date.now() - pushed;
   const after = (await predictFraud(ctx.serviceUrl, ctx.apiKey, candidate)).probability;
   return { card, tests, visibleAfterMs, before, after };
 }
 
-async function txnCount10m(db: Database, card: string): Promise<number> {
+async function cardActivity(
+  db: Database,
+  card: string,
+): Promise<{ txnCount10m: number; eventTimeMs: number } | undefined> {
   const table = `fti_online."${PostgresOnlineStore.tableName({ name: 'fraud_card_activity', version: 1 })}"`;
-  const result = await db.execute<{ n: string | null }>(
-    sql`SELECT txn_count_10m::text AS n FROM ${sql.raw(table)} WHERE card_id = ${card}`,
+  const result = await db.execute<{ n: string | null; at: string }>(
+    sql`SELECT txn_count_10m::text AS n, (extract(epoch FROM event_time) * 1000)::bigint::text AS at
+        FROM ${sql.raw(table)} WHERE card_id = ${card}`,
   );
-  return Number(result.rows[0]?.n ?? 0);
+  const row = result.rows[0];
+  return row ? { txnCount10m: Number(row.n ?? 0), eventTimeMs: Number(row.at) } : undefined;
 }
 
 async function waitCaughtUp(db: Database, pipeline: string, position: number): Promise<void> {
