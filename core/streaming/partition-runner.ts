@@ -185,6 +185,10 @@ class PartitionConsumer {
   private readonly table: OfflineTable;
   private readonly emitFromMs: number | undefined;
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  /** Counters, updated in place per event (copied into checkpoints and status). */
+  private readonly counts: { -readonly [K in keyof StreamCounters]: StreamCounters[K] };
+  private readonly deadLetterSends: Promise<void>[] = [];
+  private readonly recordKeyColumns: readonly string[];
   /** Last sequence handed to a commit (landed or in flight). */
   private planned: number;
   private inFlight: Promise<void> | undefined;
@@ -201,6 +205,8 @@ class PartitionConsumer {
   ) {
     this.processed = s.position;
     this.planned = s.position;
+    this.counts = { ...s.counters };
+    this.recordKeyColumns = [...s.targetGroup.spec.primaryKey, s.targetGroup.spec.eventTime];
     this.table = new OfflineTable(deps, s.targetGroup);
     this.emitFromMs = options.spec.emitFrom ? Date.parse(options.spec.emitFrom) : undefined;
     this.trustedOutput =
@@ -233,7 +239,7 @@ class PartitionConsumer {
       for (const event of batch.events) {
         if (event.sequence <= this.processed) continue; // already safe (a redelivery)
         this.processed = event.sequence;
-        const outcome = await this.process(event.sequence, event.subject, event.data);
+        const outcome = this.process(event.sequence, event.subject, event.data);
         if (outcome === 'other-partition') continue;
         mine += 1;
         if (outcome === 'dead') continue;
@@ -247,6 +253,10 @@ class PartitionConsumer {
           eventTimes.push(outcome.eventTimeMs);
           storedAt.push(event.storedAtMs);
         }
+      }
+      if (this.deadLetterSends.length > 0) {
+        const sends = this.deadLetterSends.splice(0);
+        await Promise.all(sends);
       }
       if (online.length > 0 && this.target.online.enabled)
         await this.deps.online.writeRows(this.target, online);
@@ -289,13 +299,12 @@ class PartitionConsumer {
   }
 
   /** Decodes, validates and routes one event; returns its rows, or why it produced none. */
-  private async process(
+  private process(
     sequence: number,
     subject: string,
     data: Uint8Array,
-  ): Promise<
-    'other-partition' | 'dead' | { rows: readonly Readonly<Record<string, unknown>>[]; eventTimeMs: number }
-  > {
+  ):
+    'other-partition' | 'dead' | { rows: readonly Readonly<Record<string, unknown>>[]; eventTimeMs: number } {
     const { spec, partition } = this.options;
     const source = this.s.sourceGroup.spec;
     const operator = this.s.operator;
@@ -304,7 +313,7 @@ class PartitionConsumer {
       parsed = JSON.parse(this.decoder.decode(data));
     } catch {
       // Nobody can tell its key: partition 0 reports it, once.
-      if (partition === 0) await this.dead(sequence, subject, data, 'undecodable', 'not UTF-8 JSON');
+      if (partition === 0) this.dead(sequence, subject, data, 'undecodable', 'not UTF-8 JSON');
       return partition === 0 ? 'dead' : 'other-partition';
     }
     // Route on the raw key values before validating: every consumer reads every event, and only the
@@ -324,14 +333,14 @@ class PartitionConsumer {
     try {
       event = validateFeatureEvent(source, parsed, `event ${sequence}`);
     } catch (error) {
-      await this.dead(sequence, subject, data, 'invalid', describeError(error));
+      this.dead(sequence, subject, data, 'invalid', describeError(error));
       return 'dead';
     }
     const eventTimeMs = Date.parse(String(event[source.eventTime]));
     const result = operator.add(event);
     if (result.late) {
-      this.s.counters = { ...this.s.counters, late: this.s.counters.late + 1 };
-      await this.dead(
+      this.counts.late += 1;
+      this.dead(
         sequence,
         subject,
         data,
@@ -348,7 +357,7 @@ class PartitionConsumer {
           ? finiteRow(row)
           : validateFeatureEvent(this.target, row, `row from event ${sequence}`);
       } catch (error) {
-        await this.dead(sequence, subject, data, 'invalid_output', describeError(error));
+        this.dead(sequence, subject, data, 'invalid_output', describeError(error));
         continue;
       }
       if (
@@ -358,28 +367,29 @@ class PartitionConsumer {
         continue;
       rows.push(checked);
     }
-    this.s.counters = {
-      ...this.s.counters,
-      events: this.s.counters.events + 1,
-      rows: this.s.counters.rows + rows.length,
-    };
+    this.counts.events += 1;
+    this.counts.rows += rows.length;
     return { rows, eventTimeMs };
   }
 
-  private async dead(
+  /**
+   * Sends an event to the dead-letter stream; the publish is awaited with its micro-batch (before
+   * any checkpoint can cover the event), not per event.
+   */
+  private dead(
     sequence: number,
     subject: string,
     data: Uint8Array,
     reason: DeadLetterReason,
     detail: string,
-  ): Promise<void> {
-    this.s.counters = { ...this.s.counters, deadLetters: this.s.counters.deadLetters + 1 };
+  ): void {
+    this.counts.deadLetters += 1;
     streamMetrics.deadLetters.inc({
       pipeline: this.options.spec.name,
       partition: String(this.options.partition),
       reason,
     });
-    await this.s.deadLetters.send({
+    const sent = this.s.deadLetters.send({
       pipeline: this.options.spec.name,
       partition: this.options.partition,
       sequence,
@@ -388,10 +398,19 @@ class PartitionConsumer {
       detail,
       data: Buffer.from(data).toString('utf8'),
     });
+    sent.catch(() => undefined); // surfaced when the batch awaits it
+    this.deadLetterSends.push(sent);
   }
 
   private recordKey(row: Readonly<Record<string, unknown>>): string {
-    return JSON.stringify([...this.target.primaryKey, this.target.eventTime].map((c) => row[c]));
+    // Joined with a separator no key holds (checked); JSON only for the odd key that does.
+    let key = '';
+    for (const c of this.recordKeyColumns) {
+      const part = String(row[c]);
+      if (part.includes('\u0001')) return JSON.stringify(this.recordKeyColumns.map((k) => row[k]));
+      key += `${part}\u0001`;
+    }
+    return key;
   }
 
   /** Writes a checkpoint at `position` with no offline rows (a new pipeline's starting point). */
@@ -410,7 +429,7 @@ class PartitionConsumer {
       epoch: this.s.epoch,
       position,
       state: this.s.operator.snapshot(),
-      counters: { ...this.s.counters, ...(watermarkMs !== undefined ? { watermarkMs } : {}) },
+      counters: { ...this.counts, ...(watermarkMs !== undefined ? { watermarkMs } : {}) },
     };
   }
 
@@ -438,11 +457,8 @@ class PartitionConsumer {
     const rows = [...this.offline.values()];
     this.offline.clear();
     if (rows.length > 0) {
-      this.s.counters = {
-        ...this.s.counters,
-        commits: this.s.counters.commits + 1,
-        lastCommitAt: new Date().toISOString(),
-      };
+      this.counts.commits += 1;
+      this.counts.lastCommitAt = new Date().toISOString();
     }
     const checkpoint = this.checkpoint(to);
     this.phase = 'committing';
@@ -503,7 +519,7 @@ class PartitionConsumer {
       freshnessP99Ms: f99 ?? null,
       latencyP50Ms: l50 ?? null,
       latencyP99Ms: l99 ?? null,
-      counters: this.s.counters,
+      counters: { ...this.counts },
       lastCommitId: this.s.lastCommitId,
       keys: stats.keys,
       retainedEvents: stats.retainedEvents,
