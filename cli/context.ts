@@ -71,9 +71,9 @@ export function jsonObjectOption(
   throw new ValidationError(`${option} must be a JSON object, e.g. '{"card_id": "c1"}'.`);
 }
 
-/** Parses `30s`, `15m`, `1h`, `7d` into seconds. */
-export function parseEvery(value: string): number {
+/** Parses `30s`, `15m`, `1h`, `7d` into seconds; the error names `option` (default `--every`). */
+export function parseEvery(value: string, option = '--every'): number {
   const match = /^(\d+)(s|m|h|d)$/.exec(value);
-  if (!match) throw new ValidationError(`--every "${value}" must look like 30m, 1h or 1d.`);
+  if (!match) throw new ValidationError(`${option} "${value}" must look like 30m, 1h or 1d.`);
   return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd'];
 }

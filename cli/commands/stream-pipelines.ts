@@ -21,7 +21,7 @@ import {
 import { sequenceAtTime } from '../../core/streaming/jetstream/jetstream';
 import { eventStreamNames } from '../../core/streaming/subjects';
 import type { StreamingPipelineInput, StreamingPipelineResult } from '../../workflows';
-import { isoOption, positiveInt, readJsonFile } from '../context';
+import { isoOption, parseEvery, positiveInt, readJsonFile } from '../context';
 import { emit, table, type OutputOptions } from '../output';
 import { connectTemporal, runUrl } from '../temporal-client';
 
@@ -116,7 +116,7 @@ export function registerStreamPipelineCommands(stream: Command): void {
         if (options.warmup && !options.fromTime)
           throw new ValidationError('--warmup goes with --from-time (it reads that much before it).');
         const fromTime = isoOption(options.fromTime, '--from-time');
-        const warmupSeconds = options.warmup ? durationSeconds(options.warmup, '--warmup') : 0;
+        const warmupSeconds = options.warmup ? parseEvery(options.warmup, '--warmup') : 0;
         const fromSequence = options.fromSequence
           ? positiveInt(options.fromSequence, '--from-sequence')
           : undefined;
@@ -365,10 +365,4 @@ function renderStatus(status: PipelineStatus): string {
   return [`${status.pipeline}: ${status.workflow} — ${status.url}`, renderPartitions(status.partitions)].join(
     '\n',
   );
-}
-
-function durationSeconds(value: string, option: string): number {
-  const match = /^(\d+)(s|m|h|d)$/.exec(value);
-  if (!match) throw new ValidationError(`${option} "${value}" must look like 30m, 1h or 7d.`);
-  return Number(match[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[match[2] as 's' | 'm' | 'h' | 'd'];
 }

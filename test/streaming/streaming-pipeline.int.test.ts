@@ -32,13 +32,14 @@ import { WorkerProcess } from '../support/chaos';
 import {
   cardActivitySnapshot,
   cardWindows,
+  backfillCardActivity,
   cardWindowsModuleFile,
   registerStreamingGroups,
   transactions,
   waitForCheckpoint,
 } from '../support/streaming';
 import { uniqueName } from '../support/ids';
-import { testIngestionDeps, writeCsv } from '../support/ingestion';
+import { testIngestionDeps } from '../support/ingestion';
 import { testObjectStore } from '../support/stores';
 import { connectTestTemporal, createTestWorkers, type TemporalTestContext } from '../support/temporal';
 
@@ -141,36 +142,13 @@ describe('streaming feature pipeline (real JetStream, Temporal, PostgreSQL, S3)'
 
     // The batch pipeline over the same events (in publish order; the late one included, as a batch
     // backfill would, is what the stream refused — leave it out of both).
-    const csv = writeCsv(
-      'txn_id,event_time,card_id,amount',
-      events.map((e) => `${e.txn_id},${e.event_time},${e.card_id},${e.amount ?? ''}`),
+    await backfillCardActivity(
+      temporal,
+      taskQueue,
+      { db: database.db, store, ingestion: deps },
+      batch!,
+      events,
     );
-    const [batchWorker] = await createTestWorkers(temporal, [taskQueue], {
-      db: database.db,
-      store,
-      ingestion: deps,
-    });
-    const batchRun = batchWorker!.run();
-    try {
-      await temporal.client.workflow.execute('featurePipeline', {
-        taskQueue,
-        workflowId: uniqueName('batch'),
-        args: [
-          {
-            pipeline: {
-              name: uniqueName('cards-batch'),
-              featureGroup: { name: batch! },
-              source: { kind: 'csv', path: csv },
-              transformation: 'card_windows',
-              operation: 'upsert',
-            },
-          },
-        ],
-      });
-    } finally {
-      batchWorker!.shutdown();
-      await batchRun;
-    }
 
     const streamed = await cardActivitySnapshot(deps, target!);
     const backfilled = await cardActivitySnapshot(deps, batch!);
@@ -369,37 +347,13 @@ describe('streaming feature pipeline (real JetStream, Temporal, PostgreSQL, S3)'
       const checkpoints = await new CheckpointStore(database.db).list(pipeline);
       expect(checkpoints.reduce((n, c) => n + c.counters.events, 0)).toBe(400);
       // The two partitions together computed what the batch form computes over the same events.
-      const csv = writeCsv(
-        'txn_id,event_time,card_id,amount',
-        events.map((e) => `${e.txn_id},${e.event_time},${e.card_id},${e.amount ?? ''}`),
+      await backfillCardActivity(
+        temporal,
+        uniqueName('fti-features'),
+        { db: database.db, store: configStore, ingestion: sharedDeps },
+        batchGroup!,
+        events,
       );
-      const batchQueue = uniqueName('fti-features');
-      const [batchWorker] = await createTestWorkers(temporal, [batchQueue], {
-        db: database.db,
-        store: configStore,
-        ingestion: sharedDeps,
-      });
-      const batchRun = batchWorker!.run();
-      try {
-        await temporal.client.workflow.execute('featurePipeline', {
-          taskQueue: batchQueue,
-          workflowId: uniqueName('batch'),
-          args: [
-            {
-              pipeline: {
-                name: uniqueName('shared-batch'),
-                featureGroup: { name: batchGroup! },
-                source: { kind: 'csv', path: csv },
-                transformation: 'card_windows',
-                operation: 'upsert',
-              },
-            },
-          ],
-        });
-      } finally {
-        batchWorker!.shutdown();
-        await batchRun;
-      }
       const streamed = await cardActivitySnapshot(sharedDeps, target!);
       const backfilled = await cardActivitySnapshot(sharedDeps, batchGroup!);
       const exact = (rows: Record<string, unknown>[]) =>

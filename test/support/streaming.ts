@@ -13,7 +13,11 @@ import {
 } from '../../core/featurestore';
 import { projectRoot } from '../../core/project-root';
 import { CheckpointStore } from '../../core/streaming';
+import type { ActivityDeps } from '../../activities';
 import { uniqueGroupName } from './featurestore';
+import { uniqueName } from './ids';
+import { writeCsv } from './ingestion';
+import { createTestWorkers, withWorkers, type TemporalTestContext } from './temporal';
 
 /** Per-card trailing windows used by the streaming tests (every function, ties, a 1 ms stamp). */
 export const CARD_WINDOWS: WindowAggregationSpec = {
@@ -158,4 +162,42 @@ export async function waitForCheckpoint(
       );
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/**
+ * The batch form of the streaming tests' windows: the same events as a CSV file through a
+ * `featurePipeline` run (upsert, `card_windows`) into `group`, on an in-process worker on `taskQueue`.
+ */
+export async function backfillCardActivity(
+  temporal: TemporalTestContext,
+  taskQueue: string,
+  deps: ActivityDeps,
+  group: string,
+  events: readonly Record<string, unknown>[],
+): Promise<void> {
+  const csv = writeCsv(
+    'txn_id,event_time,card_id,amount',
+    events.map(
+      (e) =>
+        `${String(e.txn_id)},${String(e.event_time)},${String(e.card_id)},${e.amount === null ? '' : String(e.amount)}`,
+    ),
+  );
+  const [worker] = await createTestWorkers(temporal, [taskQueue], deps);
+  await withWorkers([worker!], () =>
+    temporal.client.workflow.execute('featurePipeline', {
+      taskQueue,
+      workflowId: uniqueName('batch'),
+      args: [
+        {
+          pipeline: {
+            name: uniqueName('cards-batch'),
+            featureGroup: { name: group },
+            source: { kind: 'csv', path: csv },
+            transformation: 'card_windows',
+            operation: 'upsert',
+          },
+        },
+      ],
+    }),
+  );
 }
