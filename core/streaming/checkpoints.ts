@@ -144,6 +144,34 @@ export class CheckpointStore {
     }));
   }
 
+  /**
+   * Resolves once every partition of `pipeline` has checkpointed `position` (a stream sequence): its
+   * online rows and offline commit cover every event up to there. Polls every `pollMs`; throws
+   * naming the partitions' positions when `timeoutMs` passes first.
+   */
+  async waitForPosition(
+    pipeline: string,
+    position: number,
+    options: { readonly timeoutMs?: number; readonly pollMs?: number } = {},
+  ): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rows = await this.list(pipeline);
+      if (rows.length > 0 && rows.every((r) => r.position >= position)) return;
+      if (Date.now() > deadline) {
+        const at =
+          rows.length === 0
+            ? 'no checkpoint yet'
+            : `positions ${rows.map((r) => `p${r.partition}=${r.position}`).join(', ')}`;
+        throw new Error(
+          `streaming pipeline ${pipeline} did not checkpoint stream position ${position} within ${timeoutMs / 1000} s (${at})`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
+    }
+  }
+
   /** Forgets a pipeline's checkpoints (a replay starts from the stream again). Returns rows removed. */
   async reset(pipeline: string): Promise<number> {
     const t = tables.streamCheckpoints;

@@ -229,17 +229,7 @@ async function cardActivity(
 }
 
 async function waitCaughtUp(db: Database, pipeline: string, position: number): Promise<void> {
-  const checkpoints = new CheckpointStore(db);
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const rows = await checkpoints.list(pipeline);
-    if (rows.length > 0 && rows.every((r) => r.position >= position)) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `streaming pipeline ${pipeline} did not reach stream position ${position} within 2 minutes`,
-      );
-    await sleep(200);
-  }
+  await new CheckpointStore(db).waitForPosition(pipeline, position, { timeoutMs: 120_000 });
 }
 
 /** The consumer's last heartbeat figures (events/s, freshness), as `fti stream status` shows them. */

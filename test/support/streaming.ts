@@ -151,17 +151,7 @@ export async function waitForCheckpoint(
   position: number,
   timeoutMs = 90_000,
 ): Promise<void> {
-  const checkpoints = new CheckpointStore(db);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const rows = await checkpoints.list(pipeline);
-    if (rows.length > 0 && rows.every((r) => r.position >= position)) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `pipeline ${pipeline} did not checkpoint ${position} within ${timeoutMs / 1000}s: positions ${JSON.stringify(rows.map((r) => r.position))}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  await new CheckpointStore(db).waitForPosition(pipeline, position, { timeoutMs, pollMs: 250 });
 }
 
 /**
