@@ -21,6 +21,7 @@ check() {
 cleanup() { if [ "$was_up" = 0 ]; then node dist/cli/main.js stack down >&2 || true; fi; }
 trap cleanup EXIT
 
+check "python ML packages (infra/requirements-ml.txt) in .venv" bash infra/python-ml.sh
 check "lint + format check" npm run --silent lint
 check "type check" npm run --silent typecheck
 

@@ -58,7 +58,11 @@ export interface FraudExampleResult {
     readonly metrics: Readonly<Record<string, number>>;
     readonly state: string;
   };
-  readonly challenger: { readonly version: number; readonly state: string };
+  readonly challenger: {
+    readonly version: number;
+    readonly state: string;
+    readonly metrics: Readonly<Record<string, number>>;
+  };
   readonly deployment: { readonly name: string; readonly version: number };
   readonly predictions: readonly {
     readonly txn_id: string;
@@ -212,7 +216,7 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
   log(
     `    fraud v${champion.version} ${champion.state}: ROC AUC ${champion.metrics.roc_auc?.toFixed(4)}, PR AUC ${champion.metrics.pr_auc?.toFixed(4)}`,
   );
-  const challenger = await execute<{ version: number; state: string }>(
+  const challenger = await execute<{ version: number; state: string; metrics: Record<string, number> }>(
     ctx,
     'trainingPipeline',
     queues.training,
@@ -303,7 +307,7 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
     data,
     rowsIngested,
     model: { name: 'fraud', version: champion.version, metrics: model.metrics, state: champion.state },
-    challenger: { version: challenger.version, state: challenger.state },
+    challenger: { version: challenger.version, state: challenger.state, metrics: challenger.metrics },
     deployment: { name: 'fraud', version: deployment.current.version },
     predictions,
     batch,

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
           .map(([g, n]) => `${g} ${n}`)
           .join(', ')}`,
         `model           fraud v${result.model.version} (${result.model.state}): test ROC AUC ${m.roc_auc?.toFixed(4)}, PR AUC ${m.pr_auc?.toFixed(4)}, recall ${m.recall?.toFixed(3)}, precision ${m.precision?.toFixed(3)}`,
-        `challenger      fraud v${result.challenger.version} (${result.challenger.state})`,
+        `challenger      fraud v${result.challenger.version} (${result.challenger.state}): test ROC AUC ${result.challenger.metrics.roc_auc?.toFixed(4)}, PR AUC ${result.challenger.metrics.pr_auc?.toFixed(4)}`,
         `deployment      fraud v${result.deployment.version}`,
         'predictions     ' +
           result.predictions

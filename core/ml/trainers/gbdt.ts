@@ -19,6 +19,12 @@ const gbdtParams = z
     /** L2 regularization of leaf values. */
     l2: z.number().min(0).default(1),
     minSplitGain: z.number().min(0).default(0),
+    /**
+     * Cap on a leaf's Newton step before the learning rate (XGBoost's `max_delta_step`; 0 = no cap).
+     * Unset: 2 for binary and multiclass, none for regression. With rare positives a leaf's
+     * hessian sum is tiny, so an uncapped step overshoots (AUC below 0.5 on Example 1's data).
+     */
+    maxDeltaStep: z.number().min(0).optional(),
     /** Fraction of rows sampled per tree. */
     subsample: z.number().gt(0).max(1).default(1),
     /** Fraction of features sampled per tree. */
@@ -27,6 +33,9 @@ const gbdtParams = z
     earlyStoppingRounds: z.number().int().min(0).default(10),
   })
   .strict();
+
+/** `maxDeltaStep` when unset for binary and multiclass tasks (see the parameter). */
+export const DEFAULT_CLASSIFIER_MAX_DELTA_STEP = 2;
 
 /** GBDT hyperparameters after defaults. */
 export type GbdtParams = z.output<typeof gbdtParams>;
@@ -125,6 +134,19 @@ export const gbdt: Trainer<typeof gbdtParams> = {
     const validBins = valid ? binMatrix(valid, edges) : undefined;
     const random = seededRandom(context.seed);
     const maxLeaves = params.maxLeaves || 2 ** params.maxDepth;
+    const maxDelta = params.maxDeltaStep ?? (task === 'regression' ? 0 : DEFAULT_CLASSIFIER_MAX_DELTA_STEP);
+    const l2 = params.l2;
+    /** A node's Newton step, capped at maxDelta (XGBoost's CalcWeight). */
+    const weightOf = (G: number, H: number): number => {
+      const w = -G / (H + l2);
+      return maxDelta > 0 ? Math.max(-maxDelta, Math.min(maxDelta, w)) : w;
+    };
+    /** A node's loss reduction at its (capped) step (XGBoost's CalcGain / CalcGainGivenWeight). */
+    const gainOf = (G: number, H: number): number => {
+      if (maxDelta <= 0) return (G * G) / (H + l2);
+      const w = weightOf(G, H);
+      return -(2 * G * w + (H + l2) * w * w);
+    };
 
     // Initial scores.
     const base = new Float64Array(K);
@@ -209,7 +231,7 @@ export const gbdt: Trainer<typeof gbdtParams> = {
           candidates.sort((a, b) => (b.split?.gain ?? -1) - (a.split?.gain ?? -1));
           for (const { node, split } of candidates) {
             if (!split || leaves >= maxLeaves) {
-              tree.value[node.id] = Math.fround((-node.G / (node.H + params.l2)) * params.learningRate);
+              tree.value[node.id] = Math.fround(weightOf(node.G, node.H) * params.learningRate);
               continue;
             }
             leaves += 1;
@@ -285,7 +307,7 @@ export const gbdt: Trainer<typeof gbdtParams> = {
         node: NodeWork,
       ): { f: number; b: number; gain: number; GL: number; HL: number } | undefined {
         let best: { f: number; b: number; gain: number; GL: number; HL: number } | undefined;
-        const parent = (node.G * node.G) / (node.H + params.l2);
+        const parent = gainOf(node.G, node.H);
         const h = node.hist!;
         for (const f of features) {
           const nEdges = edges[f]!.length;
@@ -298,7 +320,7 @@ export const gbdt: Trainer<typeof gbdtParams> = {
             const HR = node.H - HL;
             if (HL < params.minChildWeight || HR < params.minChildWeight) continue;
             const GR = node.G - GL;
-            const gain = (GL * GL) / (HL + params.l2) + (GR * GR) / (HR + params.l2) - parent;
+            const gain = gainOf(GL, HL) + gainOf(GR, HR) - parent;
             if (gain > params.minSplitGain && (!best || gain > best.gain)) best = { f, b, gain, GL, HL };
           }
         }
