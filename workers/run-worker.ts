@@ -41,7 +41,7 @@ export async function runWorker(taskQueue: string): Promise<void> {
   });
   try {
     const config = loadConfig();
-    logger.info({ config: redactConfig(config), taskQueue }, 'starting worker');
+    logger.info({ config: redactConfig(config), taskQueue: pollQueue, role: taskQueue }, 'starting worker');
     const database = await openDatabase({ url: config.databaseUrl });
     const store = objectStoreFromConfig(config);
     const connection = await NativeConnection.connect({ address: config.temporalAddress }).catch(
@@ -150,7 +150,7 @@ export async function runWorker(taskQueue: string): Promise<void> {
     await connection.close();
     await database.close();
     store.close();
-    logger.info({ taskQueue }, 'worker stopped');
+    logger.info({ taskQueue: pollQueue, role: taskQueue }, 'worker stopped');
   } catch (error) {
     logger.error({ taskQueue }, describeError(error));
     process.exitCode = 1;

@@ -78,6 +78,10 @@ export function registerStreamPipelineCommands(stream: Command): void {
         const names = name ? [name] : await runningPipelines(client);
         const statuses: PipelineStatus[] = [];
         for (const n of names) statuses.push(await pipelineStatus(client, config, n));
+        if (name && statuses[0]!.workflow === 'not started' && statuses[0]!.partitions.length === 0)
+          throw new ValidationError(
+            `no streaming pipeline named ${name} has run here; \`fti stream status\` lists the running ones.`,
+          );
         emit(options, name ? statuses[0] : statuses, () =>
           statuses.length === 0
             ? 'no streaming pipeline is running'
@@ -98,7 +102,10 @@ export function registerStreamPipelineCommands(stream: Command): void {
       'with --from-time: read this much earlier (e.g. 1h, your longest window) to rebuild window state, writing rows only from --from-time on',
     )
     .option('--partitions <n>', 'change the number of key partitions (the state is rebuilt anyway)')
-    .option('--task-queue <queue>', "the features team's queue", TASK_QUEUES.features)
+    .option(
+      '--task-queue <queue>',
+      `queue to run it on (default: the queue it last ran on, else ${TASK_QUEUES.features})`,
+    )
     .option('--json', 'machine-readable output')
     .action(
       async (
@@ -108,7 +115,7 @@ export function registerStreamPipelineCommands(stream: Command): void {
           fromTime?: string;
           warmup?: string;
           partitions?: string;
-          taskQueue: string;
+          taskQueue?: string;
         },
       ) => {
         if (options.fromSequence && options.fromTime)
@@ -122,7 +129,8 @@ export function registerStreamPipelineCommands(stream: Command): void {
           : undefined;
         const partitions = options.partitions ? positiveInt(options.partitions, '--partitions') : undefined;
         await withTemporal(async (client, config) => {
-          const previous = await lastInput(client, name);
+          const last = await lastRun(client, name);
+          const previous = last?.input;
           if (!previous)
             throw new ValidationError(
               `streaming pipeline ${name} has never run here; start it with \`fti stream start <spec.json>\`.`,
@@ -157,11 +165,12 @@ export function registerStreamPipelineCommands(stream: Command): void {
             startFrom: startSequence ? { sequence: startSequence } : 'earliest',
             ...(fromTime && warmupSeconds > 0 ? { emitFrom: fromTime } : {}),
           });
-          const started = await startPipeline(client, spec, options.taskQueue);
+          const taskQueue = options.taskQueue ?? last.taskQueue ?? TASK_QUEUES.features;
+          const started = await startPipeline(client, spec, taskQueue);
           const url = runUrl(config, started.workflowId, started.firstExecutionRunId);
           emit(
             options,
-            { workflowId: started.workflowId, startSequence: startSequence ?? 1, url },
+            { workflowId: started.workflowId, startSequence: startSequence ?? 1, taskQueue, url },
             () =>
               `replaying ${name} from stream sequence ${startSequence ?? 1}${running ? ' (stopped the running pipeline first)' : ''} — ${url}`,
           );
@@ -221,14 +230,21 @@ async function stopPipeline(client: Client, name: string): Promise<StreamingPipe
 }
 
 /** The input of the pipeline's latest run (it carries the checked spec after a continue-as-new). */
-async function lastInput(client: Client, name: string): Promise<StreamingPipelineInput | undefined> {
+/** The input and task queue of the pipeline's latest run (a replay keeps both unless told otherwise). */
+async function lastRun(
+  client: Client,
+  name: string,
+): Promise<{ input: StreamingPipelineInput; taskQueue: string | undefined } | undefined> {
   try {
     const handle = client.workflow.getHandle(streamWorkflowId(name));
     const history = await handle.fetchHistory();
     const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
     const payload = started?.input?.payloads?.[0];
     if (!payload?.data) return undefined;
-    return JSON.parse(Buffer.from(payload.data).toString('utf8')) as StreamingPipelineInput;
+    return {
+      input: JSON.parse(Buffer.from(payload.data).toString('utf8')) as StreamingPipelineInput,
+      taskQueue: started?.taskQueue?.name ?? undefined,
+    };
   } catch {
     return undefined;
   }

@@ -82,10 +82,12 @@ export function registerStreamPublishCommand(stream: Command): void {
         };
         emit(options, result, () =>
           [
-            `published ${summary.events} events from ${file} to stream ${producer.stream.stream} (sequences ${summary.firstSequence}–${summary.lastSequence}` +
-              (summary.duplicates > 0
-                ? `; ${summary.duplicates} were already in the stream, sent again within its duplicate window, and not stored twice)`
-                : ')'),
+            summary.duplicates >= summary.events
+              ? `stored nothing new: all ${summary.events} event${summary.events === 1 ? '' : 's'} of ${file} were already in stream ${producer.stream.stream} (sent within its duplicate window, not stored twice)`
+              : `published ${summary.events - summary.duplicates} new event${summary.events - summary.duplicates === 1 ? '' : 's'} of ${summary.events} from ${file} to stream ${producer.stream.stream} (sequences ${summary.firstSequence}–${summary.lastSequence}` +
+                (summary.duplicates > 0
+                  ? `; ${summary.duplicates} were already in the stream, sent again within its duplicate window, and not stored twice)`
+                  : ')'),
             `elapsed ${(summary.elapsedMs / 1000).toFixed(2)} s, ${Math.round(summary.eventsPerSecond)} events/s` +
               (timeShift === 'now'
                 ? `, event times shifted by ${(summary.timeShiftMs / 1000).toFixed(0)} s`

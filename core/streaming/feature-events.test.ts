@@ -33,7 +33,7 @@ describe('validateFeatureEvent', () => {
     [[1, 2], 'must be a JSON object'],
     [{ ...ok, merchant: 'm' }, '"merchant" are not features of the group'],
     [{ ...ok, card_id: undefined }, 'field "card_id" is missing (it is part of the record key)'],
-    [{ ...ok, event_time: null }, 'field "event_time" is missing'],
+    [{ ...ok, event_time: null }, 'field "event_time" is missing (it is the group\'s event time)'],
     [{ ...ok, count_1h: undefined }, 'field "count_1h" is missing and the feature is not nullable'],
     [{ ...ok, event_time: 'yesterday' }, 'field "event_time" must be an ISO-8601 time'],
     [{ ...ok, amount: '12.5' }, 'field "amount" must be a number (feature type double), got a string'],

@@ -45,7 +45,13 @@ export function validateFeatureEvent(spec: FeatureGroupSpec, event: unknown, whe
       const required = shape.required.has(feature.name);
       if (required || !feature.nullable) {
         throw new ValidationError(
-          `${label()}: field "${feature.name}" is missing${required ? ' (it is part of the record key)' : ' and the feature is not nullable'}.`,
+          `${label()}: field "${feature.name}" is missing${
+            !required
+              ? ' and the feature is not nullable'
+              : feature.name === spec.eventTime
+                ? " (it is the group's event time)"
+                : ' (it is part of the record key)'
+          }.`,
           { location: `${where}.${feature.name}` },
         );
       }

@@ -98,7 +98,9 @@ describe('fti stream publish', () => {
     // Replaying the same file again (an interrupted run restarted) stores nothing twice.
     const again = runCli(['stream', 'publish', file, '--group', group.spec.name]);
     expect(again.code).toBe(0);
-    expect(again.stdout).toContain('2000 were already in the stream');
+    expect(again.stdout).toContain(
+      `stored nothing new: all 2000 events of ${file} were already in stream ${stream}`,
+    );
     expect(await stored(stream)).toBe(2000);
   });
 
@@ -125,7 +127,7 @@ describe('fti stream publish', () => {
     const after = Date.now();
     expect(result.stderr).not.toContain('error'); // progress lines only
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`published 300 events from ${file} to stream ${stream}`);
+    expect(result.stdout).toContain(`published 300 new events of 300 from ${file} to stream ${stream}`);
     expect(result.stdout).toMatch(/elapsed \d+\.\d\d s, \d+ events\/s, event times shifted by \d+ s/);
 
     const published = await readStream(stream);

@@ -142,7 +142,8 @@ describe('fti stream start / status / stop / replay', () => {
     expect(before.length).toBeGreaterThan(250);
 
     // Replay: checkpoints forgotten, the same rows rewritten, nothing duplicated.
-    const replay = await runCliAsync(['stream', 'replay', name, '--task-queue', taskQueue]);
+    // Without --task-queue it stays on the queue the pipeline ran on (only this file's workers poll it).
+    const replay = await runCliAsync(['stream', 'replay', name]);
     expect(replay.code).toBe(0);
     expect(replay.stdout).toContain(`replaying ${name} from stream sequence 1`);
     await waitForCheckpoint(database.db, name, 300);
@@ -154,6 +155,9 @@ describe('fti stream start / status / stop / replay', () => {
     const missing = await runCliAsync(['stream', 'stop', name]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`streaming pipeline ${name} is not running`);
+    const unknown = await runCliAsync(['stream', 'status', `${name}_never`]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(`no streaming pipeline named ${name}_never has run here`);
   });
 
   it('refuses a spec with bad fields before starting anything, naming each field', async () => {
