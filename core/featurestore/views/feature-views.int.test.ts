@@ -302,6 +302,33 @@ describe('feature views: training data, batch and online retrieval (real S3 + Po
     ]);
   });
 
+  it('assigns each record the same random split in every dataset version with that seed, whatever its time range', async () => {
+    const ref = { name: definition.name, version: 1 };
+    const splits = {
+      kind: 'random' as const,
+      fractions: { train: 0.6, validation: 0.1, test: 0.3 },
+      seed: 7,
+    };
+    const narrow = await createTrainingData(deps, { featureView: ref, start: day(3), end: day(8), splits });
+    // A wider range adds rows before and after: with positions hashed, every later row would move.
+    const wide = await createTrainingData(deps, { featureView: ref, start: day(1), end: day(9), splits });
+    expect(wide.splitKey).toEqual(['txn_id', 'event_time']);
+    const splitOf = async (version: number) => {
+      const by = new Map<string, string>();
+      for (const split of ['train', 'validation', 'test'] as const) {
+        const { rows } = await readTrainingData(deps, ref, version, { split, transformed: false });
+        for (const r of rows) by.set(String(r.txn_id), split);
+      }
+      return by;
+    };
+    const [a, b] = [await splitOf(narrow.version), await splitOf(wide.version)];
+    expect(b.size).toBeGreaterThan(a.size);
+    const moved = [...a].filter(([txn, split]) => b.get(txn) !== split);
+    expect(moved).toEqual([]);
+    expect(new Set(a.values())).toEqual(new Set(['train', 'validation', 'test']));
+    expect((await recreateTrainingData(deps, ref, wide.version)).identical).toBe(true);
+  });
+
   it('builds training data from a caller-supplied spine table, stores the spine, and recreates it identically', async () => {
     const name = uniqueGroupName('spine_view');
     await createFeatureView(deps.db, {
@@ -486,8 +513,10 @@ describe('feature views: training data, batch and online retrieval (real S3 + Po
       new RegExp(`is used by model ${model!.name} v1; delete or move those first`),
     );
     await database.db.delete(tables.modelVersions).where(eq(tables.modelVersions.id, mv!.id));
+    const datasets = (await listTrainingDatasets(deps, { name: definition.name, version: 1 })).length;
+    expect(datasets).toBeGreaterThanOrEqual(2);
     const { deletedTrainingDatasets } = await deleteFeatureView(deps.db, deps.store, definition.name, 1);
-    expect(deletedTrainingDatasets).toBe(2);
+    expect(deletedTrainingDatasets).toBe(datasets);
     await expect(getFeatureView(deps.db, definition.name, 1)).rejects.toThrow(FeatureViewNotFoundError);
     expect(ValidationError).toBeDefined();
   });

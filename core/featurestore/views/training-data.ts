@@ -97,6 +97,11 @@ export interface TrainingDatasetInfo {
   readonly start: Date | null;
   readonly end: Date | null;
   readonly splits: ParsedSplits;
+  /**
+   * Columns hashed to assign random splits ({@link splitKeyColumns}); null for datasets made before
+   * split keys (assigned by row position) and for splits that hash nothing (none, time ranges).
+   */
+  readonly splitKey: readonly string[] | null;
   readonly seed: number | null;
   /** `{ "<group>@v<version>": commitId }` — the exact snapshot each feature group was read at. */
   readonly featureGroupCommits: Readonly<Record<string, number>>;
@@ -133,6 +138,7 @@ function infoFrom(row: Row, view: { name: string; version: number; id: number })
     start: row.startTime,
     end: row.endTime,
     splits: splitDefinitionSchema.parse(row.splits),
+    splitKey: (row.splits as { key?: string[] }).key ?? null,
     seed: row.seed,
     featureGroupCommits: row.featureGroupCommits as Record<string, number>,
     rowCounts: counts.rows ?? {},
@@ -165,12 +171,35 @@ function splitNames(splits: ParsedSplits): SplitName[] {
   return SPLIT_NAMES.filter((s) => source[s] !== undefined);
 }
 
-/** SQL assigning `_fti_split` to each row of `_fti_view`. */
-function splitExpression(splits: ParsedSplits, eventTime: string): string {
+/**
+ * Columns whose values identify a training row, hashed to assign random splits: a feature-group
+ * spine's record key (primary key + event time), or every column of a table spine. A row keeps its
+ * split in every dataset version built with the same seed and fractions, whatever else changed
+ * (new rows, a wider time range, other features), so a model never trained on another's test rows
+ * by accident.
+ */
+export function splitKeyColumns(view: ResolvedFeatureView): string[] {
+  if (view.spine.kind === 'group') {
+    const spec = view.spine.group.spec;
+    return [...new Set([...spec.primaryKey, spec.eventTime])];
+  }
+  return view.spineColumns.map((c) => c.name);
+}
+
+/**
+ * SQL assigning a split name to each row of a relation with the view's columns. `key` null is the
+ * assignment of datasets made before split keys (the row's position in the spine), kept so their
+ * content can be recreated.
+ */
+export function splitExpression(
+  splits: ParsedSplits,
+  eventTime: string,
+  key: readonly string[] | null,
+): string {
   if (splits.kind === 'none') return `'train'`;
   if (splits.kind === 'random') {
-    // A seeded hash of the row's deterministic position: the same rows always land in the same split.
-    const u = `(hash(${splits.seed}::BIGINT, ${SPINE_ROW}) % 1000000)::DOUBLE / 1000000.0`;
+    const hashed = key === null ? SPINE_ROW : key.map(quoteIdent).join(', ');
+    const u = `(hash(${splits.seed}::BIGINT, ${hashed}) % 1000000)::DOUBLE / 1000000.0`;
     const f = splits.fractions;
     const parts = [`WHEN ${u} < ${f.train} THEN 'train'`];
     if (f.validation !== undefined) parts.push(`WHEN ${u} < ${f.train + f.validation} THEN 'validation'`);
@@ -212,6 +241,7 @@ async function build(
   view: ResolvedFeatureView,
   pins: SnapshotPins,
   splits: ParsedSplits,
+  splitKey: readonly string[] | null,
   range: { start: Date; end: Date } | undefined,
   spine: SpineSource,
   dir: string,
@@ -231,7 +261,7 @@ async function build(
     );
   const columns = outputColumns(view, 'training');
   await duck.run(
-    `CREATE OR REPLACE TEMP TABLE _fti_td AS SELECT *, ${splitExpression(splits, view.eventTime)} AS _fti_split FROM _fti_view`,
+    `CREATE OR REPLACE TEMP TABLE _fti_td AS SELECT *, ${splitExpression(splits, view.eventTime, splitKey)} AS _fti_split FROM _fti_view`,
   );
   const files: Record<string, string> = {};
   const rows: Record<string, number> = {};
@@ -344,7 +374,7 @@ export async function createTrainingData(
         const spine: SpineSource = request.spine
           ? { kind: 'relation', relation: await loadSpine(duck, deps, request.spine, '_fti_user_spine') }
           : { kind: 'group' };
-        const built = await build(duck, deps, view, pins, splits, range, spine, dir);
+        const built = await build(duck, deps, view, pins, splits, splitKeyColumns(view), range, spine, dir);
         if (request.spine) {
           await duck.run(
             `COPY (SELECT * FROM _fti_user_spine) TO ${sqlPath(path.join(dir, 'spine.parquet'))} (FORMAT parquet, COMPRESSION zstd)`,
@@ -354,7 +384,8 @@ export async function createTrainingData(
           description: request.description ?? '',
           startTime: range?.start ?? null,
           endTime: range?.end ?? null,
-          splits,
+          // The split key is stored with the definition: datasets made before it split by row position.
+          splits: splits.kind === 'random' ? { ...splits, key: splitKeyColumns(view) } : splits,
           seed: splits.kind === 'random' ? splits.seed : null,
           featureGroupCommits: pinsToCommits(view, pins),
           pipelineRunId: request.pipelineRunId ?? null,
@@ -536,6 +567,7 @@ export async function recreateTrainingData(
         view,
         commitsToPins(view, dataset.featureGroupCommits),
         dataset.splits,
+        dataset.splitKey,
         range,
         spine,
         dir,
