@@ -30,6 +30,8 @@ export interface TrainingPipelineResult {
   readonly metrics: EvaluationReport['metrics'];
   readonly gates: EvaluationReport['gates'];
   readonly champion: EvaluationReport['champion'];
+  /** Why the candidate was not compared with the champion (none yet, no lineage, …), else null. */
+  readonly championNote?: EvaluationReport['championNote'];
 }
 
 /** Query: the step the run is in (`fti train run` shows it as progress). */
@@ -94,6 +96,7 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
       metrics: evaluation.metrics,
       gates: evaluation.gates,
       champion: evaluation.champion,
+      championNote: evaluation.championNote,
     };
     await control.finishTrainingRun(run, {
       status: 'completed',

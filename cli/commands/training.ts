@@ -100,13 +100,17 @@ Trainers: gbdt, logistic_regression, linear_regression, mlp, or { "external": { 
               .join(' ')}`,
             ...(result.champion
               ? [
-                  `vs ${result.champion.alias} v${result.champion.version}: ${Object.entries(
-                    result.champion.metrics,
-                  )
+                  `vs ${result.champion.alias} v${result.champion.version} (its own transformations; ${result.champion.rows} held-out rows, ${result.champion.excludedRows} it trained on left out${result.champion.overlap === 'unknown' ? ', overlap unknown' : ''}):`,
+                  `  ${result.champion.alias}: ${Object.entries(result.champion.metrics)
+                    .map(([k, v]) => `${k}=${num(v)}`)
+                    .join(' ')}`,
+                  `  candidate: ${Object.entries(result.champion.candidateMetrics)
                     .map(([k, v]) => `${k}=${num(v)}`)
                     .join(' ')}`,
                 ]
-              : []),
+              : result.championNote
+                ? [`not compared: ${result.championNote}`]
+                : []),
             ...result.gates.results.map(
               (g) => `gate ${g.passed ? 'passed' : 'FAILED'}: ${g.gate} — ${g.detail}`,
             ),

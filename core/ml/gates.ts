@@ -53,13 +53,22 @@ export interface GateReport {
 }
 
 /**
- * Applies gates to a candidate's test metrics, the champion's metrics on the same split (if any
- * model holds the alias; no champion passes the gate) and the slice gaps.
+ * Applies gates to a candidate's test metrics, the champion comparison (if any model holds the
+ * alias; no champion passes the gate) and the slice gaps. The champion gate compares the two on the
+ * same rows: `champion.candidateMetrics` when given (the candidate on the rows the champion did not
+ * train on), else the candidate's test metrics.
  */
 export function applyGates(
   gates: ParsedGates,
   candidate: Readonly<Record<string, number>>,
-  champion: { readonly version: number; readonly metrics: Readonly<Record<string, number>> } | undefined,
+  champion:
+    | {
+        readonly version: number;
+        readonly metrics: Readonly<Record<string, number>>;
+        readonly candidateMetrics?: Readonly<Record<string, number>>;
+        readonly rows?: number;
+      }
+    | undefined,
   sliceGaps: Readonly<Record<string, number>> | undefined,
 ): GateReport {
   const results: GateResult[] = [];
@@ -86,7 +95,7 @@ export function applyGates(
     if (!champion)
       results.push({ gate: `vs ${alias}`, passed: true, detail: `no model holds alias ${alias} yet` });
     else {
-      const mine = candidate[metric];
+      const mine = (champion.candidateMetrics ?? candidate)[metric];
       const theirs = champion.metrics[metric];
       if (mine === undefined || theirs === undefined)
         results.push({
@@ -99,7 +108,7 @@ export function applyGates(
         results.push({
           gate: `vs ${alias}`,
           passed: worseBy <= maxDegradation,
-          detail: `${metric}: candidate ${mine.toFixed(4)} vs ${alias} v${champion.version} ${theirs.toFixed(4)} (worse by ${Math.max(0, worseBy).toFixed(4)}, allowed ${maxDegradation})`,
+          detail: `${metric}: candidate ${mine.toFixed(4)} vs ${alias} v${champion.version} ${theirs.toFixed(4)}${champion.rows !== undefined ? ` on the same ${champion.rows} rows` : ''} (worse by ${Math.max(0, worseBy).toFixed(4)}, allowed ${maxDegradation})`,
         });
       }
     }

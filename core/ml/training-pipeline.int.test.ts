@@ -16,6 +16,9 @@ import {
   deleteModelVersion,
 } from '../registry';
 import { uniqueName } from '../../test/support/ids';
+import { getTrainingDataset, readTrainingData, toMatrix, type FittedTransformations } from '../featurestore';
+import { evaluate } from './metrics';
+import { loadSession, predictOnnx } from './onnx/runtime';
 import { runTrainingPipeline } from './training-pipeline';
 import { projectRoot } from '../project-root';
 
@@ -155,6 +158,106 @@ describe('training pipeline steps (real S3 + Postgres, no Temporal)', () => {
     await expect(deleteModelVersion(deps, model, 2)).rejects.toThrow(
       `bound by deployment(s) ${deployment!.name}`,
     );
+  });
+
+  it('compares with the champion like for like: its own fitted scaler, only held-out rows it never trained on, recorded on the version', async () => {
+    const model = uniqueName('churn_cmp').replace(/-/g, '_');
+    const ref = { name: view, version: 1 };
+    const base = Date.UTC(2026, 0, 1);
+    const minutes = (n: number) => new Date(base + n * 60_000 + 3_600_000);
+    // The champion learns from the first 700 customers only: its tenure scaler differs from one
+    // fitted on all 1,200, and a logistic model is sensitive to it.
+    const champion = await runTrainingPipeline(
+      deps,
+      {
+        name: 'churn-cmp-champion',
+        model,
+        featureView: ref,
+        trainingDataset: {
+          create: {
+            start: minutes(0).toISOString(),
+            end: minutes(700).toISOString(),
+            splits: { kind: 'random', fractions: { train: 0.6, validation: 0.1, test: 0.3 }, seed: 3 },
+          },
+        },
+        trainer: { name: 'logistic_regression', params: { maxIterations: 200 } },
+        alias: 'champion',
+      },
+      uniqueName('run'),
+    );
+    const candidateSpec = (seed: number) => ({
+      name: `churn-cmp-seed-${seed}`,
+      model,
+      featureView: ref,
+      trainingDataset: {
+        create: { splits: { kind: 'random' as const, fractions: { train: 0.7, test: 0.3 }, seed } },
+      },
+      trainer: { name: 'logistic_regression', params: { maxIterations: 200 } },
+      gates: { champion: { metric: 'roc_auc', maxDegradation: 1 } },
+    });
+
+    // Another seed: some of the candidate's test rows were the champion's train or validation rows.
+    const other = await runTrainingPipeline(deps, candidateSpec(4), uniqueName('run'));
+    const c = other.evaluation.champion!;
+    expect(c).toMatchObject({
+      alias: 'champion',
+      version: champion.registration.version,
+      trainingDataset: { featureView: view, viewVersion: 1, version: champion.dataset.version },
+      overlap: 'excluded',
+    });
+    const ids = async (version: number, split: 'train' | 'validation' | 'test') =>
+      (await readTrainingData(deps, ref, version, { split, transformed: false })).rows.map((r) =>
+        Number(r.customer_id),
+      );
+    const seenByChampion = new Set([
+      ...(await ids(champion.dataset.version, 'train')),
+      ...(await ids(champion.dataset.version, 'validation')),
+    ]);
+    const heldOut = await ids(other.dataset.version, 'test');
+    const unseen = heldOut.filter((id) => !seenByChampion.has(id));
+    expect(c.excludedRows).toBe(heldOut.length - unseen.length);
+    expect(c.excludedRows).toBeGreaterThan(20);
+    expect(c.rows).toBe(unseen.length);
+
+    // The champion scored with its own dataset's transformation (not the candidate's) on those rows.
+    const { rows } = await readTrainingData(deps, ref, other.dataset.version, {
+      split: 'test',
+      transformed: false,
+    });
+    const kept = rows.filter((r) => !seenByChampion.has(Number(r.customer_id)));
+    const y = Float64Array.from(kept, (r) => (r.churned ? 1 : 0));
+    const scoreWith = async (transformation: FittedTransformations) => {
+      const m = toMatrix(transformation, kept, [], []);
+      const session = await loadSession(new Uint8Array(await store.get(champion.candidate.artifactKey)), {
+        threads: 1,
+      });
+      try {
+        const predictions = await predictOnnx(session, m.X, m.rows, m.cols);
+        return { metrics: evaluate('binary', y, predictions).metrics, p: predictions.probabilities! };
+      } finally {
+        await session.release();
+      }
+    };
+    const own = (await getTrainingDataset(deps, ref, champion.dataset.version)).dataset.transformation;
+    const candidates = (await getTrainingDataset(deps, ref, other.dataset.version)).dataset.transformation;
+    const [right, wrong] = [await scoreWith(own), await scoreWith(candidates)];
+    expect(c.metrics.log_loss).toBeCloseTo(right.metrics.log_loss!, 12);
+    expect(c.metrics.roc_auc).toBeCloseTo(right.metrics.roc_auc!, 12);
+    // …and the candidate's scaler would have moved its scores: the test can tell the two apart.
+    expect(Math.abs(c.metrics.log_loss! - wrong.metrics.log_loss!)).toBeGreaterThan(1e-6);
+    expect(Math.max(...right.p.map((v, i) => Math.abs(v - wrong.p[i]!)))).toBeGreaterThan(1e-5);
+    // The gate compares both on those same rows, and the version records what was compared.
+    expect(other.evaluation.gates.results[0]!.detail).toContain(`on the same ${c.rows} rows`);
+    const stored = await getModelVersion(database.db, model, other.registration.version);
+    expect(stored.tags.compared_with).toContain(`champion v${champion.registration.version}`);
+    expect(stored.tags.comparison_rows).toBe(
+      `${c.rows} held-out rows; ${c.excludedRows} left out because champion trained or validated on them`,
+    );
+
+    // The champion's seed: splits follow the record key, so none of the held-out rows were its.
+    const same = await runTrainingPipeline(deps, candidateSpec(3), uniqueName('run'));
+    expect(same.evaluation.champion).toMatchObject({ excludedRows: 0, overlap: 'excluded' });
+    expect(same.evaluation.champion!.rows).toBe(same.dataset.rows.test);
   });
 
   it('a failed gate registers the version as rejected and moves no alias', async () => {

@@ -15,7 +15,6 @@ import {
   type SplitName,
 } from '../featurestore';
 import {
-  downloadModel,
   finishTrainingRun,
   getModelVersion,
   logMetrics,
@@ -27,6 +26,7 @@ import {
 } from '../registry';
 import { joinKey } from '../storage';
 import { externalTrainerSchema, runExternalTrainer } from './external-trainer';
+import { compareWithChampion, type ChampionComparison } from './champion-comparison';
 import { applyGates, gatesSchema, type GateReport } from './gates';
 import { encodeLabels, inferLabelEncoding, type LabelEncoding } from './labels';
 import { evaluate, evaluateSlices, type SliceEvaluation } from './metrics';
@@ -388,6 +388,10 @@ function regressionTolerance(predictions: Float64Array): number {
   return 1e-5 * max;
 }
 
+async function datasetTransformation(deps: TrainingDeps, dataset: DatasetRef) {
+  return (await getTrainingDataset(deps, dataset.featureView, dataset.version)).dataset.transformation;
+}
+
 /** The evaluation of a candidate on the held-out split. */
 export interface EvaluationReport {
   readonly split: SplitName;
@@ -395,23 +399,10 @@ export interface EvaluationReport {
   readonly metrics: Readonly<Record<string, number>>;
   readonly confusionMatrix: readonly (readonly number[])[] | null;
   readonly slices: readonly SliceEvaluation[];
-  readonly champion: {
-    readonly alias: string;
-    readonly version: number;
-    readonly metrics: Readonly<Record<string, number>>;
-  } | null;
+  /** The like-for-like comparison with the model holding `compareWith`, or null (see the note). */
+  readonly champion: ChampionComparison | null;
   readonly championNote: string | null;
   readonly gates: GateReport;
-}
-
-async function scoreOnnx(onnx: Uint8Array, data: Dataset, task: Task) {
-  const session = await loadSession(onnx, { threads: 2 });
-  try {
-    const predictions = await predictOnnx(session, data.X, data.rows, data.cols);
-    return evaluate(task, data.y, predictions);
-  } finally {
-    await session.release();
-  }
 }
 
 /**
@@ -470,23 +461,16 @@ export async function evaluateCandidate(
       );
     }
   }
-  let champion: EvaluationReport['champion'] = null;
-  let championNote: string | null = null;
-  try {
-    const { info, onnx: championOnnx } = await downloadModel(deps, spec.model, spec.compareWith);
-    const names = info.signature.inputs[0]?.featureNames ?? [];
-    if (names.join('\u0000') !== candidate.featureNames.join('\u0000'))
-      championNote = `${spec.compareWith} v${info.version} takes different inputs (${names.length} vs ${candidate.featureNames.length} features); not compared`;
-    else
-      champion = {
-        alias: spec.compareWith,
-        version: info.version,
-        metrics: (await scoreOnnx(championOnnx, loaded.data, candidate.task)).metrics,
-      };
-  } catch (error) {
-    if (!(error instanceof ModelNotFoundError)) throw error;
-    championNote = `no model holds ${spec.compareWith} yet`;
-  }
+  const { comparison: champion, note: championNote } = await compareWithChampion(deps, {
+    model: spec.model,
+    alias: spec.compareWith,
+    dataset: { featureView: dataset.featureView, version: dataset.version },
+    split,
+    task: candidate.task,
+    encoding,
+    label: labelOf(loaded.matrix),
+    candidate: { onnx, transformation: await datasetTransformation(deps, dataset) },
+  });
   const gap = spec.gates.slices
     ? slices.find((s) => s.column === spec.gates.slices!.column)?.gaps
     : undefined;
@@ -500,6 +484,23 @@ export async function evaluateCandidate(
     champion,
     championNote,
     gates,
+  };
+}
+
+/** What the champion comparison compared, as model-version tags (searchable, shown by `fti models get`). */
+function comparisonTags(evaluation: EvaluationReport): Record<string, string> {
+  const c = evaluation.champion;
+  if (!c) return evaluation.championNote ? { compared_with: `none: ${evaluation.championNote}` } : {};
+  const metric = (m: Readonly<Record<string, number>>) =>
+    Object.entries(m)
+      .filter(([, v]) => Number.isFinite(v))
+      .map(([k, v]) => `${k}=${v.toFixed(4)}`)
+      .join(' ');
+  return {
+    compared_with: `${c.alias} v${c.version} (trained on ${c.trainingDataset.featureView} v${c.trainingDataset.viewVersion} dataset #${c.trainingDataset.version}, scored with its own transformations)`,
+    comparison_rows: `${c.rows} held-out rows; ${c.excludedRows} left out because ${c.alias} trained or validated on them${c.overlap === 'unknown' ? ' (overlap unknown: its dataset split by row position)' : ''}`,
+    comparison_champion_metrics: metric(c.metrics),
+    comparison_candidate_metrics: metric(c.candidateMetrics),
   };
 }
 
@@ -571,6 +572,7 @@ export async function registerCandidate(
       ...spec.tags,
       pipeline: spec.name,
       split: evaluation.split,
+      ...comparisonTags(evaluation),
       ...(state === 'rejected'
         ? {
             rejected: evaluation.gates.results

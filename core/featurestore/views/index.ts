@@ -39,6 +39,8 @@ export {
   transformRow,
   toMatrix,
 } from './read';
+export { rowsSeenBy } from './split-overlap';
+export type { SeenAs, DatasetVersionRef } from './split-overlap';
 export type { FeatureMatrix, BatchRequest, MaterializedBatch, ReadTrainingDataOptions } from './read';
 export {
   transformStepSchema,
