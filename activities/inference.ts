@@ -4,10 +4,10 @@ import { ValidationError } from '../core/errors';
 import type { FeatureViewDeps, OnlineStore } from '../core/featurestore';
 import {
   createDeployment,
-  getDeployment,
   LoadedBinding,
   resolveBinding,
   rollbackDeployment,
+  rollbackTarget,
   runBatchInference,
   updateDeployment,
   type BatchInferenceResult,
@@ -45,6 +45,8 @@ export interface DeploymentChange {
     readonly request?: Readonly<Record<string, unknown>>;
   };
   readonly by?: string;
+  /** Rollback: the deployment version to return to (default: the previous good version). */
+  readonly to?: number;
 }
 
 /** The inference-pipeline activities (queue `fti-inference`). */
@@ -59,6 +61,8 @@ export interface InferenceActivities {
     run: { pipelineRunId: number },
     outcome: { status: 'completed' | 'failed'; result?: unknown; error?: string },
   ): Promise<void>;
+  /** Rollback: the deployment version it returns to (`change.to`, or the previous good version). */
+  resolveRollbackTarget(change: DeploymentChange): Promise<number>;
   smokeTestDeployment(
     change: DeploymentChange,
   ): Promise<{ variant: string; model: string; ok: boolean; detail: string }[]>;
@@ -105,11 +109,15 @@ export function createInferenceActivities(deps: InferenceDeps): InferenceActivit
         await recordRunFinish(deps.db, run.pipelineRunId, outcome);
       }),
 
+    resolveRollbackTarget: (change) =>
+      activityBoundary(async () => (await rollbackTarget(deps.db, change.deployment, change.to)).version),
+
     smokeTestDeployment: (change) =>
       activityBoundary(async () => {
+        // A rollback is smoke-tested on what will serve: the bindings of the version it returns to.
         const variants =
           change.action === 'rollback'
-            ? (await getDeployment(deps.db, change.deployment)).current.bindings.map((b) => ({
+            ? (await rollbackTarget(deps.db, change.deployment, change.to)).bindings.map((b) => ({
                 variant: b.variant,
                 model: b.model.name,
                 version: b.model.version,
@@ -187,7 +195,10 @@ export function createInferenceActivities(deps: InferenceDeps): InferenceActivit
                 ...options,
               })
             : change.action === 'rollback'
-              ? await rollbackDeployment(deps.db, change.deployment, options)
+              ? await rollbackDeployment(deps.db, change.deployment, {
+                  ...options,
+                  ...(change.to !== undefined ? { to: change.to } : {}),
+                })
               : await updateDeployment(
                   deps.db,
                   change.deployment,

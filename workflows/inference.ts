@@ -105,8 +105,13 @@ export async function deploymentRollout(change: DeploymentChange): Promise<Deplo
     input: { action: change.action, deployment: change.deployment },
   });
   try {
-    const smoke = await steps.smokeTestDeployment(change);
-    const applied = await control.applyDeploymentChange(change, run.pipelineRunId);
+    // A rollback's target is fixed once, so the version smoke-tested is the version switched to.
+    const resolved =
+      change.action === 'rollback' && change.to === undefined
+        ? { ...change, to: await control.resolveRollbackTarget(change) }
+        : change;
+    const smoke = await steps.smokeTestDeployment(resolved);
+    const applied = await control.applyDeploymentChange(resolved, run.pipelineRunId);
     await control.finishInferenceRun(run, { status: 'completed', result: applied });
     return { ...applied, smoke };
   } catch (error) {

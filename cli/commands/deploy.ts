@@ -127,6 +127,7 @@ Examples:
   $ fti deploy create fraud --model fraud --alias champion --smoke '{"keys":{"card_id":"c1"}}'
   $ fti deploy upgrade fraud --model fraud --version 4
   $ fti deploy rollback fraud
+  $ fti deploy rollback fraud --to 3
   $ fti deploy split fraud --variant control=fraud:3:90 --variant treatment=fraud:4:10 --shadow shadow=fraud:5
   $ fti deploy status fraud
   $ fti deploy history fraud
@@ -158,9 +159,18 @@ Changes run as a deploymentRollout workflow on fti-inference: every new binding 
     );
 
   rolloutOptions(
-    deploy.command('rollback <name>').description('return to the previous binding (as a new version)'),
-  ).action(async (name: string, options: RolloutOptions) => {
-    await rollout(changeOf(name, 'rollback', undefined, options), options);
+    deploy
+      .command('rollback <name>')
+      .description(
+        'return to the previous good version — the newest earlier one neither rolled back from nor itself a rollback — or --to VERSION, as a new version; the smoke test runs on that version before the switch',
+      )
+      .option('--to <version>', 'the deployment version to return to (see fti deploy history)'),
+  ).action(async (name: string, options: RolloutOptions & { to?: string }) => {
+    const to = options.to !== undefined ? positiveInt(options.to, '--to') : undefined;
+    await rollout(
+      { ...changeOf(name, 'rollback', undefined, options), ...(to !== undefined ? { to } : {}) },
+      options,
+    );
   });
 
   rolloutOptions(

@@ -1,3 +1,4 @@
+import { chooseRollbackTarget } from './rollback-target';
 import { asc, desc, eq, sql } from 'drizzle-orm';
 import type { Database } from '../db';
 import { tables } from '../db';
@@ -42,6 +43,8 @@ export interface DeploymentVersionInfo {
   readonly action: string;
   readonly missingFeaturePolicy: 'error' | 'null';
   readonly bindings: readonly Binding[];
+  /** Per-action details, e.g. a rollback's `rolledBackTo` / `rolledBackFrom` versions. */
+  readonly settings: Readonly<Record<string, unknown>>;
   readonly createdBy: string;
   readonly createdAt: Date;
   readonly pipelineRunId: number | null;
@@ -246,21 +249,36 @@ export async function updateDeployment(
   return appendVersion(db, row.id, name, action, bindings, options);
 }
 
-/** Returns to the bindings of the version before the current one, as a new version. */
+/**
+ * The version a rollback of `name` would return to: `to`, or the previous good version (see
+ * {@link chooseRollbackTarget}). The smoke test and the switch both use it.
+ */
+export async function rollbackTarget(
+  db: Database,
+  name: string,
+  to?: number,
+): Promise<DeploymentVersionInfo> {
+  const row = await deploymentRow(db, name);
+  const history = await deploymentHistory(db, name);
+  const current = history.find((v) => v.id === row.currentVersionId) ?? history.at(-1);
+  if (!current) throw new DeploymentNotFoundError(name);
+  return chooseRollbackTarget(name, history, current.version, to);
+}
+
+/** Returns to the bindings of {@link rollbackTarget} (`to`, or the previous good version) as a new version. */
 export async function rollbackDeployment(
   db: Database,
   name: string,
-  options: { createdBy?: string; pipelineRunId?: number } = {},
+  options: { to?: number; createdBy?: string; pipelineRunId?: number } = {},
 ): Promise<DeploymentInfo> {
   const row = await deploymentRow(db, name);
-  const history = await deploymentHistory(db, name);
-  const currentIndex = history.findIndex((v) => v.id === row.currentVersionId);
-  const previous = history[currentIndex - 1];
-  if (!previous) throw new ValidationError(`deployment ${name} has no earlier version to roll back to.`);
-  return appendVersion(db, row.id, name, 'rollback', previous.bindings, {
-    ...options,
-    missing: previous.missingFeaturePolicy,
-    settings: { rolledBackTo: previous.version },
+  const { current } = await getDeployment(db, name);
+  const target = await rollbackTarget(db, name, options.to);
+  const { to: _to, ...rest } = options;
+  return appendVersion(db, row.id, name, 'rollback', target.bindings, {
+    ...rest,
+    missing: target.missingFeaturePolicy,
+    settings: { rolledBackTo: target.version, rolledBackFrom: current.version },
   });
 }
 
@@ -316,6 +334,7 @@ async function versionInfo(
     id: v.id,
     version: v.version,
     action: v.action,
+    settings: (v.settings ?? {}) as Record<string, unknown>,
     missingFeaturePolicy: v.missingFeaturePolicy === 'null' ? 'null' : 'error',
     createdBy: v.createdBy,
     createdAt: v.createdAt,

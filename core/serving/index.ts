@@ -6,3 +6,4 @@ export * from './prediction-log';
 export * from './metrics';
 export * from './server';
 export * from './batch';
+export { chooseRollbackTarget, type VersionForRollback } from './rollback-target';

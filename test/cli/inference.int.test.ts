@@ -2,6 +2,7 @@ import type { Worker } from '@temporalio/worker';
 import { loadConfig } from '../../core/config';
 import { openDatabase, type DatabaseHandle } from '../../core/db';
 import { runTrainingPipeline } from '../../core/ml';
+import { getModelVersion } from '../../core/registry';
 import { TASK_QUEUES } from '../../core/pipelines';
 import { createInferenceServer, type InferenceServer } from '../../core/serving';
 import { objectStoreFromConfig, type S3ObjectStore } from '../../core/storage';
@@ -152,6 +153,70 @@ describe('fti deploy / batch / apikey / predict (compiled CLI)', () => {
     expect(unauthorized.stderr).toContain('HTTP 401: missing API key');
     expect((json(['apikey', 'list']) as unknown as { id: number }[]).some((k) => k.id === key.id)).toBe(true);
     expect(json(['apikey', 'revoke', String(key.id)])).toMatchObject({ revoked: true });
+  });
+
+  it('rolls back to the previous good version, never to the one just rolled back from, or to --to VERSION', async () => {
+    const name = uniqueName('cli-rb');
+    const bound = async () =>
+      (
+        json(['deploy', 'status', name]) as unknown as {
+          current: { version: number; bindings: { variant: string; model: { version: number } }[] };
+        }
+      ).current;
+    await jsonAsync(['deploy', 'create', name, '--model', model, '--version', '1']);
+    await jsonAsync(['deploy', 'upgrade', name, '--model', model, '--version', '2']);
+    await jsonAsync([
+      'deploy',
+      'split',
+      name,
+      '--variant',
+      `a=${model}:1:50`,
+      '--variant',
+      `b=${model}:2:50`,
+    ]);
+    expect(await jsonAsync(['deploy', 'rollback', name])).toMatchObject({ version: 4 });
+    expect((await bound()).bindings.map((b) => b.model.version)).toEqual([2]);
+    // Again: further back to v1's binding, not to the split (v3) it just left.
+    expect(await jsonAsync(['deploy', 'rollback', name])).toMatchObject({ version: 5 });
+    expect((await bound()).bindings.map((b) => [b.variant, b.model.version])).toEqual([['main', 1]]);
+    const none = await runCliAsync(['deploy', 'rollback', name], env);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(`deployment ${name} has no earlier good version to roll back to`);
+    expect((await bound()).version).toBe(5);
+    // An explicit target: back to the split.
+    expect(await jsonAsync(['deploy', 'rollback', name, '--to', '3'])).toMatchObject({ version: 6 });
+    expect((await bound()).bindings.map((b) => [b.variant, b.model.version])).toEqual([
+      ['a', 1],
+      ['b', 2],
+    ]);
+    const unknown = await runCliAsync(['deploy', 'rollback', name, '--to', '42'], env);
+    expect(unknown.stderr).toContain(`deployment ${name} has no version 42 (versions: 1, 2, 3, 4, 5, 6)`);
+  });
+
+  it('smoke-tests a rollback on the version it returns to, and does not switch when that fails', async () => {
+    const name = uniqueName('cli-rb-smoke');
+    const smoke = ['--smoke', '{"keys":{"customer_id":1}}'];
+    await jsonAsync(['deploy', 'create', name, '--model', model, '--version', '1', ...smoke]);
+    await jsonAsync(['deploy', 'upgrade', name, '--model', model, '--version', '2', ...smoke]);
+    // Version 1's artifact is damaged: what the rollback would serve cannot load.
+    const v1 = await getModelVersion(database.db, model, 1);
+    const original = await store.get(v1.artifactKey);
+    await store.put(v1.artifactKey, Buffer.from('not an onnx model'));
+    try {
+      const failed = await runCliAsync(['deploy', 'rollback', name, ...smoke], env);
+      expect(failed.code).not.toBe(0);
+      expect(failed.stderr).toMatch(/protobuf|onnx|model/i);
+      expect(
+        (json(['deploy', 'status', name]) as unknown as { current: { version: number } }).current.version,
+      ).toBe(2);
+    } finally {
+      await store.put(v1.artifactKey, original);
+    }
+    const rolled = await jsonAsync(['deploy', 'rollback', name, ...smoke]);
+    expect(rolled).toMatchObject({
+      version: 3,
+      smoke: [{ variant: 'main', model: `${model} v1`, ok: true }],
+    });
   });
 
   it('refuses inconsistent or unknown bindings with one-line causes', async () => {
