@@ -101,6 +101,11 @@ export class DeploymentRuntime {
 
   private readonly previousKeys = new Map<string, string[]>();
 
+  /** Whether `name` is a deployment this server has loaded (it exists and was served). */
+  has(name: string): boolean {
+    return this.active.has(name);
+  }
+
   /** Names of the deployments loaded so far. */
   names(): string[] {
     return [...this.active.keys()];

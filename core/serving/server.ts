@@ -4,7 +4,12 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { isDatabaseUnavailable } from '../db/client';
 import { FtiError, ServiceUnavailableError, ValidationError } from '../errors';
-import { MissingFeatureError, UnknownCategoryError, type VectorRequest } from '../featurestore';
+import {
+  MissingFeatureError,
+  RequestFieldError,
+  UnknownCategoryError,
+  type VectorRequest,
+} from '../featurestore';
 import { ApiKeyVerifier } from './api-keys';
 import { DeploymentNotFoundError } from './deployments';
 import { EventIngest, registerEventRoutes, type EventIngestOptions } from './event-ingest';
@@ -103,11 +108,19 @@ export function unavailableDependency(error: unknown): string | undefined {
   return isDatabaseUnavailable(error) ? 'postgres' : undefined;
 }
 
+/** The `deployment` label of requests to unknown deployments and of unauthenticated calls. */
+export const OTHER_DEPLOYMENTS = '_other';
+
 function statusOf(error: unknown): number {
   if (error instanceof HttpError) return error.statusCode;
   if (unavailableDependency(error) !== undefined) return 503;
   if (error instanceof DeploymentNotFoundError) return 404;
-  if (error instanceof MissingFeatureError || error instanceof UnknownCategoryError) return 422;
+  if (
+    error instanceof MissingFeatureError ||
+    error instanceof UnknownCategoryError ||
+    error instanceof RequestFieldError
+  )
+    return 422;
   if (error instanceof ValidationError) return 400;
   const code = (error as { statusCode?: number }).statusCode;
   if (typeof code === 'number' && code >= 400 && code < 500) return code;
@@ -310,7 +323,12 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   app.addHook('onResponse', async (request, reply) => {
     const name = (request.params as { name?: string } | undefined)?.name ?? '';
     const route = request.routeOptions.url ?? 'unknown';
-    if (route.startsWith('/v1/') || route.startsWith('/v2/models')) countRequest(reply, name, route);
+    // Label values must stay few whatever clients send: a name becomes a label only for a deployment
+    // this server has loaded and a caller that authenticated; the rest share one value.
+    const known = reply.statusCode !== 401 && reply.statusCode !== 403 && name !== '' && runtime.has(name);
+    if (route.startsWith('/v1/deployments') || route.startsWith('/v2/models'))
+      countRequest(reply, known ? name : OTHER_DEPLOYMENTS, route);
+    else if (route.startsWith('/v1/')) countRequest(reply, '', route);
   });
 
   app.post<{ Params: { name: string } }>('/v1/deployments/:name/predict', async (request) => {

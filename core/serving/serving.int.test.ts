@@ -166,8 +166,10 @@ describe('serving: deployments, HTTP predict/OIP v2, upgrade and rollback under 
     const malformed = await post(`/v1/deployments/${name}/predict`, '{"keys": ');
     expect(malformed.status).toBe(400);
     const wrongType = await post(`/v1/deployments/${name}/predict`, { keys: { customer_id: 'abc' } });
-    expect(wrongType.status).toBe(400);
-    expect(String(wrongType.body.error)).toContain('does not match its primary-key type');
+    expect(wrongType.status).toBe(422);
+    expect(String(wrongType.body.error)).toContain(
+      'request 1: entity key "customer_id" must be an integer within ±2^53 (feature type bigint), got a string',
+    );
     const missingKey = await post(`/v1/deployments/${name}/predict`, { keys: { other: 1 } });
     expect(missingKey.status).toBe(422);
     expect(String(missingKey.body.error)).toContain('entity key "customer_id" is missing');
@@ -217,6 +219,70 @@ describe('serving: deployments, HTTP predict/OIP v2, upgrade and rollback under 
     expect(logged.length).toBeGreaterThan(0);
     expect(logged[0]).toMatchObject({ deploymentVersion: 1, variant: 'main', shadow: false });
     expect(JSON.stringify(logged)).not.toContain(key);
+  });
+
+  it('takes only declared request fields: stored features, join keys, labels, unknown fields and mistyped keys are 422', async () => {
+    const predict = (instance: Record<string, unknown>) => post(`/v1/deployments/${name}/predict`, instance);
+    const baseline = await predict({ keys: { customer_id: 3 } });
+    expect(baseline.status).toBe(200);
+    const refused = async (instance: Record<string, unknown>, message: string) => {
+      const r = await predict(instance);
+      expect({ status: r.status, error: String(r.body.error) }).toEqual({
+        status: 422,
+        error: expect.stringContaining(message),
+      });
+    };
+    // A stored feature: the request may not replace what the store holds.
+    await refused(
+      { keys: { customer_id: 3 }, request: { sessions: 99_999 } },
+      'request 1: "sessions" is read from feature group',
+    );
+    await refused({ keys: { customer_id: 3 }, request: { sessions: 99_999 } }, 'allowRequestOverride');
+    // A join key in the request must not change the lookup.
+    await refused(
+      { keys: { customer_id: 3 }, request: { customer_id: 4 } },
+      'request 1: "customer_id" is an entity key; pass it in "keys", not in "request"',
+    );
+    await refused(
+      { keys: { customer_id: 3 }, request: { churned: true } },
+      '"churned" is the view\'s label column',
+    );
+    await refused(
+      { keys: { customer_id: 3 }, request: { plan_x: 1 } },
+      `"plan_x" is not a column of feature view ${view}`,
+    );
+    await refused(
+      { keys: { customer_id: 3, region: 'eu' } },
+      '"region" is not an entity key of feature view',
+    );
+    await refused({ keys: { customer_id: 3.5 } }, 'entity key "customer_id" must be an integer');
+    await refused(
+      { keys: { customer_id: 3 }, request: { ts: 'yesterday' } },
+      'request field "ts" must be an ISO-8601 time',
+    );
+    // The event time is a spine column: a request may set it; the answer is still customer 3's.
+    const withTime = await predict({ keys: { customer_id: 3 }, request: { ts: '2026-01-01T00:10:00Z' } });
+    expect(withTime.status).toBe(200);
+    const p = (b: Record<string, unknown>) =>
+      (b.predictions as { probabilities: Record<string, number> }[])[0]!;
+    expect(p(withTime.body).probabilities).toEqual(p(baseline.body).probabilities);
+  });
+
+  it('keeps metric labels bounded: unknown deployments and unauthenticated calls share one label', async () => {
+    for (let i = 0; i < 300; i++) {
+      const random = `nope-${i}-${Math.random().toString(36).slice(2, 8)}`;
+      await post(`/v1/deployments/${random}/predict`, { keys: { customer_id: 1 } }, i % 2 ? {} : undefined);
+      if (i % 50 === 0) await post(`/v2/models/${random}/infer`, { inputs: [] }, {});
+    }
+    expect((await post(`/v1/deployments/${name}/predict`, { keys: { customer_id: 1 } }, {})).status).toBe(
+      401,
+    );
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const labels = new Set(
+      [...metrics.matchAll(/^fti_requests_total\{deployment="([^"]*)"/gm)].map((m) => m[1]!),
+    );
+    expect([...labels].filter((l) => l.startsWith('nope-'))).toEqual([]);
+    expect(labels).toEqual(new Set([name, '_other']));
   });
 
   it('upgrades and rolls back under continuous traffic with zero failed requests', async () => {

@@ -81,6 +81,11 @@ export const featureViewDefinitionSchema = z.object({
     .record(identifier, z.union([transformStepSchema, z.array(transformStepSchema)]))
     .default({}),
   onDemand: z.array(onDemandSchema).default([]),
+  /**
+   * Joined features a serving request may set instead of the stored value (e.g. a feature the
+   * caller computes fresher). Every other stored feature comes from the store only.
+   */
+  allowRequestOverride: z.array(identifier).default([]),
 });
 
 /**

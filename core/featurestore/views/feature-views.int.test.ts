@@ -8,7 +8,7 @@ import { testObjectStore } from '../../../test/support/stores';
 import { commitRows, createGroup, testViewDeps, type ViewTestDeps } from '../../../test/support/featureviews';
 import type { FeatureGroupRecord } from '../feature-group-repository';
 import { defineOnDemandFeature, OnDemandRegistry } from './on-demand';
-import { OnlineFeatureReader, MissingFeatureError } from './online-vectors';
+import { OnlineFeatureReader, MissingFeatureError, RequestFieldError } from './online-vectors';
 import { getBatchData, readTrainingData, readTrainingMatrix } from './read';
 import {
   createFeatureView,
@@ -438,6 +438,45 @@ describe('feature views: training data, batch and online retrieval (real S3 + Po
     });
     expect(stale!.status.card_amount_avg_7d).toBe('outside_ttl');
     expect(stale!.values.card_amount_avg_7d).toBeNull();
+
+    // Keys of the wrong type are refused, not looked up (a number never matches a string key).
+    await expect(reader.get([{ keys: { card_id: 3 } }], { missing: 'null', now })).rejects.toThrow(
+      new RequestFieldError(
+        'request 1: entity key "card_id" must be a string (feature type string), got a number.',
+      ),
+    );
+    // Stored features come from the store unless the view lets requests override them.
+    await expect(
+      reader.get([{ keys: { card_id: 'c3' }, request: { amount: 1, card_txn_count_1d: 99_999 } }], { now }),
+    ).rejects.toThrow(/"card_txn_count_1d" is read from feature group .* a request may not set it/);
+    const overridable = uniqueGroupName('fraud_override');
+    await createFeatureView(deps.db, {
+      ...definition,
+      name: overridable,
+      allowRequestOverride: ['card_txn_count_1d'],
+    });
+    await expect(
+      createFeatureView(deps.db, {
+        ...definition,
+        name: uniqueGroupName('bad_override'),
+        allowRequestOverride: ['amount'],
+      }),
+    ).rejects.toThrow(/allowRequestOverride "amount" must be a feature joined from a feature group/);
+    const lenient = new OnlineFeatureReader(
+      deps.online,
+      (await getFeatureView(deps.db, overridable, 1)).view,
+      {
+        onDemand: deps.onDemand,
+        transformation: td!.transformation,
+      },
+    );
+    const [overridden] = await lenient.get(
+      [{ keys: { card_id: 'c3' }, request: { amount: 1, card_txn_count_1d: 99_999 } }],
+      { now },
+    );
+    expect(overridden!.values.card_txn_count_1d).toBe(99_999);
+    expect(overridden!.status.card_txn_count_1d).toBe('passed');
+    expect(overridden!.values.card_amount_avg_7d).toBe(47);
   });
 
   it('batch retrieval returns inference columns transformed with a training dataset version', async () => {

@@ -54,7 +54,7 @@ export {
 export type { TransformStep, FittedStep, FittedTransformations } from './model-transforms';
 export { defineOnDemandFeature, OnDemandRegistry, onDemandIngestion, computeOnDemand } from './on-demand';
 export type { OnDemandFunction, OnDemandBinding, OnDemandInputs } from './on-demand';
-export { OnlineFeatureReader, MissingFeatureError } from './online-vectors';
+export { OnlineFeatureReader, MissingFeatureError, RequestFieldError } from './online-vectors';
 export type { FeatureVector, FeatureStatus, VectorRequest, VectorOptions } from './online-vectors';
 export { checkOnlineOfflineSkew } from './skew';
 export type { SkewReport, SkewMismatch } from './skew';

@@ -1,5 +1,6 @@
 import { ValidationError } from '../../errors';
 import type { OnlineStore } from '../online';
+import { checkFeatureValue, typeOf, type TypedField } from '../value-check';
 import { encodeRow, passthrough, type FittedTransformations } from './model-transforms';
 import { computeOnDemand, type OnDemandFunction, type OnDemandRegistry } from './on-demand';
 import type { ResolvedFeatureView } from './resolve';
@@ -12,8 +13,10 @@ export interface VectorRequest {
   /** Values of the view's entity-key columns (`view.entityKeys`). */
   readonly keys: Readonly<Record<string, unknown>>;
   /**
-   * Request-time values: spine columns (e.g. the transaction amount), inputs of on-demand features,
-   * or any feature to pass instead of reading it (passed features win over stored ones).
+   * Request-time values: the view's spine columns other than entity keys (e.g. the transaction
+   * amount, the event time), which are also the on-demand features' request inputs, and the joined
+   * features the view lists in `allowRequestOverride`. Anything else is refused: stored features
+   * come from the store.
    */
   readonly request?: Readonly<Record<string, unknown>>;
 }
@@ -42,6 +45,9 @@ export interface VectorOptions {
 /** An entity key (or request value) a vector needs is absent from the store or the request. */
 export class MissingFeatureError extends ValidationError {}
 
+/** A request key or field the view does not take, or of the wrong type (HTTP 422). */
+export class RequestFieldError extends ValidationError {}
+
 /**
  * Serves a feature view's online vectors: every joined group read from the online store in one
  * round trip, values in view order with per-feature status, passed and on-demand features merged,
@@ -57,6 +63,10 @@ export class OnlineFeatureReader {
     fn: OnDemandFunction;
     inputs: Readonly<Record<string, string>>;
   }[];
+  /** Entity-key columns with their types. */
+  private readonly keyFields: ReadonlyMap<string, TypedField>;
+  /** What a request may set: non-key spine columns and the features the view lets requests override. */
+  private readonly requestFields: ReadonlyMap<string, TypedField>;
 
   constructor(
     private readonly store: OnlineStore,
@@ -65,6 +75,23 @@ export class OnlineFeatureReader {
   ) {
     this.fitted = options.transformation ?? passthrough(view.features);
     this.spineColumns = new Set(view.columns.filter((c) => c.origin === 'spine').map((c) => c.name));
+    const typed = (name: string): TypedField => ({
+      name,
+      type: view.columns.find((c) => c.name === name)?.type ?? 'string',
+    });
+    this.keyFields = new Map(view.entityKeys.map((k) => [k, typed(k)]));
+    const overridable = new Set(view.definition.allowRequestOverride ?? []);
+    this.requestFields = new Map(
+      view.columns
+        .filter(
+          (c) =>
+            !this.keyFields.has(c.name) &&
+            c.type !== null &&
+            ((c.origin === 'spine' && c.role !== 'label' && c.role !== 'training_helper') ||
+              overridable.has(c.name)),
+        )
+        .map((c) => [c.name, typed(c.name)]),
+    );
     this.functions = view.onDemand.map((b) => ({
       name: b.name,
       fn: options.onDemand.get(b.function),
@@ -82,39 +109,112 @@ export class OnlineFeatureReader {
     return this.fitted.outputs;
   }
 
+  /**
+   * One request's keys and fields against the view: keys exactly the entity keys, each of its
+   * column's type; request fields only those a request may set, each of its type. Returns both
+   * with values normalised (times as ISO strings); errors name the request, the field and the fix.
+   */
+  private check(
+    r: VectorRequest,
+    i: number,
+  ): { keys: Record<string, unknown>; request: Record<string, unknown> } {
+    const view = this.view;
+    const at = `request ${i + 1}`;
+    const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (!isObject(r) || !isObject(r.keys))
+      throw new ValidationError(`${at}: needs "keys" with ${view.entityKeys.join(', ')}.`, {
+        location: `[${i}].keys`,
+      });
+    const keys: Record<string, unknown> = {};
+    for (const [name, field] of this.keyFields) {
+      const value = r.keys[name];
+      if (value === undefined || value === null)
+        throw new MissingFeatureError(
+          `${at}: entity key "${name}" is missing; feature view ${view.name} needs ${view.entityKeys.join(', ')}.`,
+          { location: `[${i}].keys.${name}` },
+        );
+      keys[name] = this.checkValue(field, value, () => `${at}: entity key "${name}"`, `[${i}].keys`);
+    }
+    for (const name of Object.keys(r.keys))
+      if (!this.keyFields.has(name))
+        throw new RequestFieldError(
+          `${at}: "${name}" is not an entity key of feature view ${view.name} (keys: ${view.entityKeys.join(', ')}).`,
+          { location: `[${i}].keys.${name}` },
+        );
+    const request: Record<string, unknown> = {};
+    if (r.request === undefined || r.request === null) return { keys, request };
+    if (!isObject(r.request))
+      throw new RequestFieldError(
+        `${at}: "request" must be an object of field values, got ${typeOf(r.request)}.`,
+        {
+          location: `[${i}].request`,
+        },
+      );
+    for (const [name, value] of Object.entries(r.request)) {
+      const field = this.requestFields.get(name);
+      if (!field) throw new RequestFieldError(this.refusal(at, name), { location: `[${i}].request.${name}` });
+      if (value === null || value === undefined) continue;
+      request[name] = this.checkValue(field, value, () => `${at}: request field "${name}"`, `[${i}].request`);
+    }
+    return { keys, request };
+  }
+
+  private checkValue(field: TypedField, value: unknown, label: () => string, where: string): unknown {
+    // In-process callers (the skew check, batch code) pass DuckDB values: BigInt and Date.
+    const plain =
+      typeof value === 'bigint' && Number.isSafeInteger(Number(value))
+        ? Number(value)
+        : value instanceof Date
+          ? value.toISOString()
+          : value;
+    try {
+      return checkFeatureValue(field, plain, label, where);
+    } catch (error) {
+      if (error instanceof ValidationError)
+        throw new RequestFieldError(error.message, error.location ? { location: error.location } : {});
+      throw error;
+    }
+  }
+
+  /** Why a request may not set `name`, and what it may set. */
+  private refusal(at: string, name: string): string {
+    const view = this.view;
+    const allowed = [...this.requestFields.keys()].join(', ') || 'none';
+    const column = view.columns.find((c) => c.name === name);
+    if (this.keyFields.has(name))
+      return `${at}: "${name}" is an entity key; pass it in "keys", not in "request".`;
+    if (!column)
+      return `${at}: "${name}" is not a column of feature view ${view.name} (request fields: ${allowed}).`;
+    if (column.origin === 'on_demand')
+      return `${at}: "${name}" is computed on demand from ${Object.values(view.onDemand.find((o) => o.name === name)?.inputs ?? {}).join(', ')}; pass those instead (request fields: ${allowed}).`;
+    if (column.origin === 'join') {
+      const join = view.joins[column.join!]!;
+      return `${at}: "${name}" is read from feature group ${join.group.spec.name} in the online store; a request may not set it (request fields: ${allowed}). To let requests override it, list it in the view's allowRequestOverride.`;
+    }
+    return `${at}: "${name}" is the view's ${column.role.replace('_', ' ')} column, not an input at serving time (request fields: ${allowed}).`;
+  }
+
   /** Vectors for many entities, in request order. */
   async get(requests: readonly VectorRequest[], options: VectorOptions = {}): Promise<FeatureVector[]> {
     const view = this.view;
     const missingPolicy = options.missing ?? 'error';
-    requests.forEach((r, i) => {
-      if (!r || typeof r !== 'object' || !r.keys || typeof r.keys !== 'object')
-        throw new ValidationError(`request ${i + 1}: needs "keys" with ${view.entityKeys.join(', ')}.`, {
-          location: `[${i}].keys`,
-        });
-      for (const key of view.entityKeys)
-        if (r.keys[key] === undefined || r.keys[key] === null)
-          throw new MissingFeatureError(
-            `request ${i + 1}: entity key "${key}" is missing; feature view ${view.name} needs ${view.entityKeys.join(', ')}.`,
-            { location: `[${i}].keys.${key}` },
-          );
-    });
+    // Every request is checked before any lookup: a bad one reads nothing.
+    const checked = requests.map((r, i) => this.check(r, i));
     const lookups = view.joins.map((join) => ({
       spec: join.group.spec,
-      keys: requests.map((r) =>
-        Object.fromEntries(
-          join.on.map((p) => [p.groupColumn, r.request?.[p.spineColumn] ?? r.keys[p.spineColumn]]),
-        ),
+      keys: checked.map((r) =>
+        Object.fromEntries(join.on.map((p) => [p.groupColumn, r.keys[p.spineColumn]])),
       ),
     }));
     const results = await this.store.readMany(lookups, options.now);
 
-    return requests.map((r, i) => {
+    return checked.map((r, i) => {
       const row: Record<string, unknown> = {};
       const status: Record<string, FeatureStatus> = {};
       for (const column of view.columns) {
         if (column.origin === 'on_demand') continue;
         const passed =
-          r.request?.[column.name] ?? (column.origin === 'spine' ? r.keys[column.name] : undefined);
+          r.request[column.name] ?? (column.origin === 'spine' ? r.keys[column.name] : undefined);
         if (passed !== undefined) {
           row[column.name] = passed;
           status[column.name] = 'passed';

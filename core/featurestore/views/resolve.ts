@@ -253,6 +253,18 @@ export function resolveFeatureView(
   assign(definition.inferenceHelperColumns, 'inference_helper', 'inference helper column');
   assign(definition.trainingHelperColumns, 'training_helper', 'training helper column');
 
+  for (const name of definition.allowRequestOverride) {
+    const column = columns.find((c) => c.name === name);
+    if (!column || column.origin !== 'join' || column.role !== 'feature')
+      fail(
+        `allowRequestOverride "${name}" must be a feature joined from a feature group (joined features: ${columns
+          .filter((c) => c.origin === 'join' && c.role === 'feature')
+          .map((c) => c.name)
+          .join(', ')}); spine columns and on-demand inputs are request fields already.`,
+        'allowRequestOverride',
+      );
+  }
+
   for (const filter of definition.filters) {
     if (!owner.has(filter.column)) fail(`filter on "${filter.column}": not a column of the view.`, 'filters');
     const needsValue = filter.op !== 'is_null' && filter.op !== 'not_null';

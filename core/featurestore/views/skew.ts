@@ -127,8 +127,13 @@ export async function checkOnlineOfflineSkew(
   const requests = offline.entities.map((e) => {
     const keys = Object.fromEntries(view.entityKeys.map((k) => [k, e[k]]));
     const passed = Object.fromEntries(
-      view.spineColumns
-        .filter((c) => !view.entityKeys.includes(c.name) && c.name !== view.eventTime)
+      view.columns
+        .filter(
+          (c) =>
+            c.origin === 'spine' &&
+            (c.role === 'feature' || c.role === 'inference_helper') &&
+            !view.entityKeys.includes(c.name),
+        )
         .map((c) => [c.name, e[c.name]]),
     );
     return { keys, request: passed };
