@@ -24,7 +24,8 @@ import {
 import { uniqueGroupName } from '../support/featurestore';
 
 const RUNS = 10;
-const ROWS_PER_WINDOW = 5_000;
+/** Enough rows that a run lasts a few seconds, so kills can land in its later steps. */
+const ROWS_PER_WINDOW = 20_000;
 /** The steps that heartbeat: a kill in one is noticed within the step's 30 s heartbeat timeout. */
 const STEPS = [
   'extractFeatures',
@@ -87,6 +88,7 @@ describe('chaos: features worker kill -9 at random points', () => {
       kills: RUNS,
       random,
       maxDelayMs: 3000,
+      maxInRunDelayMs: 800,
       beforeKill: async (w) => runs.add(await startWindowRun(ns.client, 'chaos-fp', w, groups[w]!, csv)),
     });
 

@@ -69,6 +69,8 @@ describe('chaos: training worker kill -9 at random points', () => {
       kills: RUNS,
       random,
       maxDelayMs: 2000,
+      // A run lasts about a second (150 trees, no early stop): kills land in its later steps too.
+      maxInRunDelayMs: 300,
       beforeKill: async (i) => {
         const workflowId = uniqueName(`chaos-tp${i}`);
         const handle = await ns.client.workflow.start('trainingPipeline', {
@@ -80,7 +82,7 @@ describe('chaos: training worker kill -9 at random points', () => {
                 name: `chaos-tp${i}`,
                 model: models[i]!,
                 featureView: { name: view },
-                trainer: { name: 'gbdt', params: { numTrees: 20, maxDepth: 3 } },
+                trainer: { name: 'gbdt', params: { numTrees: 150, maxDepth: 4, earlyStoppingRounds: 0 } },
                 alias: 'champion',
               },
             },

@@ -97,10 +97,11 @@ describe('chaos: PostgreSQL restarted mid-pipeline', () => {
 
     const outages: { mode: 'fast' | 'immediate'; hit: string[] }[] = [];
     for (const [i, mode] of (['fast', 'immediate'] as const).entries()) {
+      // A random point: a random delay, then two runs start, then the first moment a step runs on
+      // the worker (a run can finish within a second: no delay after it started).
+      await sleep(Math.floor(random() * 3000));
       await startRun(2 * i);
       await startRun(2 * i + 1);
-      // A random point: a random delay, then the first moment a step runs on the worker.
-      await sleep(Math.floor(random() * 3000));
       const hit = stepLabels(await stepsRunningOn(ns.client, runs.workflowIds, worker.identity, STEPS));
       expect(hit.length).toBeGreaterThan(0);
       await server.stop(mode);

@@ -73,13 +73,13 @@ describe('chaos: S3 server stopped 30 s mid-pipeline', () => {
       groups.push((await registerFeatureGroup(database.db, definition)).record.spec.name);
     }
     worker = await WorkerProcess.start('features', { ...ns.env, ...s3.env });
+    // A random point: a random delay after the worker polls, then the runs start, then the first
+    // moment a step runs on the worker (the runs can finish within a second: no delay after they start).
+    await sleep(Math.floor(random() * 3000));
     const runs = new StartedRuns<FeaturePipelineResult>();
     for (let w = 0; w < RUNS; w++) {
       runs.add(await startWindowRun(ns.client, 'chaos-s3', w, groups[w]!, csv));
     }
-
-    // A random point: a random delay, then the first moment a step runs on the worker.
-    await sleep(Math.floor(random() * 3000));
     const hit = stepLabels(await stepsRunningOn(ns.client, runs.workflowIds, worker.identity, STEPS));
     expect(hit.length).toBeGreaterThan(0);
     await s3.stop();

@@ -412,10 +412,10 @@ export async function expectOneCommitPerWindow(
 
 /**
  * Kills the worker `kills` times at random points and restarts it after each kill. A random point
- * is a random delay (0..`maxDelayMs`, from `random`) after the worker polls, then the first moment
- * at which one of `workflowIds()` has an activity running on that worker whose type is in
- * `activityTypes` (so every kill interrupts real work, in a phase Temporal reports). `beforeKill(i)`
- * runs before the i-th kill is armed (e.g. to start the run it will hit). Returns what each kill hit;
+ * is a random delay (0..`maxDelayMs`, from `random`) after the worker polls, then `beforeKill(i)`
+ * (e.g. starting the run the kill will hit), then the first moment at which one of `workflowIds()`
+ * has an activity running on that worker whose type is in `activityTypes` (so every kill interrupts
+ * real work, in a phase Temporal reports). Returns what each kill hit;
  * the worker left running is in `state.worker`.
  */
 export async function killRepeatedly(options: {
@@ -430,12 +430,20 @@ export async function killRepeatedly(options: {
   readonly beforeKill?: (i: number) => Promise<void>;
   /** Give up waiting for work in flight after this long. @default 120 s */
   readonly waitForWorkMs?: number;
+  /**
+   * A second random delay (0..this) after `beforeKill`, so kills land in later steps too; keep it
+   * well under the time a run takes, or the run may finish first. @default 0
+   */
+  readonly maxInRunDelayMs?: number;
 }): Promise<KillRecord[]> {
   const records: KillRecord[] = [];
   for (let i = 0; i < options.kills; i++) {
-    await options.beforeKill?.(i);
+    // The random delay comes before the run starts: a window of a few thousand rows can finish in
+    // under a second on a fast machine, so waiting after it started could miss it entirely.
     const delayMs = Math.floor(options.random() * options.maxDelayMs);
     await sleep(delayMs);
+    await options.beforeKill?.(i);
+    if (options.maxInRunDelayMs) await sleep(Math.floor(options.random() * options.maxInRunDelayMs));
     const worker = options.state.worker;
     const hit = await stepsRunningOn(
       options.client,
