@@ -1,3 +1,11 @@
+import {
+  decodeInferRequest,
+  encodeInferResponse,
+  NUMERIC_DATATYPES,
+  OipRequestError,
+  type DecodedInferRequest,
+  type OutputTensor,
+} from './oip-codec';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pg from 'pg';
@@ -60,22 +68,6 @@ const predictSchema = z.union([
   z.object({ instances: z.array(instanceSchema).min(1) }).strict(),
   instanceSchema,
 ]);
-
-const oipInputSchema = z.object({
-  name: z.string().min(1),
-  shape: z.array(z.number().int().min(-1)),
-  datatype: z.string().min(1),
-  data: z.array(z.unknown()),
-  parameters: z.record(z.string(), z.unknown()).optional(),
-});
-const inferSchema = z
-  .object({
-    id: z.string().optional(),
-    inputs: z.array(oipInputSchema).min(1),
-    outputs: z.array(z.object({ name: z.string() }).passthrough()).optional(),
-    parameters: z.record(z.string(), z.unknown()).optional(),
-  })
-  .strict();
 
 /** An error that maps to an HTTP status. */
 class HttpError extends Error {
@@ -170,6 +162,21 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     keepAliveTimeout: 65_000,
   });
 
+  // One body parser for every route and content type: OIP clients (tritonclient) send JSON with no
+  // Content-Type, and the OIP binary tensor extension appends raw tensor bytes to a JSON header
+  // whose length `Inference-Header-Content-Length` gives; such bodies stay bytes for the infer route.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (request.headers['inference-header-content-length'] !== undefined) return done(null, bytes);
+    if (bytes.length === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(bytes.toString('utf8')));
+    } catch {
+      done(new HttpError(400, 'the request body is not valid JSON'), undefined);
+    }
+  });
+
   app.setErrorHandler((error, _request, reply) => {
     const dependency = unavailableDependency(error);
     if (dependency !== undefined) {
@@ -228,11 +235,13 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     deployment: ActiveDeployment,
     instances: readonly VectorRequest[],
     requestId: string,
+    /** The variant every instance goes to (an OIP request for one model version), else sticky per entity. */
+    pinned?: ActiveVariant,
   ) => {
     const started = performance.now();
     const groups = new Map<ActiveVariant, number[]>();
     instances.forEach((instance, i) => {
-      const variant = pickVariant(deployment.variants, entityKeyOf(instance.keys));
+      const variant = pinned ?? pickVariant(deployment.variants, entityKeyOf(instance.keys));
       (groups.get(variant) ?? groups.set(variant, []).get(variant)!).push(i);
     });
     const results: {
@@ -376,12 +385,15 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   app.get('/v2/health/ready', readiness);
   app.get('/v2', async () => ({ name: 'fti-inference', version: '2', extensions: [] }));
 
-  const modelMetadata = (deployment: ActiveDeployment) => {
-    const main = pickVariant(deployment.variants, '');
+  const modelMetadata = (deployment: ActiveDeployment, pinned?: ActiveVariant) => {
+    const main = pinned ?? pickVariant(deployment.variants, '');
     const scorer = main.scorer;
     return {
       name: deployment.name,
-      versions: [String(deployment.version)],
+      // Versions are the serving models' versions (what /versions/{v} routes to, as in KServe).
+      versions: [
+        ...new Set(deployment.variants.filter((v) => !v.shadow).map((v) => String(v.binding.model.version))),
+      ],
       platform: 'onnxruntime_onnx',
       inputs: [
         {
@@ -400,6 +412,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
               { name: 'probabilities', datatype: 'FP32', shape: [-1, scorer.signature.classes?.length ?? 2] },
             ],
       parameters: {
+        deployment_version: deployment.version,
         variants: deployment.variants.map((v) => ({
           variant: v.binding.variant,
           weight: v.weight,
@@ -409,12 +422,23 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
       },
     };
   };
-  const versionCheck = (deployment: ActiveDeployment, version?: string) => {
-    if (version !== undefined && version !== String(deployment.version))
+  /**
+   * The variant serving model version `version` (OIP `/versions/{v}`: the model's version, as in
+   * KServe), or undefined without one; 404 when no serving variant has that version.
+   */
+  const variantOfVersion = (deployment: ActiveDeployment, version?: string): ActiveVariant | undefined => {
+    if (version === undefined) return undefined;
+    const serving = deployment.variants.filter((v) => !v.shadow);
+    const found = serving.find((v) => String(v.binding.model.version) === version);
+    if (!found)
       throw new HttpError(
         404,
-        `deployment ${deployment.name} serves version ${deployment.version}, not ${version}`,
+        `deployment ${deployment.name} serves model version(s) ${[...new Set(serving.map((v) => v.binding.model.version))].join(', ')}, not ${version}`,
       );
+    return found;
+  };
+  const versionCheck = (deployment: ActiveDeployment, version?: string) => {
+    variantOfVersion(deployment, version);
   };
 
   app.get<{ Params: { name: string } }>('/v2/models/:name', async (request) => {
@@ -426,8 +450,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     async (request) => {
       await authenticate(request);
       const deployment = await deploymentOf(request.params.name);
-      versionCheck(deployment, request.params.version);
-      return modelMetadata(deployment);
+      return modelMetadata(deployment, variantOfVersion(deployment, request.params.version));
     },
   );
   const ready = async (request: FastifyRequest<{ Params: { name: string; version?: string } }>) => {
@@ -439,57 +462,122 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   app.get('/v2/models/:name/ready', ready);
   app.get('/v2/models/:name/versions/:version/ready', ready);
 
-  const infer = async (request: FastifyRequest<{ Params: { name: string; version?: string } }>) => {
+  const infer = async (
+    request: FastifyRequest<{ Params: { name: string; version?: string } }>,
+    reply: FastifyReply,
+  ) => {
     await authenticate(request);
-    const parsed = inferSchema.safeParse(request.body);
-    if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'inference request'));
+    const headerLength = request.headers['inference-header-content-length'];
+    let decoded: DecodedInferRequest;
+    try {
+      decoded = decodeInferRequest(
+        request.body,
+        headerLength === undefined ? undefined : Number(headerLength),
+      );
+    } catch (error) {
+      if (error instanceof OipRequestError) throw new HttpError(400, error.message);
+      throw error;
+    }
     const deployment = await deploymentOf(request.params.name);
-    versionCheck(deployment, request.params.version);
-    const body = parsed.data;
-    const requestId = body.id ?? randomUUID();
+    const pinned = variantOfVersion(deployment, request.params.version);
+    const requestId = decoded.id ?? randomUUID();
     let outputs: ModelOutput[];
-    let variant: ActiveVariant;
-    const tensor = body.inputs.find((i) => i.name === 'features');
+    let answered: ActiveVariant;
+    const tensor = decoded.inputs.find((i) => i.name === 'features');
     if (tensor) {
-      variant = pickVariant(deployment.variants, requestId);
-      const cols = variant.scorer.cols;
-      if (tensor.datatype !== 'FP32' && tensor.datatype !== 'FP64')
-        throw new HttpError(400, `input "features" must be FP32 (got ${tensor.datatype})`);
       const rows = tensor.shape[0] ?? 0;
-      if (tensor.shape.length !== 2 || tensor.shape[1] !== cols || tensor.data.length !== rows * cols)
+      if (rows > maxBatch) throw new HttpError(413, `batch of ${rows} rows exceeds the limit of ${maxBatch}`);
+      if (!NUMERIC_DATATYPES.has(tensor.datatype))
+        throw new HttpError(400, `input "features" must be a numeric tensor (FP32), not ${tensor.datatype}`);
+      // Sticky like /predict: by the caller's routing key, else by the request id it chose, else
+      // by the rows themselves (the same input always meets the same variant).
+      const routing = decoded.parameters.routing_key;
+      const variant =
+        pinned ??
+        pickVariant(
+          deployment.variants,
+          typeof routing === 'string' ? routing : (decoded.id ?? JSON.stringify(tensor.values)),
+        );
+      const cols = variant.scorer.cols;
+      if (tensor.shape.length !== 2 || tensor.shape[1] !== cols)
         throw new HttpError(
           400,
-          `input "features" must have shape [N, ${cols}] with N×${cols} values (got shape [${tensor.shape.join(', ')}] and ${tensor.data.length} values)`,
+          `input "features" must have shape [N, ${cols}] with N×${cols} values (got shape [${tensor.shape.join(', ')}] and ${tensor.values.length} values)`,
         );
-      if (rows > maxBatch) throw new HttpError(413, `batch of ${rows} rows exceeds the limit of ${maxBatch}`);
-      const X = Float32Array.from(tensor.data.flat(Infinity) as number[]);
-      if (X.some((v) => typeof v !== 'number'))
-        throw new HttpError(400, 'input "features" must hold numbers');
+      const X = Float32Array.from(tensor.values as number[]);
+      const started = performance.now();
       outputs = await variant.scorer.scoreMatrix(X, rows);
+      answered = variant;
+      const latencyMs = performance.now() - started;
       metrics.predictions.inc(
         { deployment: deployment.name, variant: variant.binding.variant, shadow: 'false' },
         rows,
       );
+      const names = variant.scorer.reader.outputs;
+      const rowFeatures = (r: number) =>
+        Object.fromEntries(names.map((n, c) => [n, { value: X[r * cols + c]!, status: 'passed' }]));
+      if (logs)
+        outputs.forEach((output, r) =>
+          logs.log({
+            deployment: deployment.name,
+            deploymentVersion: deployment.version,
+            variant: variant.binding.variant,
+            modelVersion: variant.binding.model.version,
+            shadow: false,
+            requestId,
+            entity: {},
+            features: rowFeatures(r),
+            prediction: output,
+            latencyMs,
+          }),
+        );
+      // Shadows take the same tensor when they read the same model inputs.
+      for (const shadow of deployment.variants.filter((v) => v.shadow && v.scorer.cols === cols))
+        setImmediate(() => {
+          void shadow.scorer
+            .scoreMatrix(X, rows)
+            .then((scored) => {
+              metrics.predictions.inc(
+                { deployment: deployment.name, variant: shadow.binding.variant, shadow: 'true' },
+                rows,
+              );
+              scored.forEach((output, r) =>
+                logs?.log({
+                  deployment: deployment.name,
+                  deploymentVersion: deployment.version,
+                  variant: shadow.binding.variant,
+                  modelVersion: shadow.binding.model.version,
+                  shadow: true,
+                  requestId,
+                  entity: {},
+                  features: rowFeatures(r),
+                  prediction: output,
+                  latencyMs,
+                }),
+              );
+            })
+            .catch(() => undefined);
+        });
     } else {
       // Entity-key inputs: one tensor per key column (and optional request values), N entities.
-      const n = body.inputs[0]!.data.length;
-      if (body.inputs.some((i) => i.data.length !== n))
-        throw new HttpError(400, 'every input must hold the same number of values (one per entity)');
+      const n = decoded.inputs[0]!.values.length;
+      if (decoded.inputs.some((i) => i.values.length !== n || i.shape.length !== 1))
+        throw new HttpError(400, 'every input must be a 1-D tensor with one value per entity');
       if (n > maxBatch) throw new HttpError(413, `batch of ${n} entities exceeds the limit of ${maxBatch}`);
       const entityKeys = deployment.variants[0]!.scorer.reader.view.entityKeys;
       const instances: VectorRequest[] = Array.from({ length: n }, (_, i) => {
         const keysOf: Record<string, unknown> = {};
         const values: Record<string, unknown> = {};
-        for (const input of body.inputs)
-          (entityKeys.includes(input.name) ? keysOf : values)[input.name] = input.data[i];
+        for (const input of decoded.inputs)
+          (entityKeys.includes(input.name) ? keysOf : values)[input.name] = input.values[i];
         return { keys: keysOf, request: values };
       });
-      const results = await predictInstances(deployment, instances, requestId);
+      const results = await predictInstances(deployment, instances, requestId, pinned);
       outputs = results.map((r) => r.output);
-      variant = results[0]!.variant;
+      answered = results[0]!.variant;
     }
     const first = outputs[0];
-    const out =
+    const tensors: OutputTensor[] =
       first?.prediction !== undefined
         ? [
             {
@@ -508,13 +596,27 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
               data: outputs.flatMap((o) => Object.values(o.probabilities!)),
             },
           ];
-    return {
-      model_name: deployment.name,
-      model_version: String(deployment.version),
-      id: requestId,
-      parameters: { variant: variant.binding.variant, model: variant.binding.model },
-      outputs: out,
-    };
+    // model_version is the version of the model that answered; the deployment's is a parameter.
+    const { body, headerLength: length } = encodeInferResponse(
+      {
+        model_name: deployment.name,
+        model_version: String(answered.binding.model.version),
+        id: requestId,
+        parameters: {
+          variant: answered.binding.variant,
+          model: answered.binding.model,
+          deployment_version: deployment.version,
+        },
+      },
+      tensors,
+      decoded,
+    );
+    if (length !== undefined)
+      void reply
+        .header('inference-header-content-length', String(length))
+        .header('content-type', 'application/octet-stream');
+    else void reply.header('content-type', 'application/json; charset=utf-8');
+    return reply.send(body);
   };
   app.post('/v2/models/:name/infer', infer);
   app.post('/v2/models/:name/versions/:version/infer', infer);

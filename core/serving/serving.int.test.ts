@@ -1,6 +1,10 @@
 import os from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { projectRoot } from '../project-root';
+import { projectPython } from '../../test/support/python';
 import { loadConfig } from '../config';
 import { openDatabase, tables, type DatabaseHandle } from '../db';
 import { getBatchData } from '../featurestore';
@@ -141,7 +145,13 @@ describe('serving: deployments, HTTP predict/OIP v2, upgrade and rollback under 
       inputs: [{ name: 'features', shape: [2, 4], datatype: 'FP32', data: [5, 1, 0, 0.1, 25, 0, 1, -1] }],
     });
     expect(tensor.status).toBe(200);
-    expect(tensor.body).toMatchObject({ model_name: name, model_version: '1', id: 'r1' });
+    // model_version is the answering model's version; the deployment's is a parameter.
+    expect(tensor.body).toMatchObject({
+      model_name: name,
+      model_version: '1',
+      id: 'r1',
+      parameters: { deployment_version: 1, variant: 'main' },
+    });
     expect(
       (tensor.body.outputs as unknown as { name: string; shape: number[] }[]).map((o) => [o.name, o.shape]),
     ).toEqual([
@@ -159,6 +169,97 @@ describe('serving: deployments, HTTP predict/OIP v2, upgrade and rollback under 
         })
       ).status,
     ).toBe(404);
+  });
+
+  it('answers the Triton/KServe Python client (tritonclient[http]): binary tensors without Content-Type, JSON, entity keys', async () => {
+    const X = [
+      [5, 1, 0, 0.1],
+      [25, 0, 1, -1],
+    ];
+    const port = (server.app.server.address() as { port: number }).port;
+    // Async: the server under test answers from this process's event loop.
+    const out = JSON.parse(
+      (
+        await promisify(execFile)(
+          projectPython(['tritonclient.http', 'numpy']),
+          [
+            path.join(projectRoot(), 'test/support/oip-tritonclient.py'),
+            `127.0.0.1:${port}`,
+            name,
+            key,
+            JSON.stringify(X),
+            'customer_id',
+            JSON.stringify([3, 5]),
+          ],
+          { encoding: 'utf8' },
+        )
+      ).stdout,
+    ) as Record<string, { probabilities: number[][]; label: string[]; response: Record<string, unknown> }> & {
+      live: boolean;
+      ready: boolean;
+      metadata: { inputs: { name: string; shape: number[] }[]; versions: string[] };
+    };
+    expect(out.live).toBe(true);
+    expect(out.ready).toBe(true);
+    expect(out.metadata.inputs[0]).toMatchObject({ name: 'features', shape: [-1, 4] });
+    expect(out.metadata.versions).toEqual(['1']);
+    // The same tensor, binary or JSON, scores the same as a JSON request of ours.
+    const ours = await post(`/v2/models/${name}/infer`, {
+      inputs: [{ name: 'features', shape: [2, 4], datatype: 'FP32', data: X }],
+    });
+    const probabilities = ours.body.outputs as unknown as { name: string; data: number[] }[];
+    const expected = probabilities.find((o) => o.name === 'probabilities')!.data;
+    for (const mode of ['binary', 'json'] as const) {
+      expect(out[mode]!.probabilities.flat()).toHaveLength(4);
+      out[mode]!.probabilities.flat().forEach((p, i) => expect(p).toBeCloseTo(expected[i]!, 6));
+      expect(out[mode]!.label).toEqual(probabilities.find((o) => o.name === 'label')!.data);
+    }
+    // Binary outputs came back in the binary extension (the client asked for them by default).
+    expect(out.binary!.response.outputs).toEqual(
+      expect.arrayContaining([expect.objectContaining({ parameters: { binary_data_size: 16 } })]),
+    );
+    // Entity keys: the same answer as /predict for those customers, logged under the client's id.
+    const viaPredict = await post(`/v1/deployments/${name}/predict`, {
+      instances: [{ keys: { customer_id: 3 } }, { keys: { customer_id: 5 } }],
+    });
+    const predicted = (viaPredict.body.predictions as { probabilities: Record<string, number> }[]).map(
+      (p) => [p.probabilities.false!, p.probabilities.true!],
+    );
+    out.keys!.probabilities.forEach((row, i) =>
+      row.forEach((p, j) => expect(p).toBeCloseTo(predicted[i]![j]!, 6)),
+    );
+    expect(out.keys!.response).toMatchObject({ model_version: '1', id: 'triton-keys' });
+  });
+
+  it('OIP v2 refuses strings, nulls and unknown datatypes in tensors, takes nested data, and logs tensor predictions', async () => {
+    const infer = (inputs: unknown[]) => post(`/v2/models/${name}/infer`, { inputs });
+    const bad = await infer([{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [1, 'x', 0, 0] }]);
+    expect(bad.status).toBe(400);
+    expect(String(bad.body.error)).toContain(
+      'input "features" value 1 must be a finite number (FP32), got a string',
+    );
+    const nulls = await infer([{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [1, null, 0, 0] }]);
+    expect(String(nulls.body.error)).toContain('value 1 must be a finite number (FP32), got null');
+    const text = await infer([
+      { name: 'features', shape: [1, 4], datatype: 'BYTES', data: ['1', '2', '3', '4'] },
+    ]);
+    expect(String(text.body.error)).toContain('input "features" must be a numeric tensor (FP32), not BYTES');
+    const wrongKey = await infer([{ name: 'customer_id', shape: [1], datatype: 'BYTES', data: ['3'] }]);
+    expect(wrongKey.status).toBe(422);
+    expect(String(wrongKey.body.error)).toContain('entity key "customer_id" must be an integer');
+    const nestedId = uniqueName('nested');
+    const nested = await post(`/v2/models/${name}/infer`, {
+      id: nestedId,
+      inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [[5, 1, 0, 0.1]] }],
+    });
+    expect(nested.status).toBe(200);
+    await server.logs!.flush();
+    const logged = await database.db
+      .select()
+      .from(tables.predictionLogs)
+      .where(eq(tables.predictionLogs.requestId, nestedId));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ deployment: name, modelVersion: 1, shadow: false });
   });
 
   it('rejects bad input with 4xx and a clear message; authenticates with revocable keys; exposes metrics; logs predictions', async () => {

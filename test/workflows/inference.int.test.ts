@@ -105,7 +105,9 @@ describe('inference workflows', () => {
         })
         .catch((e: unknown) => e);
       expect(failed).toBeInstanceOf(WorkflowFailedError);
-      expect(rootMessage(failed)).toContain('does not match its primary-key type');
+      expect(rootMessage(failed)).toContain(
+        'entity key "customer_id" must be an integer within ±2^53 (feature type bigint), got a string',
+      );
       expect((await deploymentHistory(database.db, deployment)).map((h) => h.version)).toEqual([1]);
     });
   });
