@@ -418,34 +418,52 @@ Changes run as a deploymentRollout workflow on fti-inference: every new binding 
     .description('API keys of the inference service (stored hashed; revocable)')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ fti apikey create fraud-frontend\n  $ fti apikey list\n  $ fti apikey revoke 3',
+      '\nExamples:\n  $ fti apikey create fraud-frontend --deployment fraud\n  $ fti apikey create payments --scope push\n  $ fti apikey create ops --scope admin\n  $ fti apikey list\n  $ fti apikey revoke 3',
     );
   apikey
     .command('create <client>')
     .description('create a key for a client (shown once)')
+    .option(
+      '--scope <scopes>',
+      'comma-separated: predict (predict, OIP), push (feature events), admin (everything)',
+      'predict',
+    )
+    .option('--deployment <names>', 'comma-separated deployments the key may call (default: all)')
     .option('--json', 'machine-readable output')
-    .action(async (client: string, options: OutputOptions) => {
-      const created = await withDatabase(({ db }) => createApiKey(db, client));
+    .action(async (client: string, options: OutputOptions & { scope: string; deployment?: string }) => {
+      const list = (v: string) =>
+        v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
+      const created = await withDatabase(({ db }) =>
+        createApiKey(db, client, {
+          scopes: list(options.scope),
+          ...(options.deployment !== undefined ? { deployments: list(options.deployment) } : {}),
+        }),
+      );
       emit(
         options,
         created,
         () =>
-          `key for ${created.client} (id ${created.id}): ${created.key}\nstore it now; only its hash is kept.`,
+          `key for ${created.client} (id ${created.id}; scopes ${created.scopes.join(', ')}; deployments ${created.deployments?.join(', ') ?? 'all'}): ${created.key}\nstore it now; only its hash is kept.`,
       );
     });
   apikey
     .command('list')
-    .description('keys (prefix, client, created, revoked) — never the secrets')
+    .description('keys (prefix, client, scopes, deployments, created, revoked) — never the secrets')
     .option('--json', 'machine-readable output')
     .action(async (options: OutputOptions) => {
       const keys = await withDatabase(({ db }) => listApiKeys(db));
       emit(options, keys, () =>
         table([
-          ['ID', 'CLIENT', 'PREFIX', 'CREATED', 'REVOKED'],
+          ['ID', 'CLIENT', 'PREFIX', 'SCOPES', 'DEPLOYMENTS', 'CREATED', 'REVOKED'],
           ...keys.map((k) => [
             String(k.id),
             k.client,
             `${k.prefix}…`,
+            k.scopes.join(','),
+            k.deployments?.join(',') ?? 'all',
             k.createdAt.toISOString(),
             k.revokedAt?.toISOString() ?? '',
           ]),

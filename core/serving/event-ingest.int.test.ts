@@ -100,7 +100,7 @@ describe('POST /v1/feature-groups/:name/events', () => {
     group = await createCardGroup(database.db);
     stream = eventStreamNames(group.spec.name, group.spec.version).stream;
     ({ server, base } = await start({ events: { maxEvents: 500 } }));
-    key = (await createApiKey(database.db, 'event-tests')).key;
+    key = (await createApiKey(database.db, 'event-tests', { scopes: ['push'] })).key;
     nc = await connectJetStream({ url: loadConfig().natsUrl, name: 'fti-test' });
   });
   afterAll(async () => {

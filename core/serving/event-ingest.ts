@@ -253,7 +253,7 @@ function problemOf(error: ValidationError, index: number, where: string): EventP
 export interface EventRouteDeps {
   readonly ingest: EventIngest;
   /** Throws (401) unless the request carries a valid API key. */
-  readonly authenticate: (request: FastifyRequest) => Promise<string>;
+  readonly authenticate: (request: FastifyRequest) => Promise<unknown>;
   /** @default 16 MiB */
   readonly bodyLimit?: number;
 }

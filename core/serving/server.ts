@@ -18,7 +18,7 @@ import {
   UnknownCategoryError,
   type VectorRequest,
 } from '../featurestore';
-import { ApiKeyVerifier } from './api-keys';
+import { allows, ApiKeyVerifier, type ApiKeyGrant, type ApiKeyScope } from './api-keys';
 import { DeploymentNotFoundError } from './deployments';
 import { EventIngest, registerEventRoutes, type EventIngestOptions } from './event-ingest';
 import { ServingMetrics } from './metrics';
@@ -208,8 +208,16 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     void reply.status(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  const authenticate = async (request: FastifyRequest): Promise<string> => {
-    if (!requireKey) return 'anonymous';
+  /**
+   * The caller's grant, checked for `scope` (and `deployment` when the route names one): 401 without
+   * a valid key, 403 when the key lacks the scope or is restricted to other deployments.
+   */
+  const authenticate = async (
+    request: FastifyRequest,
+    scope: ApiKeyScope,
+    deployment?: string,
+  ): Promise<ApiKeyGrant> => {
+    if (!requireKey) return { client: 'anonymous', scopes: ['admin'], deployments: null };
     const header = request.headers.authorization;
     const key = header?.startsWith('Bearer ')
       ? header.slice(7)
@@ -219,9 +227,19 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
         401,
         'missing API key: send "Authorization: Bearer <key>" or "x-api-key: <key>" (create one with `fti apikey create`)',
       );
-    const client = await keys.verify(key);
-    if (!client) throw new HttpError(401, 'invalid or revoked API key');
-    return client;
+    const grant = await keys.verify(key);
+    if (!grant) throw new HttpError(401, 'invalid or revoked API key');
+    if (!allows(grant, scope))
+      throw new HttpError(
+        403,
+        `the API key of client ${grant.client} has scope(s) ${grant.scopes.join(', ')}; this call needs ${scope} (create a key with \`fti apikey create ${grant.client} --scope ${scope}\`)`,
+      );
+    if (!allows(grant, scope, deployment))
+      throw new HttpError(
+        403,
+        `the API key of client ${grant.client} may call deployment(s) ${grant.deployments!.join(', ')} only, not ${deployment}`,
+      );
+    return grant;
   };
 
   const deploymentOf = async (name: string): Promise<ActiveDeployment> => {
@@ -341,7 +359,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   });
 
   app.post<{ Params: { name: string } }>('/v1/deployments/:name/predict', async (request) => {
-    await authenticate(request);
+    await authenticate(request, 'predict', request.params.name);
     const parsed = predictSchema.safeParse(request.body);
     if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'request body'));
     const instances = 'instances' in parsed.data ? parsed.data.instances : [parsed.data];
@@ -366,7 +384,11 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     };
   });
 
-  registerEventRoutes(app, { ingest: events, authenticate, bodyLimit: options.events?.bodyLimit });
+  registerEventRoutes(app, {
+    ingest: events,
+    authenticate: (request) => authenticate(request, 'push'),
+    bodyLimit: options.events?.bodyLimit,
+  });
 
   // Open Inference Protocol v2 (KServe / Triton).
   // Liveness never depends on PostgreSQL or S3: restarting the process cannot fix their outage.
@@ -442,19 +464,19 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   };
 
   app.get<{ Params: { name: string } }>('/v2/models/:name', async (request) => {
-    await authenticate(request);
+    await authenticate(request, 'predict', request.params.name);
     return modelMetadata(await deploymentOf(request.params.name));
   });
   app.get<{ Params: { name: string; version: string } }>(
     '/v2/models/:name/versions/:version',
     async (request) => {
-      await authenticate(request);
+      await authenticate(request, 'predict', request.params.name);
       const deployment = await deploymentOf(request.params.name);
       return modelMetadata(deployment, variantOfVersion(deployment, request.params.version));
     },
   );
   const ready = async (request: FastifyRequest<{ Params: { name: string; version?: string } }>) => {
-    await authenticate(request);
+    await authenticate(request, 'predict', request.params.name);
     const deployment = await deploymentOf(request.params.name);
     versionCheck(deployment, request.params.version);
     return { name: deployment.name, ready: true };
@@ -466,7 +488,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     request: FastifyRequest<{ Params: { name: string; version?: string } }>,
     reply: FastifyReply,
   ) => {
-    await authenticate(request);
+    await authenticate(request, 'predict', request.params.name);
     const headerLength = request.headers['inference-header-content-length'];
     let decoded: DecodedInferRequest;
     try {
@@ -620,6 +642,31 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   };
   app.post('/v2/models/:name/infer', infer);
   app.post('/v2/models/:name/versions/:version/infer', infer);
+
+  // Admin: what this server has loaded, and a forced reload (e.g. after a missed NOTIFY).
+  app.get('/v1/admin/deployments', async (request) => {
+    await authenticate(request, 'admin');
+    return Promise.all(
+      runtime.names().map(async (name) => {
+        const d = await runtime.get(name);
+        return {
+          name,
+          version: d.version,
+          variants: d.variants.map((v) => ({
+            variant: v.binding.variant,
+            weight: v.weight,
+            shadow: v.shadow,
+            model: v.binding.model,
+          })),
+        };
+      }),
+    );
+  });
+  app.post<{ Params: { name: string } }>('/v1/admin/deployments/:name/refresh', async (request) => {
+    await authenticate(request, 'admin');
+    const d = await runtime.refresh(request.params.name);
+    return { name: request.params.name, version: d.version };
+  });
 
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType);

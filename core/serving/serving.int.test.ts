@@ -14,7 +14,7 @@ import type { S3ObjectStore } from '../storage';
 import { uniqueName } from '../../test/support/ids';
 import { testObjectStore } from '../../test/support/stores';
 import { createChurnView, testTrainingDeps, type TrainingTestDeps } from '../../test/support/training';
-import { createApiKey, revokeApiKey } from './api-keys';
+import { ApiKeyVerifier, createApiKey, revokeApiKey } from './api-keys';
 import { runBatchInference } from './batch';
 import {
   createDeployment,
@@ -369,6 +369,49 @@ describe('serving: deployments, HTTP predict/OIP v2, upgrade and rollback under 
     expect(p(withTime.body).probabilities).toEqual(p(baseline.body).probabilities);
   });
 
+  it('API keys have scopes and may be limited to deployments; admin routes need admin; the key cache stays bounded', async () => {
+    const as = (k: string) => ({ authorization: `Bearer ${k}` });
+    const predictOnly = (await createApiKey(database.db, 'scoped-predict')).key;
+    const pushOnly = (await createApiKey(database.db, 'scoped-push', { scopes: ['push'] })).key;
+    const elsewhere = (await createApiKey(database.db, 'scoped-other', { deployments: ['some-other'] })).key;
+    const admin = (await createApiKey(database.db, 'scoped-admin', { scopes: ['admin'] })).key;
+    const predict = (k: string) =>
+      post(`/v1/deployments/${name}/predict`, { keys: { customer_id: 1 } }, as(k));
+    const push = (k: string) => post('/v1/feature-groups/no_such_group/events', { x: 1 }, as(k));
+    expect((await predict(predictOnly)).status).toBe(200);
+    expect((await predict(admin)).status).toBe(200);
+    const denied = await predict(pushOnly);
+    expect(denied.status).toBe(403);
+    expect(String(denied.body.error)).toContain('has scope(s) push; this call needs predict');
+    const fenced = await predict(elsewhere);
+    expect(fenced.status).toBe(403);
+    expect(String(fenced.body.error)).toContain(`may call deployment(s) some-other only, not ${name}`);
+    expect((await post(`/v2/models/${name}/infer`, { inputs: [] }, as(elsewhere))).status).toBe(403);
+    // Push needs push: a predict key is refused before the group is even looked up.
+    expect((await push(predictOnly)).status).toBe(403);
+    expect((await push(pushOnly)).status).toBe(404);
+    // Admin routes.
+    const list = await fetch(`${base}/v1/admin/deployments`, { headers: as(admin) });
+    expect(list.status).toBe(200);
+    expect(((await list.json()) as { name: string }[]).map((d) => d.name)).toContain(name);
+    expect((await fetch(`${base}/v1/admin/deployments`, { headers: as(predictOnly) })).status).toBe(403);
+    expect((await fetch(`${base}/v1/admin/deployments`)).status).toBe(401);
+    const refreshed = await post(`/v1/admin/deployments/${name}/refresh`, {}, as(admin));
+    expect(refreshed).toMatchObject({ status: 200, body: { name } });
+    await expect(createApiKey(database.db, 'bad', { scopes: ['read'] })).rejects.toThrow(
+      'API key scopes must be some of predict, push, admin; unknown: read',
+    );
+    // The verifier's cache is an LRU: made-up keys cannot grow it past its bound.
+    const verifier = new ApiKeyVerifier(database.db, 30_000, 50);
+    expect(await verifier.verify(predictOnly)).toMatchObject({
+      client: 'scoped-predict',
+      scopes: ['predict'],
+    });
+    for (let i = 0; i < 200; i++) expect(await verifier.verify(`fti_made_up_${i}`)).toBeNull();
+    expect(verifier.size).toBe(50);
+    expect(await verifier.verify(admin)).toMatchObject({ scopes: ['admin'], deployments: null });
+  });
+
   it('keeps metric labels bounded: unknown deployments and unauthenticated calls share one label', async () => {
     for (let i = 0; i < 300; i++) {
       const random = `nope-${i}-${Math.random().toString(36).slice(2, 8)}`;
@@ -383,7 +426,8 @@ describe('serving: deployments, HTTP predict/OIP v2, upgrade and rollback under 
       [...metrics.matchAll(/^fti_requests_total\{deployment="([^"]*)"/gm)].map((m) => m[1]!),
     );
     expect([...labels].filter((l) => l.startsWith('nope-'))).toEqual([]);
-    expect(labels).toEqual(new Set([name, '_other']));
+    // '' is the label of routes that name no deployment (event pushes, admin calls).
+    expect(labels).toEqual(new Set([name, '_other', '']));
   });
 
   it('upgrades and rolls back under continuous traffic with zero failed requests', async () => {

@@ -246,7 +246,8 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
   );
 
   log('6/8 online predictions over HTTP');
-  const { key } = await createApiKey(ctx.db, `fraud-example-${suffix}`);
+  // One key for the example's client: it scores transactions and pushes card events.
+  const { key } = await createApiKey(ctx.db, `fraud-example-${suffix}`, { scopes: ['predict', 'push'] });
   const recent = await recentTransactions(data, 6);
   const predictions: { txn_id: string; fraud: boolean; probability: number; variant: string }[] = [];
   for (const t of recent) {

@@ -124,6 +124,13 @@ export const apiKeys = pgTable(
     keyPrefix: text('key_prefix').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /** What the key may do: predict, push (events), admin (everything). */
+    scopes: text('scopes')
+      .array()
+      .notNull()
+      .default(sql`'{predict}'::text[]`),
+    /** Deployments the key may call; null = all. */
+    deployments: text('deployments').array(),
   },
   (t) => [uniqueIndex('api_keys_hash_uq').on(t.keyHash)],
 );
