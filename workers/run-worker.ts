@@ -74,7 +74,7 @@ export async function runWorker(taskQueue: string): Promise<void> {
           cache: new ObjectCache(store, { dir: config.cacheDir }),
           onDemand: modules.onDemand,
           scratchDir,
-          trainers: new TrainerRegistry(),
+          trainers: externalTrainers(new TrainerRegistry()),
           codeVersion: codeVersion(),
         }
       : undefined;
@@ -168,4 +168,10 @@ function codeVersion(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** The built-in trainers plus the external ones registered in the file FTI_EXTERNAL_TRAINERS names. */
+function externalTrainers(registry: TrainerRegistry): TrainerRegistry {
+  const file = process.env[ENV.externalTrainers];
+  return file ? registry.loadExternalTrainers(file) : registry;
 }

@@ -41,7 +41,7 @@ A pipeline spec (JSON):
     "gates": { "thresholds": { "pr_auc": { "min": 0.5 } }, "champion": { "metric": "pr_auc", "maxDegradation": 0.01 },
                "slices": { "column": "card_type", "metric": "recall", "maxGap": 0.2 } },
     "alias": "champion", "trainQueue": "fti-training" }
-Trainers: gbdt, logistic_regression, linear_regression, mlp, or { "external": { "command": ["python", "train.py", "{job}"] } }.`,
+Trainers: gbdt, logistic_regression, linear_regression, mlp, or { "external": { "name": "<registered on the worker: FTI_EXTERNAL_TRAINERS>", "params": {} } }.`,
     );
 
   train

@@ -36,6 +36,11 @@ export const ENV = {
    * its activities stay those of the role. For a team's own queue, side-by-side deployments and tests.
    */
   workerTaskQueue: 'FTI_WORKER_TASK_QUEUE',
+  /**
+   * JSON file of the external trainers a training worker may run (`{ "<name>": { "command": [...],
+   * "timeoutSeconds", "env", "passEnv" } }`); pipelines name them. Commands never come from input.
+   */
+  externalTrainers: 'FTI_EXTERNAL_TRAINERS',
 } as const;
 
 /** Name of one of the platform's environment variables. */

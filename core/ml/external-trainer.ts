@@ -6,8 +6,12 @@ import { sqlPath, withDuck } from '../duckdb';
 import { ValidationError } from '../errors';
 import type { Dataset, Task } from './task';
 
-/** How to run an external trainer: argv (`{job}` becomes the job file path), a timeout, extra env. */
-export const externalTrainerSchema = z
+/**
+ * An external trainer as the worker registers it (never from workflow input): argv (`{job}` becomes
+ * the job file's path), a timeout, environment variables to set, and the names of the worker's own
+ * variables to pass through (nothing else of the worker's environment reaches the child).
+ */
+export const externalTrainerDefinitionSchema = z
   .object({
     command: z.array(z.string().min(1)).min(1),
     timeoutSeconds: z
@@ -16,12 +20,49 @@ export const externalTrainerSchema = z
       .min(1)
       .max(7 * 86_400)
       .default(3600),
-    params: z.record(z.string(), z.unknown()).default({}),
     env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/), z.string()).default({}),
+    passEnv: z.array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/)).default([]),
+    description: z.string().max(500).default(''),
   })
   .strict();
-/** An external trainer declaration. */
-export type ExternalTrainerSpec = z.output<typeof externalTrainerSchema>;
+/** A registered external trainer. */
+export type ExternalTrainerDefinition = z.output<typeof externalTrainerDefinitionSchema>;
+
+/** What a training pipeline's input may say about an external trainer: its registered name and params. */
+export const externalTrainerRequestSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'a registered external trainer name'),
+    params: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+/** An external trainer request. */
+export type ExternalTrainerRequest = z.output<typeof externalTrainerRequestSchema>;
+
+/** The worker's variables every external trainer gets (locale, time zone, search path). */
+const BASE_ENV = ['PATH', 'LANG', 'LC_ALL', 'TZ', 'SYSTEMROOT'];
+/** Variables a registration may not pass through: the platform's own credentials. */
+const NEVER_PASSED = /^(DATABASE_URL|FTI_SOURCE_DATABASE_URL|S3_.*|AWS_.*|NATS_URL|TEMPORAL_.*|PG.*)$/;
+
+/**
+ * The child's environment: the base allowlist, the registration's `passEnv` (never credentials),
+ * its `env`, then the job's own: `FTI_JOB_FILE`, `HOME` and `TMPDIR` inside the job's folder, and
+ * `CUDA_VISIBLE_DEVICES` when the job has a device.
+ */
+export function externalTrainerEnv(
+  definition: ExternalTrainerDefinition,
+  job: { readonly jobFile: string; readonly workDir: string; readonly device?: string },
+  from: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of [...BASE_ENV, ...definition.passEnv])
+    if (!NEVER_PASSED.test(name) && from[name] !== undefined) env[name] = from[name]!;
+  Object.assign(env, definition.env);
+  env.FTI_JOB_FILE = job.jobFile;
+  env.HOME = job.workDir;
+  env.TMPDIR = path.join(job.workDir, 'tmp');
+  if (job.device !== undefined) env.CUDA_VISIBLE_DEVICES = job.device;
+  return env;
+}
 
 /**
  * The job file an external trainer reads (`job.json`). Data files are Parquet with one DOUBLE
@@ -76,13 +117,18 @@ async function writeDataset(data: Dataset, featureNames: readonly string[], file
  * a missing `model.onnx` is an error quoting the last lines of its output.
  */
 export async function runExternalTrainer(
-  spec: ExternalTrainerSpec,
+  spec: ExternalTrainerDefinition & {
+    readonly name: string;
+    readonly params: Readonly<Record<string, unknown>>;
+  },
   job: Omit<ExternalJob, 'files' | 'outputDir' | 'params'> & {
     readonly train: Dataset;
     readonly validation?: Dataset;
   },
   context: {
     readonly workDir: string;
+    /** The device the job runs on (`CUDA_VISIBLE_DEVICES`), when its worker owns devices. */
+    readonly device?: string;
     readonly onLog?: (line: string) => void;
     readonly onProgress?: (done: number, total: number) => void;
     readonly signal?: AbortSignal;
@@ -90,6 +136,7 @@ export async function runExternalTrainer(
 ): Promise<{ onnx: Uint8Array; metrics: Record<string, number> }> {
   const outputDir = path.join(context.workDir, 'output');
   await fs.promises.mkdir(outputDir, { recursive: true });
+  await fs.promises.mkdir(path.join(context.workDir, 'tmp'), { recursive: true });
   const files = {
     train: path.join(context.workDir, 'train.parquet'),
     validation: job.validation ? path.join(context.workDir, 'validation.parquet') : null,
@@ -113,7 +160,11 @@ export async function runExternalTrainer(
   const exit = await new Promise<{ code: number | null; timedOut: boolean; error?: Error }>((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: context.workDir,
-      env: { ...process.env, ...spec.env, FTI_JOB_FILE: jobFile },
+      env: externalTrainerEnv(spec, {
+        jobFile,
+        workDir: context.workDir,
+        ...(context.device !== undefined ? { device: context.device } : {}),
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let timedOut = false;
@@ -155,14 +206,16 @@ export async function runExternalTrainer(
   const last = tail.slice(-10).join('\n');
   if (exit.error)
     throw new ValidationError(
-      `external trainer ${JSON.stringify(argv[0])} could not start: ${exit.error.message}; check the command.`,
+      `external trainer ${spec.name} (${JSON.stringify(argv[0])}) could not start: ${exit.error.message}; check its registration.`,
     );
   if (exit.timedOut)
     throw new ValidationError(
-      `external trainer timed out after ${spec.timeoutSeconds} s. Last output:\n${last}`,
+      `external trainer ${spec.name} timed out after ${spec.timeoutSeconds} s. Last output:\n${last}`,
     );
   if (exit.code !== 0)
-    throw new ValidationError(`external trainer exited with code ${exit.code}. Last output:\n${last}`);
+    throw new ValidationError(
+      `external trainer ${spec.name} exited with code ${exit.code}. Last output:\n${last}`,
+    );
   const modelFile = path.join(outputDir, 'model.onnx');
   if (!fs.existsSync(modelFile))
     throw new ValidationError(

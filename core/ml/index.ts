@@ -13,6 +13,11 @@ export { gbdt } from './trainers/gbdt';
 export type { GbdtParams } from './trainers/gbdt';
 export { logisticRegression, linearRegression } from './trainers/linear';
 export { mlp } from './trainers/mlp';
-export { externalTrainerSchema, runExternalTrainer } from './external-trainer';
-export type { ExternalTrainerSpec, ExternalJob } from './external-trainer';
+export {
+  externalTrainerDefinitionSchema,
+  externalTrainerRequestSchema,
+  externalTrainerEnv,
+  runExternalTrainer,
+} from './external-trainer';
+export type { ExternalTrainerDefinition, ExternalTrainerRequest, ExternalJob } from './external-trainer';
 export * from './training-pipeline';

@@ -318,35 +318,61 @@ describe('training pipeline steps (real S3 + Postgres, no Temporal)', () => {
     const dist = path.join(projectRoot(), 'dist', 'core');
     fs.writeFileSync(
       script,
-      `const fs = require('fs'); const path = require('path');
+      `// What of the worker's environment reached this process (read before any module sets its own).
+       const leaked = Object.keys(process.env).filter((k) => /^(DATABASE_URL|S3_|AWS_|TEMPORAL_|NATS_URL|FTI_(?!JOB_FILE))/.test(k));
+       const fs = require('fs'); const path = require('path');
        const { withDuck } = require(${JSON.stringify(path.join(dist, 'duckdb'))});
        const { logisticRegression } = require(${JSON.stringify(path.join(dist, 'ml'))});
        (async () => {
          const job = JSON.parse(fs.readFileSync(process.env.FTI_JOB_FILE, 'utf8'));
-         if (process.argv[2] === 'fail') { console.error('boom: out of memory'); process.exit(3); }
+         const mode = job.params.mode;
+         if (mode === 'fail') { console.error('boom: out of memory'); process.exit(3); }
+
          const rows = await withDuck((d) => d.all('SELECT * FROM read_parquet(' + "'" + job.files.train + "'" + ')'));
          const cols = job.featureNames.length;
          const X = Float64Array.from(rows.flatMap((r) => job.featureNames.map((f) => r[f])));
          const y = Float64Array.from(rows.map((r) => r.label));
          console.log('progress 1/2');
          const m = await logisticRegression.train({ task: job.task, numClasses: job.numClasses, featureNames: job.featureNames, train: { X, rows: rows.length, cols, y } }, logisticRegression.paramsSchema.parse({ maxIterations: 50 }), { seed: job.seed });
-         const bytes = process.argv[2] === 'garbage' ? Buffer.from('not onnx') : Buffer.from(m.onnx);
+         const bytes = mode === 'garbage' ? Buffer.from('not onnx') : Buffer.from(m.onnx);
          fs.writeFileSync(path.join(job.outputDir, 'model.onnx'), bytes);
-         fs.writeFileSync(path.join(job.outputDir, 'metrics.json'), JSON.stringify({ train_rows: rows.length }));
+         fs.writeFileSync(path.join(job.outputDir, 'metrics.json'), JSON.stringify({ train_rows: rows.length, leaked_env: leaked.length, home_is_job_dir: process.env.HOME === path.dirname(process.env.FTI_JOB_FILE) ? 1 : 0 }));
          console.log('progress 2/2');
        })().catch((e) => { console.error(e); process.exit(1); });`,
     );
+    // Registered on the worker; the workflow input names it. The worker holds credentials the child must not see.
+    deps.trainers.registerExternal('churn-node', {
+      command: [process.execPath, script, '{job}'],
+      timeoutSeconds: 120,
+      passEnv: ['DATABASE_URL'],
+    });
+    process.env.S3_SECRET_ACCESS_KEY ??= 'worker-secret';
     const model = uniqueName('ext').replace(/-/g, '_');
     const spec = (mode: string) => ({
       name: 'churn-external',
       model,
       featureView: { name: view },
       trainingDataset: { version: 1 },
-      trainer: { external: { command: [process.execPath, script, mode], timeoutSeconds: 120 } },
+      trainer: { external: { name: 'churn-node', params: { mode } } },
     });
     const result = await runTrainingPipeline(deps, spec('ok'), uniqueName('r'));
     expect(result.registration).toMatchObject({ state: 'registered', version: 1 });
+    expect(result.candidate.trainer).toBe('external:churn-node');
     expect(result.candidate.trainerMetrics.train_rows).toBeGreaterThan(100);
+    // Neither DATABASE_URL (even when a registration asks for it) nor S3/Temporal settings reached it.
+    expect(result.candidate.trainerMetrics.leaked_env).toBe(0);
+    expect(result.candidate.trainerMetrics.home_is_job_dir).toBe(1);
+    // A command in the workflow input is refused before anything runs; unknown names list the registered.
+    await expect(
+      runTrainingPipeline(
+        deps,
+        { ...spec('ok'), trainer: { external: { command: ['sh', '-c', 'id'] } } } as never,
+        uniqueName('r'),
+      ),
+    ).rejects.toThrow(/trainer.external may not carry a command or environment/);
+    await expect(
+      runTrainingPipeline(deps, { ...spec('ok'), trainer: { external: { name: 'nope' } } }, uniqueName('r')),
+    ).rejects.toThrow('external trainer "nope" is not registered on this worker (registered: churn-node)');
     await expect(runTrainingPipeline(deps, spec('fail'), uniqueName('r'))).rejects.toThrow(
       /exited with code 3. Last output:\nboom: out of memory/,
     );

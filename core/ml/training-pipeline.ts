@@ -25,7 +25,7 @@ import {
   type ModelSignature,
 } from '../registry';
 import { joinKey } from '../storage';
-import { externalTrainerSchema, runExternalTrainer } from './external-trainer';
+import { externalTrainerRequestSchema, runExternalTrainer } from './external-trainer';
 import { compareWithChampion, type ChampionComparison } from './champion-comparison';
 import { applyGates, gatesSchema, type GateReport } from './gates';
 import { encodeLabels, inferLabelEncoding, type LabelEncoding } from './labels';
@@ -76,10 +76,13 @@ export const trainingPipelineSpecSchema = z
         },
       }),
     task: z.enum(['binary', 'multiclass', 'regression']).optional(),
-    /** A built-in trainer by name with hyperparameters, or an external command. */
+    /**
+     * A built-in trainer by name with hyperparameters, or an external trainer registered on the
+     * training worker, by name, with its params (the command is the worker's, never the input's).
+     */
     trainer: z.union([
       z.object({ name: z.string().min(1), params: z.record(z.string(), z.unknown()).default({}) }).strict(),
-      z.object({ external: externalTrainerSchema }).strict(),
+      z.object({ external: externalTrainerRequestSchema }).strict(),
     ]),
     seed: z
       .number()
@@ -110,6 +113,12 @@ export type ParsedTrainingPipelineSpec = z.output<typeof trainingPipelineSpecSch
 
 /** Parses a spec; errors name each bad field. */
 export function parseTrainingPipelineSpec(spec: unknown): ParsedTrainingPipelineSpec {
+  const external = (spec as { trainer?: { external?: Record<string, unknown> } } | null)?.trainer?.external;
+  if (external && typeof external === 'object' && ('command' in external || 'env' in external))
+    throw new ValidationError(
+      'training pipeline: trainer.external may not carry a command or environment (anyone able to start a workflow could run code on the worker). Register the trainer on the training worker (the JSON file FTI_EXTERNAL_TRAINERS names) and give its name: {"external": {"name": "my-trainer", "params": {…}}}.',
+      { location: 'trainer.external' },
+    );
   const parsed = trainingPipelineSpecSchema.safeParse(spec);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`);
@@ -246,7 +255,7 @@ export async function trainCandidate(
   const resultKey = candidateKey(runKey, 'candidate.json');
   if (await deps.store.exists(resultKey))
     return JSON.parse((await deps.store.get(resultKey)).toString('utf8')) as CandidateRef;
-  const trainerName = 'name' in spec.trainer ? spec.trainer.name : 'external';
+  const trainerName = 'name' in spec.trainer ? spec.trainer.name : `external:${spec.trainer.external.name}`;
   const params =
     'name' in spec.trainer
       ? deps.trainers.parseParams(spec.trainer.name, spec.trainer.params)
@@ -326,8 +335,9 @@ export async function trainCandidate(
     } else {
       const workDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'fti-external-'));
       try {
+        const request = spec.trainer.external;
         const result = await runExternalTrainer(
-          spec.trainer.external,
+          { ...deps.trainers.external(request.name), name: request.name, params: request.params },
           {
             task,
             numClasses,
