@@ -10,7 +10,7 @@ import { TASK_QUEUES } from '../core/pipelines';
 import { ObjectCache, objectStoreFromConfig } from '../core/storage';
 import { loadFeatureModules } from '../core/featurestore';
 import { describeDevices } from '../activities/devices';
-import { TrainerRegistry } from '../core/ml';
+import { DevicePool, gpuDeviceIds, TrainerRegistry } from '../core/ml';
 import { installTemporalLogging } from './logging';
 import { SERVICE_S3_OPTIONS, startInferenceService } from './inference-service';
 import { execFileSync } from 'node:child_process';
@@ -67,6 +67,15 @@ export async function runWorker(taskQueue: string): Promise<void> {
           }
         : undefined;
     const isTraining = taskQueue === TASK_QUEUES.training || taskQueue === TASK_QUEUES.trainingGpu;
+    const devices = describeDevices();
+    if (isTraining) logger.info({ taskQueue, devices }, 'training devices');
+    // GPU queues: one training slot per device, each job pinned to the device it holds.
+    const pool =
+      taskQueue === TASK_QUEUES.trainingGpu
+        ? new DevicePool(gpuDeviceIds(process.env[ENV.gpuDevices], devices.gpus))
+        : undefined;
+    if (pool && pool.size === 0)
+      logger.warn({ taskQueue }, 'GPU training worker found no GPU: one job at a time, on the CPU');
     const training = isTraining
       ? {
           db: database.db,
@@ -76,6 +85,7 @@ export async function runWorker(taskQueue: string): Promise<void> {
           scratchDir,
           trainers: externalTrainers(new TrainerRegistry()),
           codeVersion: codeVersion(),
+          ...(pool && pool.size > 0 ? { devices: pool } : {}),
         }
       : undefined;
     const inference =
@@ -91,11 +101,7 @@ export async function runWorker(taskQueue: string): Promise<void> {
           }
         : undefined;
     const streaming = ingestion ? { ...ingestion, natsUrl: config.natsUrl } : undefined;
-    const devices = describeDevices();
-    if (isTraining) logger.info({ taskQueue, devices }, 'training devices');
-    // One training activity per GPU on GPU queues: two jobs never share a device.
-    const maxConcurrentActivities =
-      taskQueue === TASK_QUEUES.trainingGpu ? Math.max(1, devices.gpus.length) : isTraining ? 2 : undefined;
+    const maxConcurrentActivities = pool ? Math.max(1, pool.size) : isTraining ? 2 : undefined;
     const worker = await createPlatformWorker({
       connection,
       namespace: config.temporalNamespace,

@@ -27,6 +27,8 @@ export interface TrainingPipelineResult {
     readonly version: number;
   };
   readonly trainingRunId: number;
+  /** The device the train step held on a GPU worker (CUDA_VISIBLE_DEVICES id); null on CPU. */
+  readonly device?: string | null;
   readonly metrics: EvaluationReport['metrics'];
   readonly gates: EvaluationReport['gates'];
   readonly champion: EvaluationReport['champion'];
@@ -93,6 +95,7 @@ export async function trainingPipeline(input: TrainingPipelineInput): Promise<Tr
         version: dataset.version,
       },
       trainingRunId: candidate.trainingRunId,
+      device: candidate.device ?? null,
       metrics: evaluation.metrics,
       gates: evaluation.gates,
       champion: evaluation.champion,

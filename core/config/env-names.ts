@@ -41,6 +41,11 @@ export const ENV = {
    * "timeoutSeconds", "env", "passEnv" } }`); pipelines name them. Commands never come from input.
    */
   externalTrainers: 'FTI_EXTERNAL_TRAINERS',
+  /**
+   * GPU training workers: the devices to use, comma-separated (`0,1` or GPU UUIDs); default: every
+   * GPU nvidia-smi lists. One job per device, pinned with CUDA_VISIBLE_DEVICES.
+   */
+  gpuDevices: 'FTI_GPU_DEVICES',
 } as const;
 
 /** Name of one of the platform's environment variables. */

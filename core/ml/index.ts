@@ -21,3 +21,4 @@ export {
 } from './external-trainer';
 export type { ExternalTrainerDefinition, ExternalTrainerRequest, ExternalJob } from './external-trainer';
 export * from './training-pipeline';
+export { DevicePool, gpuDeviceIds } from './device-pool';

@@ -19,6 +19,8 @@ import { uniqueName } from '../../test/support/ids';
 import { getTrainingDataset, readTrainingData, toMatrix, type FittedTransformations } from '../featurestore';
 import { evaluate } from './metrics';
 import { loadSession, predictOnnx } from './onnx/runtime';
+import { DevicePool } from './device-pool';
+import { TrainerRegistry } from './trainers/registry';
 import { runTrainingPipeline } from './training-pipeline';
 import { projectRoot } from '../project-root';
 
@@ -380,5 +382,70 @@ describe('training pipeline steps (real S3 + Postgres, no Temporal)', () => {
       /does not load in onnxruntime/,
     );
     expect(await listModelVersions(database.db, model)).toHaveLength(1);
+  });
+
+  it('pins each job of a GPU worker to one device of its pool (simulated devices 5 and 7): the trainer sees only it, and no two jobs share one', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fti-gpu-'));
+    const script = path.join(dir, 'train.js');
+    const dist = path.join(projectRoot(), 'dist', 'core');
+    fs.writeFileSync(
+      script,
+      `const fs = require('fs'); const path = require('path');
+       const started = Date.now();
+       const { withDuck } = require(${JSON.stringify(path.join(dist, 'duckdb'))});
+       const { logisticRegression } = require(${JSON.stringify(path.join(dist, 'ml'))});
+       (async () => {
+         const job = JSON.parse(fs.readFileSync(process.env.FTI_JOB_FILE, 'utf8'));
+         const rows = await withDuck((d) => d.all('SELECT * FROM read_parquet(' + "'" + job.files.train + "'" + ')'));
+         const cols = job.featureNames.length;
+         const X = Float64Array.from(rows.flatMap((r) => job.featureNames.map((f) => r[f])));
+         const y = Float64Array.from(rows.map((r) => r.label));
+         const m = await logisticRegression.train({ task: job.task, numClasses: job.numClasses, featureNames: job.featureNames, train: { X, rows: rows.length, cols, y } }, logisticRegression.paramsSchema.parse({ maxIterations: 20 }), { seed: job.seed });
+         await new Promise((r) => setTimeout(r, 400));
+         fs.writeFileSync(path.join(job.outputDir, 'model.onnx'), Buffer.from(m.onnx));
+         fs.writeFileSync(path.join(job.outputDir, 'metrics.json'), JSON.stringify({ visible_device: Number(process.env.CUDA_VISIBLE_DEVICES), started_ms: started, ended_ms: Date.now() }));
+       })().catch((e) => { console.error(e); process.exit(1); });`,
+    );
+    const trainers = new TrainerRegistry().registerExternal('gpu-node', {
+      command: [process.execPath, script, '{job}'],
+      timeoutSeconds: 120,
+    });
+    const pool = new DevicePool(['5', '7']);
+    const gpuDeps = { ...deps, trainers, devices: pool };
+    const model = uniqueName('gpu').replace(/-/g, '_');
+    const runs = await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        runTrainingPipeline(
+          gpuDeps,
+          {
+            name: `gpu-${i}`,
+            model,
+            featureView: { name: view },
+            trainingDataset: { version: 1 },
+            trainer: { external: { name: 'gpu-node' } },
+          },
+          uniqueName('r'),
+        ),
+      ),
+    );
+    expect(pool.available).toBe(2);
+    for (const r of runs) {
+      expect(['5', '7']).toContain(r.candidate.device);
+      // The child saw exactly the device the job held, and the version records it.
+      expect(String(r.candidate.trainerMetrics.visible_device)).toBe(r.candidate.device);
+      expect((await getModelVersion(database.db, model, r.registration.version)).tags.device).toBe(
+        r.candidate.device,
+      );
+    }
+    // Jobs on one device never overlapped in time.
+    for (const device of ['5', '7']) {
+      const spans = runs
+        .filter((r) => r.candidate.device === device)
+        .map((r) => [r.candidate.trainerMetrics.started_ms!, r.candidate.trainerMetrics.ended_ms!] as const)
+        .sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+    }
+    expect(new Set(runs.map((r) => r.candidate.device))).toEqual(new Set(['5', '7']));
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

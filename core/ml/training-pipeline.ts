@@ -26,6 +26,7 @@ import {
 } from '../registry';
 import { joinKey } from '../storage';
 import { externalTrainerRequestSchema, runExternalTrainer } from './external-trainer';
+import type { DevicePool } from './device-pool';
 import { compareWithChampion, type ChampionComparison } from './champion-comparison';
 import { applyGates, gatesSchema, type GateReport } from './gates';
 import { encodeLabels, inferLabelEncoding, type LabelEncoding } from './labels';
@@ -152,6 +153,11 @@ export interface TrainingDeps extends FeatureViewDeps {
   readonly trainers: TrainerRegistry;
   /** Recorded as lineage (e.g. a git commit). */
   readonly codeVersion?: string;
+  /**
+   * The worker's accelerators (GPU training workers): each training job holds one for its whole
+   * run; external trainers see only it (`CUDA_VISIBLE_DEVICES`).
+   */
+  readonly devices?: DevicePool;
 }
 
 /** The dataset a run trains on. */
@@ -202,6 +208,8 @@ export interface CandidateRef {
   /** Max abs difference between the ONNX export and the trainer (built-in trainers). */
   readonly onnxCheck: number | null;
   readonly trainerMetrics: Readonly<Record<string, number>>;
+  /** The device the job held (`CUDA_VISIBLE_DEVICES` id) on a GPU worker; null on CPU workers. */
+  readonly device?: string | null;
 }
 
 interface Loaded {
@@ -286,6 +294,9 @@ export async function trainCandidate(
   let info: Record<string, number | string> = {};
   let onnxCheck: number | null = null;
   let trainerMetrics: Record<string, number> = {};
+  // A GPU worker's job holds one device from here to the end of training.
+  const held = deps.devices ? await deps.devices.acquire() : undefined;
+  if (held) context.onProgress?.(`training on device ${held.device}`);
   try {
     if ('name' in spec.trainer) {
       const trainer = deps.trainers.get(spec.trainer.name);
@@ -349,6 +360,7 @@ export async function trainCandidate(
           },
           {
             workDir,
+            ...(held ? { device: held.device } : {}),
             onLog: (line) => context.onProgress?.(`external: ${line.slice(0, 200)}`),
             onProgress: (done, total) => context.onProgress?.(`external: ${done}/${total}`),
             ...(context.signal ? { signal: context.signal } : {}),
@@ -372,6 +384,8 @@ export async function trainCandidate(
   } catch (error) {
     await finishTrainingRun(deps.db, trainingRunId, 'failed');
     throw error;
+  } finally {
+    held?.release();
   }
   const artifactKey = candidateKey(runKey, 'model.onnx');
   await deps.store.put(artifactKey, Buffer.from(onnx));
@@ -386,6 +400,7 @@ export async function trainCandidate(
     info,
     onnxCheck,
     trainerMetrics,
+    device: held?.device ?? null,
   };
   await deps.store.put(resultKey, Buffer.from(JSON.stringify(result)));
   return result;
@@ -582,6 +597,7 @@ export async function registerCandidate(
       ...spec.tags,
       pipeline: spec.name,
       split: evaluation.split,
+      ...(candidate.device ? { device: candidate.device } : {}),
       ...comparisonTags(evaluation),
       ...(state === 'rejected'
         ? {
