@@ -14,7 +14,7 @@ import {
   type TrainingPipelineSpec,
 } from '../core/ml';
 import { activityBoundary } from './failures';
-import { heartbeat, recordRunFinish, recordRunStart } from './pipeline-runs';
+import { recordRunFinish, recordRunStart } from './pipeline-runs';
 import { describeDevices, type DeviceReport } from './devices';
 
 /** A training run as carried across Temporal: the spec as given and the run's keys. */
@@ -86,13 +86,16 @@ export function createTrainingActivities(deps: TrainingDeps): TrainingActivities
       activityBoundary(() => prepareTrainingData(deps, parseTrainingPipelineSpec(run.spec), run.runKey)),
 
     trainModel: (run, dataset) =>
-      activityBoundary(() =>
-        trainCandidate(deps, parseTrainingPipelineSpec(run.spec), dataset, run.runKey, {
-          onProgress: heartbeat,
+      activityBoundary(() => {
+        // Captured here: progress arrives from a training thread's messages, outside this
+        // activity's async context, where Context.current() is not available.
+        const context = Context.current();
+        return trainCandidate(deps, parseTrainingPipelineSpec(run.spec), dataset, run.runKey, {
+          onProgress: (message) => context.heartbeat(message),
           checkCancelled: cancelled,
-          signal: Context.current().cancellationSignal,
-        }),
-      ),
+          signal: context.cancellationSignal,
+        });
+      }),
 
     evaluateModel: (run, dataset, candidate) =>
       activityBoundary(() =>

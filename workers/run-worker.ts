@@ -10,7 +10,7 @@ import { TASK_QUEUES } from '../core/pipelines';
 import { ObjectCache, objectStoreFromConfig } from '../core/storage';
 import { loadFeatureModules } from '../core/featurestore';
 import { describeDevices } from '../activities/devices';
-import { DevicePool, gpuDeviceIds, TrainerRegistry } from '../core/ml';
+import { DevicePool, gpuDeviceIds, TrainerRegistry, TrainerThreads } from '../core/ml';
 import { installTemporalLogging } from './logging';
 import { SERVICE_S3_OPTIONS, startInferenceService } from './inference-service';
 import { execFileSync } from 'node:child_process';
@@ -86,6 +86,8 @@ export async function runWorker(taskQueue: string): Promise<void> {
           trainers: externalTrainers(new TrainerRegistry()),
           codeVersion: codeVersion(),
           ...(pool && pool.size > 0 ? { devices: pool } : {}),
+          // Built-in trainers run on threads: training never blocks heartbeats or cancellation.
+          trainerThreads: new TrainerThreads(),
         }
       : undefined;
     const inference =

@@ -37,6 +37,9 @@ export async function createPlatformWorker(options: PlatformWorkerOptions): Prom
     taskQueue: options.taskQueue,
     activities: activitiesFor(options.taskQueue, options.deps),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 8,
+    // Heartbeats carry progress and bring cancellation back: send them within 2 s, not at 80 % of
+    // the heartbeat timeout, so a run cancelled in the Temporal UI stops within seconds.
+    maxHeartbeatThrottleInterval: '2 seconds',
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : usePrebuilt

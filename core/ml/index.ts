@@ -22,3 +22,4 @@ export {
 export type { ExternalTrainerDefinition, ExternalTrainerRequest, ExternalJob } from './external-trainer';
 export * from './training-pipeline';
 export { DevicePool, gpuDeviceIds } from './device-pool';
+export { TrainerThreads } from './trainer-threads';

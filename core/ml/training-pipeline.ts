@@ -27,12 +27,15 @@ import {
 import { joinKey } from '../storage';
 import { externalTrainerRequestSchema, runExternalTrainer } from './external-trainer';
 import type { DevicePool } from './device-pool';
+import type { TrainerThreads } from './trainer-threads';
+import { isBuiltInTrainer } from './trainers/registry';
+import type { StepMetric } from './trainers/trainer';
 import { compareWithChampion, type ChampionComparison } from './champion-comparison';
 import { applyGates, gatesSchema, type GateReport } from './gates';
 import { encodeLabels, inferLabelEncoding, type LabelEncoding } from './labels';
 import { evaluate, evaluateSlices, type SliceEvaluation } from './metrics';
 import { loadSession, predictOnnx, verifyOnnxModel } from './onnx/runtime';
-import { assertTrainable, type Dataset, type Task } from './task';
+import { assertTrainable, type Dataset, type Predictions, type Task } from './task';
 import type { TrainerRegistry } from './trainers/registry';
 
 const name = z
@@ -158,6 +161,11 @@ export interface TrainingDeps extends FeatureViewDeps {
    * run; external trainers see only it (`CUDA_VISIBLE_DEVICES`).
    */
   readonly devices?: DevicePool;
+  /**
+   * Threads that run built-in trainers off the event loop (workers set one pool, sized by cores);
+   * without it, or for a custom trainer, training runs in-process.
+   */
+  readonly trainerThreads?: TrainerThreads;
 }
 
 /** The dataset a run trains on. */
@@ -304,42 +312,57 @@ export async function trainCandidate(
         throw new ValidationError(
           `trainer ${trainer.name} cannot do ${task} (it does ${trainer.tasks.join(', ')}).`,
         );
-      const model = await trainer.train(
-        {
-          task,
-          numClasses,
-          featureNames,
-          train: train.data,
-          ...(useValidation ? { validation: useValidation } : {}),
-        },
-        params as never,
-        {
-          seed: spec.seed,
-          onProgress: (done, total, metrics) =>
-            context.onProgress?.(
-              `${trainer.name}: ${done}/${total}${
-                metrics
-                  ? ` ${Object.entries(metrics)
-                      .map(([k, v]) => `${k}=${v.toFixed(4)}`)
-                      .join(' ')}`
-                  : ''
-              }`,
-            ),
-          ...(context.checkCancelled ? { checkCancelled: context.checkCancelled } : {}),
-        },
-      );
-      await logMetrics(deps.db, trainingRunId, model.history);
+      const progress = (done: number, total: number, metrics?: Readonly<Record<string, number>>) =>
+        context.onProgress?.(
+          `${trainer.name}: ${done}/${total}${
+            metrics
+              ? ` ${Object.entries(metrics)
+                  .map(([k, v]) => `${k}=${v.toFixed(4)}`)
+                  .join(' ')}`
+              : ''
+          }`,
+        );
+      const input = {
+        task,
+        numClasses,
+        featureNames,
+        train: train.data,
+        ...(useValidation ? { validation: useValidation } : {}),
+      };
       // The exported graph must reproduce the trainer on data it has not been tuned on.
       const sample = useValidation ?? train.data;
       const rows = Math.min(sample.rows, 5000);
       const X = sample.X.subarray(0, rows * sample.cols);
+      let model: {
+        onnx: Uint8Array;
+        info: Readonly<Record<string, number | string>>;
+        history: readonly StepMetric[];
+      };
+      let check: Predictions;
+      if (deps.trainerThreads && isBuiltInTrainer(trainer)) {
+        const trained = await deps.trainerThreads.run(
+          { trainer: trainer.name, input, params, seed: spec.seed, check: { X: X.slice(), rows } },
+          { onProgress: progress, ...(context.signal ? { signal: context.signal } : {}) },
+        );
+        model = trained;
+        check = trained.check;
+      } else {
+        const trained = await trainer.train(input, params as never, {
+          seed: spec.seed,
+          onProgress: progress,
+          ...(context.checkCancelled ? { checkCancelled: context.checkCancelled } : {}),
+        });
+        model = trained;
+        check = trained.predict(X, rows);
+      }
+      await logMetrics(deps.db, trainingRunId, model.history);
       onnxCheck = await verifyOnnxModel(
         model.onnx,
         task,
         sample.cols,
         { X, rows },
-        model.predict(X, rows),
-        task === 'regression' ? regressionTolerance(model.predict(X, rows).prediction!) : 1e-5,
+        check,
+        task === 'regression' ? regressionTolerance(check.prediction!) : 1e-5,
       );
       onnx = model.onnx;
       info = { ...model.info };

@@ -1,6 +1,6 @@
 import type { DatabaseHandle } from '../../core/db';
 import { createFeatureView, type FeatureGroupRecord } from '../../core/featurestore';
-import { seededRandom, TrainerRegistry, type TrainingDeps } from '../../core/ml';
+import { seededRandom, TrainerRegistry, TrainerThreads, type TrainingDeps } from '../../core/ml';
 import type { ObjectStore } from '../../core/storage';
 import { commitRows, createGroup, testViewDeps, type ViewTestDeps } from './featureviews';
 import { uniqueGroupName } from './featurestore';
@@ -10,8 +10,16 @@ export type TrainingTestDeps = ViewTestDeps & TrainingDeps;
 
 /** Adapters for training tests on the real test database and bucket. */
 export function testTrainingDeps(database: DatabaseHandle, store: ObjectStore): TrainingTestDeps {
-  return { ...testViewDeps(database, store), trainers: new TrainerRegistry(), codeVersion: 'test' };
+  return {
+    ...testViewDeps(database, store),
+    trainers: new TrainerRegistry(),
+    codeVersion: 'test',
+    // Built-in trainers on threads, as workers run them (the thread entry is compiled by the build).
+    ...(TrainerThreads.available() ? { trainerThreads: sharedThreads } : {}),
+  };
 }
+
+const sharedThreads = new TrainerThreads(2);
 
 /**
  * A churn-like problem with a learnable signal: customers (spine, label `churned`) and their

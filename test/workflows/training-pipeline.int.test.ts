@@ -121,4 +121,78 @@ describe('trainingPipeline workflow', () => {
     expect(rootMessage(error)).toContain('trainer gbdt: invalid hyperparameters — numTrees');
     expect((await listModels(database.db)).some((m) => m.name === model)).toBe(false);
   });
+
+  it('trains off the event loop and stops within seconds when the run is cancelled, as from the Temporal UI', async () => {
+    const model = uniqueName('wf-cancel').replace(/-/g, '_');
+    const cancelQueue = uniqueName('fti-training-cancel');
+    const workers = await createTestWorkers(temporal, [cancelQueue], {
+      db: database.db,
+      store,
+      training: deps,
+    });
+    const workflowId = uniqueName('train-cancel');
+    // Far more trees than it can grow in the test's time: only a cancel ends it.
+    const input: TrainingPipelineInput = {
+      spec: {
+        name: 'wf-cancel',
+        model,
+        featureView: { name: view },
+        trainer: {
+          name: 'gbdt',
+          params: { numTrees: 10_000, maxDepth: 8, learningRate: 0.01, earlyStoppingRounds: 0 },
+        },
+        trainQueue: cancelQueue,
+      },
+    };
+    await withWorkers(workers, async () => {
+      const handle = await temporal.client.workflow.start('trainingPipeline', {
+        taskQueue: cancelQueue,
+        workflowId,
+        args: [input],
+      });
+      // Wait until trees are being grown (the heartbeat says gbdt: n/10000).
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        const training = pending.find((a) => a.activityType?.name === 'trainModel');
+        const details = training?.heartbeatDetails?.payloads?.[0]?.data;
+        if (details && Buffer.from(details).toString('utf8').includes('gbdt:')) break;
+        if (Date.now() > deadline)
+          throw new Error(
+            `training never reported progress: ${JSON.stringify(pending.map((a) => [a.activityType?.name, a.state, a.lastFailure?.message, a.heartbeatDetails ? Buffer.from(a.heartbeatDetails.payloads![0]!.data!).toString() : null]))}`,
+          );
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // While it trains, this process's event loop (the worker's) stays responsive.
+      let longest = 0;
+      let last = Date.now();
+      const ticker = setInterval(() => {
+        longest = Math.max(longest, Date.now() - last);
+        last = Date.now();
+      }, 20);
+      await new Promise((r) => setTimeout(r, 1500));
+      clearInterval(ticker);
+      expect(longest).toBeLessThan(500);
+
+      const cancelledAt = Date.now();
+      await handle.cancel();
+      const outcome = await handle.result().catch((e: unknown) => e);
+      const stoppedMs = Date.now() - cancelledAt;
+      expect(outcome).toBeInstanceOf(WorkflowFailedError);
+      expect(stoppedMs).toBeLessThan(10_000);
+      // The train step was asked to cancel, and its training thread stopped (not left running).
+      const history = await handle.fetchHistory();
+      expect(history.events!.some((e) => e.activityTaskCancelRequestedEventAttributes)).toBe(true);
+      const threads = deps.trainerThreads!;
+      const until = Date.now() + 10_000;
+      while (threads.running > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      const threadStoppedMs = Date.now() - cancelledAt;
+      expect(threads.running).toBe(0);
+      expect(threadStoppedMs).toBeLessThan(10_000);
+      console.log(
+        `training cancelled: workflow closed ${stoppedMs} ms and the training thread stopped ${threadStoppedMs} ms after the cancel; longest event-loop gap while training ${longest} ms`,
+      );
+    });
+    expect((await listModels(database.db)).some((m) => m.name === model)).toBe(false);
+  });
 });

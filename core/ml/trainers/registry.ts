@@ -6,6 +6,13 @@ import { linearRegression, logisticRegression } from './linear';
 import { mlp } from './mlp';
 import type { Trainer } from './trainer';
 
+const BUILT_IN = [gbdt, logisticRegression, linearRegression, mlp] as readonly Trainer[];
+
+/** Whether `trainer` is one of the built-in trainers (those a training thread can run by name). */
+export function isBuiltInTrainer(trainer: Trainer): boolean {
+  return BUILT_IN.includes(trainer);
+}
+
 /**
  * Trainers available by name: the built-in ones by default, plus external trainers the worker
  * registers (commands live here, on the worker, never in workflow input).
@@ -14,9 +21,7 @@ export class TrainerRegistry {
   private readonly trainers = new Map<string, Trainer>();
   private readonly externals = new Map<string, ExternalTrainerDefinition>();
 
-  constructor(
-    trainers: readonly Trainer[] = [gbdt, logisticRegression, linearRegression, mlp] as readonly Trainer[],
-  ) {
+  constructor(trainers: readonly Trainer[] = BUILT_IN) {
     for (const t of trainers) this.trainers.set(t.name, t);
   }
 
