@@ -46,6 +46,10 @@ export const ENV = {
    * GPU nvidia-smi lists. One job per device, pinned with CUDA_VISIBLE_DEVICES.
    */
   gpuDevices: 'FTI_GPU_DEVICES',
+  /** Online service: days prediction log rows are kept (default 30; 0 keeps them forever). */
+  predictionLogRetentionDays: 'FTI_PREDICTION_LOG_RETENTION_DAYS',
+  /** Online service: `false` logs predictions without feature values (default true). */
+  predictionLogFeatures: 'FTI_PREDICTION_LOG_FEATURES',
 } as const;
 
 /** Name of one of the platform's environment variables. */

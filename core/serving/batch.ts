@@ -171,17 +171,23 @@ export async function runBatchInference(
           const client = await poolOf(deps.db).connect();
           try {
             await client.query('BEGIN');
-            // Replace, never duplicate: the window's previous predictions go in the same transaction.
-            await client.query(
-              'DELETE FROM predictions WHERE deployment_id = $1 AND window_start = $2 AND window_end = $3',
-              [deployment.id, request.window.start, request.window.end],
-            );
             await client.query(
               'CREATE TEMP TABLE _fti_prediction_rows (entity jsonb, event_time timestamptz, score float8, label text) ON COMMIT DROP',
             );
             await pipeline(
               fs.createReadStream(csv),
               client.query(copyFrom('COPY _fti_prediction_rows FROM STDIN (FORMAT csv)')),
+            );
+            // Replace, never duplicate, in the same transaction: the window's previous predictions,
+            // and any row of an overlapping window for the same entity and event time.
+            await client.query(
+              'DELETE FROM predictions WHERE deployment_id = $1 AND window_start = $2 AND window_end = $3',
+              [deployment.id, request.window.start, request.window.end],
+            );
+            await client.query(
+              `DELETE FROM predictions p USING _fti_prediction_rows r
+                WHERE p.deployment_id = $1 AND p.event_time IS NOT DISTINCT FROM r.event_time AND p.entity = r.entity`,
+              [deployment.id],
             );
             await client.query(
               `INSERT INTO predictions (deployment_id, deployment_version, variant, model_version, window_start, window_end, entity, event_time, score, label)

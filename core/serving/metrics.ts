@@ -28,6 +28,22 @@ export class ServingMetrics {
     labelNames: ['dependency'],
     registers: [this.registry],
   });
+  readonly predictionLogRows = new Counter({
+    name: 'fti_prediction_log_rows_total',
+    help: 'Logged predictions by outcome: written to Postgres, spilled to S3 Parquet, or dropped (both failed)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  /** Set by the server: rows waiting in the prediction log buffer (read at each scrape). */
+  predictionLogBuffer: (() => number) | undefined;
+  readonly predictionLogBuffered = new Gauge({
+    name: 'fti_prediction_log_buffered_rows',
+    help: 'Predictions waiting in memory to be logged',
+    registers: [this.registry],
+    collect: () => {
+      if (this.predictionLogBuffer) this.predictionLogBuffered.set(this.predictionLogBuffer());
+    },
+  });
   /** Set by the server: whether its LISTEN connection is up right now (read at each scrape). */
   listenerUp: (() => boolean) | undefined;
   readonly listenerConnected = new Gauge({

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import {
   decodeInferRequest,
   encodeInferResponse,
@@ -11,6 +12,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type pg from 'pg';
 import { z } from 'zod';
 import { isDatabaseUnavailable } from '../db/client';
+import { ENV } from '../config';
 import { FtiError, ServiceUnavailableError, ValidationError } from '../errors';
 import {
   MissingFeatureError,
@@ -22,7 +24,7 @@ import { allows, ApiKeyVerifier, type ApiKeyGrant, type ApiKeyScope } from './ap
 import { DeploymentNotFoundError } from './deployments';
 import { EventIngest, registerEventRoutes, type EventIngestOptions } from './event-ingest';
 import { ServingMetrics } from './metrics';
-import { PredictionLogWriter } from './prediction-log';
+import { PredictionLogWriter, type PredictionLogOptions } from './prediction-log';
 import { DeploymentRuntime, type ActiveDeployment, type ActiveVariant } from './runtime';
 import { entityKeyOf, pickVariant, type ModelOutput, type ScorerDeps } from './scorer';
 
@@ -39,6 +41,14 @@ export interface InferenceServerOptions extends ScorerDeps {
   readonly requestTimeoutMs?: number;
   /** Log requests and predictions to `prediction_logs`. @default true */
   readonly logPredictions?: boolean;
+  /**
+   * Prediction log settings. @default retention FTI_PREDICTION_LOG_RETENTION_DAYS (30), feature
+   * values logged unless FTI_PREDICTION_LOG_FEATURES=false; rows Postgres refuses spill to S3.
+   */
+  readonly predictionLog?: Pick<
+    PredictionLogOptions,
+    'retentionDays' | 'logFeatures' | 'maxBuffer' | 'flushMs'
+  >;
   /** Watch deployment changes (LISTEN/NOTIFY + polling). @default true */
   readonly watch?: boolean;
   /** Re-read active deployments this often, besides LISTEN/NOTIFY (the fallback). @default 5000 */
@@ -100,6 +110,22 @@ export function unavailableDependency(error: unknown): string | undefined {
   return isDatabaseUnavailable(error) ? 'postgres' : undefined;
 }
 
+/** Prediction log settings from the environment (see {@link ENV}). */
+export function predictionLogSettings(
+  env: NodeJS.ProcessEnv,
+): Pick<PredictionLogOptions, 'retentionDays' | 'logFeatures'> {
+  const days = env[ENV.predictionLogRetentionDays];
+  const retentionDays = days === undefined || days === '' ? 30 : Number(days);
+  if (!Number.isInteger(retentionDays) || retentionDays < 0)
+    throw new Error(
+      `${ENV.predictionLogRetentionDays}=${days} must be a whole number of days (0: keep forever).`,
+    );
+  const features = env[ENV.predictionLogFeatures];
+  if (features !== undefined && features !== '' && features !== 'true' && features !== 'false')
+    throw new Error(`${ENV.predictionLogFeatures}=${features} must be true or false.`);
+  return { retentionDays, logFeatures: features !== 'false' };
+}
+
 /** The `deployment` label of requests to unknown deployments and of unauthenticated calls. */
 export const OTHER_DEPLOYMENTS = '_other';
 
@@ -130,7 +156,16 @@ function statusOf(error: unknown): number {
 export async function createInferenceServer(options: InferenceServerOptions): Promise<InferenceServer> {
   const metrics = new ServingMetrics();
   const runtime = new DeploymentRuntime(options);
-  const logs = options.logPredictions === false ? undefined : new PredictionLogWriter(options.pool);
+  const logs =
+    options.logPredictions === false
+      ? undefined
+      : new PredictionLogWriter(options.pool, {
+          ...predictionLogSettings(process.env),
+          ...options.predictionLog,
+          spill: { store: options.store, scratchDir: os.tmpdir() },
+          onOutcome: (outcome, rows) => metrics.predictionLogRows.inc({ outcome }, rows),
+        });
+  if (logs) metrics.predictionLogBuffer = () => logs.buffered;
   const keys = new ApiKeyVerifier(options.db);
   const events = new EventIngest(options.db, options.events);
   const requireKey = options.requireApiKey ?? true;

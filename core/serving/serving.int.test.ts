@@ -428,6 +428,11 @@ describe('serving: deployments, HTTP predict/OIP v2, upgrade and rollback under 
     expect([...labels].filter((l) => l.startsWith('nope-'))).toEqual([]);
     // '' is the label of routes that name no deployment (event pushes, admin calls).
     expect(labels).toEqual(new Set([name, '_other', '']));
+    // The prediction log's outcomes are exported too (rows written, spilled, dropped; buffered).
+    await server.logs!.flush();
+    const after = await (await fetch(`${base}/metrics`)).text();
+    expect(after).toMatch(/^fti_prediction_log_rows_total\{outcome="written"\} [1-9]/m);
+    expect(after).toContain('fti_prediction_log_buffered_rows 0');
   });
 
   it('upgrades and rolls back under continuous traffic with zero failed requests', async () => {
@@ -542,6 +547,15 @@ describe('serving: deployments, HTTP predict/OIP v2, upgrade and rollback under 
     await expect(
       runBatchInference(deps, { deployment: name, window: { start: window.end, end: window.start } }),
     ).rejects.toThrow(/is not before end/);
+
+    // An overlapping window (03:00–07:00) rescores 180 of those rows: they are replaced, not added.
+    const overlapping = { start: new Date(Date.UTC(2026, 0, 1, 3)), end: new Date(Date.UTC(2026, 0, 1, 7)) };
+    expect((await runBatchInference(deps, { deployment: name, window: overlapping })).rows).toBe(240);
+    const { rows: counts } = await database.pool.query(
+      `SELECT count(*)::int AS n, count(DISTINCT (entity, event_time))::int AS distinct_rows FROM predictions WHERE deployment_id = $1`,
+      [(await getDeployment(database.db, name)).id],
+    );
+    expect(counts[0]).toEqual({ n: 300, distinct_rows: 300 });
   });
 });
 

@@ -160,7 +160,11 @@ export const predictions = pgTable(
     label: text('label'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('predictions_window_idx').on(t.deploymentId, t.windowStart, t.windowEnd)],
+  (t) => [
+    index('predictions_window_idx').on(t.deploymentId, t.windowStart, t.windowEnd),
+    // Overlapping windows replace a row by entity and event time.
+    index('predictions_event_idx').on(t.deploymentId, t.eventTime),
+  ],
 );
 
 /**
@@ -184,5 +188,9 @@ export const predictionLogs = pgTable(
     latencyMs: doublePrecision('latency_ms'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('prediction_logs_deployment_idx').on(t.deployment, t.createdAt)],
+  (t) => [
+    index('prediction_logs_deployment_idx').on(t.deployment, t.createdAt),
+    // Retention deletes by age across deployments.
+    index('prediction_logs_created_idx').on(t.createdAt),
+  ],
 );

@@ -1,0 +1,2 @@
+CREATE INDEX "prediction_logs_created_idx" ON "prediction_logs" USING btree ("created_at");--> statement-breakpoint
+CREATE INDEX "predictions_event_idx" ON "predictions" USING btree ("deployment_id","event_time");
