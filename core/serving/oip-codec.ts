@@ -64,6 +64,9 @@ const tensorSchema = z
 const requestSchema = z
   .object({
     id: z.string().optional(),
+    // KServe's client repeats the model (the URL names it); accepted, not needed.
+    model_name: z.string().optional(),
+    model_version: z.string().optional(),
     inputs: z.array(tensorSchema).min(1),
     outputs: z
       .array(

@@ -231,6 +231,43 @@ describe('serving: deployments, HTTP predict/OIP v2, upgrade and rollback under 
     expect(out.keys!.response).toMatchObject({ model_version: '1', id: 'triton-keys' });
   });
 
+  it("answers KServe's Python REST client (kserve.InferenceRESTClient) with JSON and binary tensors", async () => {
+    const X = [
+      [5, 1, 0, 0.1],
+      [25, 0, 1, -1],
+    ];
+    const port = (server.app.server.address() as { port: number }).port;
+    const { stdout } = await promisify(execFile)(
+      projectPython(['kserve', 'numpy']),
+      [
+        path.join(projectRoot(), 'test/support/oip-kserve.py'),
+        `http://127.0.0.1:${port}`,
+        name,
+        key,
+        JSON.stringify(X),
+      ],
+      { encoding: 'utf8' },
+    );
+    const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      live: boolean;
+      ready: boolean;
+      json: { label: string[]; probabilities: number[][] };
+      binary: { label: string[]; probabilities: number[][] };
+    };
+    expect(out.live).toBe(true);
+    expect(out.ready).toBe(true);
+    const ours = await post(`/v2/models/${name}/infer`, {
+      inputs: [{ name: 'features', shape: [2, 4], datatype: 'FP32', data: X }],
+    });
+    const expected = (ours.body.outputs as unknown as { name: string; data: number[] }[]).find(
+      (o) => o.name === 'probabilities',
+    )!.data;
+    for (const mode of ['json', 'binary'] as const) {
+      out[mode].probabilities.flat().forEach((p, i) => expect(p).toBeCloseTo(expected[i]!, 6));
+      expect(out[mode].label).toHaveLength(2);
+    }
+  });
+
   it('OIP v2 refuses strings, nulls and unknown datatypes in tensors, takes nested data, and logs tensor predictions', async () => {
     const infer = (inputs: unknown[]) => post(`/v2/models/${name}/infer`, { inputs });
     const bad = await infer([{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [1, 'x', 0, 0] }]);
