@@ -12,3 +12,4 @@ export * from './ml';
 export * from './registry';
 export * from './serving';
 export * from './streaming';
+export * from './monitoring';
