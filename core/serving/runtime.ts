@@ -30,6 +30,8 @@ const bindingKey = (b: Binding) => `${b.model.id}:${b.featureView.id}:${b.traini
 export class DeploymentRuntime {
   private readonly active = new Map<string, ActiveDeployment>();
   private readonly loading = new Map<string, Promise<ActiveDeployment>>();
+  /** A refresh asked for while one was loading: it reads again once that one ends. */
+  private readonly queued = new Map<string, Promise<ActiveDeployment>>();
   private readonly loaded = new Map<string, LoadedBinding>();
   private listener: PgListener | undefined;
   private poller: NodeJS.Timeout | undefined;
@@ -44,10 +46,26 @@ export class DeploymentRuntime {
     return this.active.get(name) ?? this.refresh(name);
   }
 
-  /** Loads the current version (if it changed) and swaps it in once warm. */
+  /**
+   * Loads the current version (if it changed) and swaps it in once warm. A refresh asked for while
+   * one is loading runs again after it: the loading one may have read the deployment just before
+   * the change that triggered this call (a NOTIFY during a poll's load), and returning its stale
+   * answer would leave the old version serving until the next poll.
+   */
   async refresh(name: string): Promise<ActiveDeployment> {
     const pending = this.loading.get(name);
-    if (pending) return pending;
+    if (pending) {
+      const queued = this.queued.get(name);
+      if (queued) return queued;
+      const again = pending
+        .catch(() => undefined)
+        .then(() => {
+          this.queued.delete(name);
+          return this.refresh(name);
+        });
+      this.queued.set(name, again);
+      return again;
+    }
     const work = (async () => {
       const info = await getDeployment(this.deps.db, name);
       const current = this.active.get(name);
