@@ -95,8 +95,10 @@ export async function startPrivatePostgres(options: PrivatePostgresOptions = {})
     `-p ${port}`,
     `-k ${rootDir}`,
     '-h 127.0.0.1',
+    // fsync off is safe here: a test kills the server process, never the OS, so what reached the
+    // WAL survives. synchronous_commit stays on: with it off an immediate stop loses commits the
+    // client saw succeed, which no production server would (a chaos test saw a run's record vanish).
     '-c fsync=off',
-    '-c synchronous_commit=off',
     '-c full_page_writes=off',
     '-c max_connections=100',
   ].join(' ');
