@@ -284,6 +284,56 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   };
 
   /** Scores instances grouped by their sticky variant; shadows score after the response. */
+  /** One logged answer: the entity asked about, the features used, the output. */
+  type Answer = { readonly entity: unknown; readonly features: unknown; readonly prediction: ModelOutput };
+  /** Writes one variant's answers to the prediction log (when logging is on). */
+  const logAnswers = (
+    deployment: ActiveDeployment,
+    variant: ActiveVariant,
+    requestId: string,
+    answers: readonly Answer[],
+    latencyMs: number,
+  ) => {
+    if (!logs) return;
+    for (const a of answers)
+      logs.log({
+        deployment: deployment.name,
+        deploymentVersion: deployment.version,
+        variant: variant.binding.variant,
+        modelVersion: variant.binding.model.version,
+        shadow: variant.shadow,
+        requestId,
+        entity: a.entity,
+        features: a.features,
+        prediction: a.prediction,
+        latencyMs,
+      });
+  };
+  /**
+   * Scores `shadows` after the response is sent (off the request path), counts and logs their
+   * answers; a shadow's failure never reaches the caller.
+   */
+  const scoreShadows = (
+    deployment: ActiveDeployment,
+    requestId: string,
+    shadows: readonly ActiveVariant[],
+    score: (shadow: ActiveVariant) => Promise<{ answers: readonly Answer[]; latencyMs: number }>,
+  ) => {
+    if (shadows.length === 0) return;
+    setImmediate(() => {
+      for (const shadow of shadows)
+        void score(shadow)
+          .then(({ answers, latencyMs }) => {
+            metrics.predictions.inc(
+              { deployment: deployment.name, variant: shadow.binding.variant, shadow: 'true' },
+              answers.length,
+            );
+            logAnswers(deployment, shadow, requestId, answers, latencyMs);
+          })
+          .catch(() => undefined);
+    });
+  };
+
   const predictInstances = async (
     deployment: ActiveDeployment,
     instances: readonly VectorRequest[],
@@ -333,49 +383,34 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
         { deployment: deployment.name, variant: variant.binding.variant, stage: 'total' },
         latencyMs / 1000,
       );
-    if (logs)
-      results.forEach((r, i) =>
-        logs.log({
-          deployment: deployment.name,
-          deploymentVersion: deployment.version,
-          variant: r.variant.binding.variant,
-          modelVersion: r.variant.binding.model.version,
-          shadow: false,
-          requestId,
+    for (const [variant, indexes] of groups)
+      logAnswers(
+        deployment,
+        variant,
+        requestId,
+        indexes.map((i) => ({
           entity: instances[i]!.keys,
-          features: r.features,
-          prediction: r.output,
-          latencyMs,
-        }),
+          features: results[i]!.features,
+          prediction: results[i]!.output,
+        })),
+        latencyMs,
       );
-    const shadows = deployment.variants.filter((v) => v.shadow);
-    if (shadows.length)
-      setImmediate(() => {
-        for (const shadow of shadows)
-          void shadow.scorer
-            .score(instances, 'null')
-            .then((scored) => {
-              metrics.predictions.inc(
-                { deployment: deployment.name, variant: shadow.binding.variant, shadow: 'true' },
-                instances.length,
-              );
-              scored.outputs.forEach((output, i) =>
-                logs?.log({
-                  deployment: deployment.name,
-                  deploymentVersion: deployment.version,
-                  variant: shadow.binding.variant,
-                  modelVersion: shadow.binding.model.version,
-                  shadow: true,
-                  requestId,
-                  entity: instances[i]!.keys,
-                  features: scored.vectors[i]!.values,
-                  prediction: output,
-                  latencyMs: scored.featureMs + scored.modelMs,
-                }),
-              );
-            })
-            .catch(() => undefined);
-      });
+    scoreShadows(
+      deployment,
+      requestId,
+      deployment.variants.filter((v) => v.shadow),
+      async (shadow) => {
+        const scored = await shadow.scorer.score(instances, 'null');
+        return {
+          answers: scored.outputs.map((prediction, i) => ({
+            entity: instances[i]!.keys,
+            features: scored.vectors[i]!.values,
+            prediction,
+          })),
+          latencyMs: scored.featureMs + scored.modelMs,
+        };
+      },
+    );
     return results;
   };
 
@@ -573,48 +608,16 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
       const names = variant.scorer.reader.outputs;
       const rowFeatures = (r: number) =>
         Object.fromEntries(names.map((n, c) => [n, { value: X[r * cols + c]!, status: 'passed' }]));
-      if (logs)
-        outputs.forEach((output, r) =>
-          logs.log({
-            deployment: deployment.name,
-            deploymentVersion: deployment.version,
-            variant: variant.binding.variant,
-            modelVersion: variant.binding.model.version,
-            shadow: false,
-            requestId,
-            entity: {},
-            features: rowFeatures(r),
-            prediction: output,
-            latencyMs,
-          }),
-        );
+      const answersOf = (scored: readonly ModelOutput[]) =>
+        scored.map((prediction, r) => ({ entity: {}, features: rowFeatures(r), prediction }));
+      logAnswers(deployment, variant, requestId, answersOf(outputs), latencyMs);
       // Shadows take the same tensor when they read the same model inputs.
-      for (const shadow of deployment.variants.filter((v) => v.shadow && v.scorer.cols === cols))
-        setImmediate(() => {
-          void shadow.scorer
-            .scoreMatrix(X, rows)
-            .then((scored) => {
-              metrics.predictions.inc(
-                { deployment: deployment.name, variant: shadow.binding.variant, shadow: 'true' },
-                rows,
-              );
-              scored.forEach((output, r) =>
-                logs?.log({
-                  deployment: deployment.name,
-                  deploymentVersion: deployment.version,
-                  variant: shadow.binding.variant,
-                  modelVersion: shadow.binding.model.version,
-                  shadow: true,
-                  requestId,
-                  entity: {},
-                  features: rowFeatures(r),
-                  prediction: output,
-                  latencyMs,
-                }),
-              );
-            })
-            .catch(() => undefined);
-        });
+      scoreShadows(
+        deployment,
+        requestId,
+        deployment.variants.filter((v) => v.shadow && v.scorer.cols === cols),
+        async (shadow) => ({ answers: answersOf(await shadow.scorer.scoreMatrix(X, rows)), latencyMs }),
+      );
     } else {
       // Entity-key inputs: one tensor per key column (and optional request values), N entities.
       const n = decoded.inputs[0]!.values.length;
