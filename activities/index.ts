@@ -6,6 +6,7 @@ import { createPlatformCheckActivities, type PlatformCheckDeps } from './platfor
 import { createTrainingActivities } from './training';
 import { createInferenceActivities, type InferenceDeps } from './inference';
 import { createMaintenanceActivities } from './maintenance';
+import { createMonitoringActivities } from './monitoring';
 import { createStreamingActivities } from './streaming';
 import type { StreamingDeps } from '../core/streaming';
 
@@ -25,6 +26,8 @@ export type { InferenceActivities, InferenceDeps, BatchInferenceInput, Deploymen
 export { createInferenceActivities } from './inference';
 export type { MaintenanceActivities, MaintenanceInput } from './maintenance';
 export { createMaintenanceActivities } from './maintenance';
+export type { MonitoringActivities, MonitorWindowRequest } from './monitoring';
+export { createMonitoringActivities } from './monitoring';
 export { describeDevices } from './devices';
 export type { StreamingActivities, ConsumePartitionInput } from './streaming';
 export { createStreamingActivities } from './streaming';
@@ -60,7 +63,9 @@ export function activitiesFor(
   if ((taskQueue === TASK_QUEUES.training || taskQueue === TASK_QUEUES.trainingGpu) && !deps.training) {
     throw new Error(`the ${taskQueue} worker needs training adapters (deps.training)`);
   }
-  const inference = deps.inference ? createInferenceActivities(deps.inference) : {};
+  const inference = deps.inference
+    ? { ...createInferenceActivities(deps.inference), ...createMonitoringActivities(deps.inference) }
+    : {};
   if (taskQueue === TASK_QUEUES.inference && !deps.inference) {
     throw new Error(`the ${TASK_QUEUES.inference} worker needs inference adapters (deps.inference)`);
   }

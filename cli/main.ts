@@ -9,6 +9,7 @@ import { registerFeatureGroupCommands } from './commands/feature-groups';
 import { registerMaintenanceCommands } from './commands/maintenance';
 import { registerFeatureViewCommands } from './commands/feature-views';
 import { registerModelCommands } from './commands/models';
+import { registerMonitorCommands } from './commands/monitor';
 import { registerInferenceCommands } from './commands/deploy';
 import { registerTrainingCommands } from './commands/training';
 import { registerPipelineCommands } from './commands/pipelines';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerModelCommands(program);
   registerInferenceCommands(program);
   registerPipelineCommands(program);
+  registerMonitorCommands(program);
   registerStreamCommands(program);
   registerConfigCommand(program);
   return program;

@@ -180,3 +180,43 @@ export async function emitSchedules(options: OutputOptions, prefix: string): Pro
     await client.connection.close();
   }
 }
+
+/** Schedule id of a monitor. */
+export function monitorScheduleId(monitor: string): string {
+  return `monitor-${monitor}`;
+}
+
+/**
+ * Creates or updates a monitor's Temporal Schedule: each action runs `monitorWindow` for the window
+ * ending at its scheduled time. Overlaps are allowed (windows are independent and idempotent), and a
+ * missed hour is caught up within a day.
+ */
+export async function ensureMonitorSchedule(
+  client: Client,
+  monitor: string,
+  options: { everySeconds: number; taskQueue?: string; paused?: boolean },
+): Promise<{ scheduleId: string; created: boolean }> {
+  const scheduleId = monitorScheduleId(monitor);
+  const action = {
+    type: 'startWorkflow' as const,
+    workflowType: 'monitorWindow',
+    taskQueue: options.taskQueue ?? TASK_QUEUES.inference,
+    workflowId: scheduleId,
+    args: [{ monitor }],
+  };
+  const spec = scheduleSpecOf({ everySeconds: options.everySeconds });
+  try {
+    await client.schedule.create({
+      scheduleId,
+      spec,
+      action,
+      policies: { overlap: ScheduleOverlapPolicy.ALLOW_ALL, catchupWindow: '1 day' },
+      state: { paused: options.paused ?? false, note: `monitor ${monitor}` },
+    });
+    return { scheduleId, created: true };
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action }));
+    return { scheduleId, created: false };
+  }
+}

@@ -11,3 +11,5 @@ export { featureGroupMaintenance } from './feature-group-maintenance';
 export type { FeatureGroupMaintenanceInput } from './feature-group-maintenance';
 export { streamingFeaturePipeline } from './streaming-pipeline';
 export type { StreamingPipelineInput, StreamingPipelineResult } from './streaming-pipeline';
+export { monitorWindow } from './monitoring';
+export type { MonitorWindowInput } from './monitoring';

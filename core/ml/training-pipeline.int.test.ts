@@ -1,3 +1,5 @@
+import { modelVersionReference, trainingDatasetReference } from '../monitoring/references';
+import type { CategoricalProfile } from '../monitoring/profile';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,6 +88,31 @@ describe('training pipeline steps (real S3 + Postgres, no Temporal)', () => {
     expect(stored.lineage.codeVersion).toBe('test');
     expect(stored.metrics.roc_auc).toBeCloseTo(result.evaluation.metrics.roc_auc!, 12);
     expect((stored.inputExample as { rows: unknown[] }).rows).toHaveLength(3);
+
+    // Monitoring references: the train split's features (raw and one-hot model inputs) and the
+    // model's predictions on the test split, stored once for every monitor to reuse.
+    const datasetReference = await trainingDatasetReference(database.db, stored.lineage.trainingDataset!.id);
+    const trainRows = result.dataset.rows.train!;
+    expect(datasetReference!.features.rows).toBe(trainRows);
+    expect(datasetReference!.features.columns.sessions).toMatchObject({ kind: 'numeric', count: trainRows });
+    expect(datasetReference!.features.columns.plan).toMatchObject({ kind: 'categorical' });
+    const plans = (datasetReference!.features.columns.plan as CategoricalProfile).frequencies;
+    expect(Object.values(plans).reduce((a, b) => a + b, 0)).toBe(trainRows);
+    expect(datasetReference!.modelInputs.columns['plan=pro']).toMatchObject({
+      kind: 'numeric',
+      min: 0,
+      max: 1,
+    });
+    const modelReference = await modelVersionReference(database.db, stored.id);
+    expect(modelReference).toMatchObject({ split: 'test', rows: result.evaluation.rows });
+    expect(Object.keys(modelReference!.predictions.columns).sort()).toEqual([
+      'label',
+      'probability:false',
+      'probability:true',
+    ]);
+    expect(modelReference!.predictions.columns['probability:true']).toMatchObject({
+      count: result.evaluation.rows,
+    });
 
     // Retrying the same run key registers nothing new.
     const retry = await runTrainingPipeline(

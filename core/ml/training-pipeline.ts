@@ -36,6 +36,11 @@ import { encodeLabels, inferLabelEncoding, type LabelEncoding } from './labels';
 import { evaluate, evaluateSlices, type SliceEvaluation } from './metrics';
 import { loadSession, predictOnnx, verifyOnnxModel } from './onnx/runtime';
 import { assertTrainable, type Dataset, type Predictions, type Task } from './task';
+import {
+  binaryCbpeReference,
+  predictionProfileOf,
+  type ModelReferenceProfile,
+} from '../monitoring/prediction-profile';
 import type { TrainerRegistry } from './trainers/registry';
 
 const name = z
@@ -451,6 +456,8 @@ export interface EvaluationReport {
   readonly champion: ChampionComparison | null;
   readonly championNote: string | null;
   readonly gates: GateReport;
+  /** S3 key of the model's monitoring reference (prediction profile on this split), stored at registration. */
+  readonly referenceProfileKey?: string;
 }
 
 /**
@@ -480,6 +487,20 @@ export async function evaluateCandidate(
     await session.release();
   }
   const evaluation = evaluate(candidate.task, loaded.data.y, predictions);
+  // The prediction profile goes to S3, not through Temporal: with many classes it is large.
+  const referenceProfileKey = `${candidate.artifactKey.replace(/[^/]+$/, '')}reference-profile.json`;
+  const reference: ModelReferenceProfile = {
+    split,
+    rows: loaded.data.rows,
+    predictions: predictionProfileOf(predictions, candidate.classes ?? undefined),
+    // Binary classifiers: what confidence-based estimation needs before labels arrive.
+    ...(candidate.task === 'binary' && predictions.probabilities
+      ? { cbpe: binaryCbpeReference(predictions.probabilities, loaded.data.y) }
+      : {}),
+  };
+  await deps.store.put(referenceProfileKey, Buffer.from(JSON.stringify(reference)), {
+    contentType: 'application/json',
+  });
   const slices: SliceEvaluation[] = [];
   const sliceColumns = [
     ...new Set([...spec.sliceColumns, ...(spec.gates.slices ? [spec.gates.slices.column] : [])]),
@@ -532,6 +553,7 @@ export async function evaluateCandidate(
     champion,
     championNote,
     gates,
+    referenceProfileKey,
   };
 }
 
@@ -605,6 +627,11 @@ export async function registerCandidate(
     ),
   };
   const state = evaluation.gates.passed ? 'registered' : 'rejected';
+  const referenceProfile = evaluation.referenceProfileKey
+    ? (JSON.parse(
+        (await deps.store.get(evaluation.referenceProfileKey)).toString('utf8'),
+      ) as ModelReferenceProfile)
+    : undefined;
   const metrics: Record<string, number> = {};
   for (const [k, v] of Object.entries(evaluation.metrics)) if (Number.isFinite(v)) metrics[k] = v;
   const version = await registerModelVersion(deps, {
@@ -633,6 +660,7 @@ export async function registerCandidate(
     },
     description: spec.description,
     state,
+    ...(referenceProfile ? { referenceProfile } : {}),
     lineage: {
       featureViewId: dataset.featureView.id,
       trainingDatasetId: td.id,

@@ -56,6 +56,8 @@ export interface RegisterModelRequest {
   readonly lineage?: Lineage;
   /** `rejected` versions failed a validation gate: kept for inspection, never aliased or served. */
   readonly state?: 'registered' | 'rejected';
+  /** Monitoring reference: the model's prediction profile on its evaluation split (JSON). */
+  readonly referenceProfile?: unknown;
 }
 
 /** A stored model version with its resolved lineage. */
@@ -187,6 +189,7 @@ export async function registerModelVersion(
         trainingDatasetId: lineage.trainingDatasetId ?? null,
         trainingRunId: lineage.trainingRunId ?? null,
         codeVersion: lineage.codeVersion ?? null,
+        referenceProfile: request.referenceProfile ?? null,
         idempotencyKey: request.idempotencyKey,
       })
       .returning({ id: tables.modelVersions.id });

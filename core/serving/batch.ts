@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +18,7 @@ import {
 } from '../featurestore';
 import { loadSession, predictOnnx } from '../ml';
 import { getModelVersionById } from '../registry';
+import { profileBatch } from '../monitoring/batch-profile';
 import { joinKey } from '../storage';
 import { getDeployment, type Binding } from './deployments';
 
@@ -154,6 +156,19 @@ export async function runBatchInference(
                ORDER BY b.${SPINE_ROW}`
             : `CREATE OR REPLACE TEMP TABLE _fti_predictions AS SELECT NULL::VARCHAR AS entity, NULL::TIMESTAMP AS event_time, NULL::DOUBLE AS score, NULL::VARCHAR AS label, NULL::INTEGER AS model_version, NULL::INTEGER AS deployment_version, NULL::VARCHAR AS variant WHERE FALSE`,
         );
+        // Monitors read the batch's inputs and predictions from this profile, never the rows again.
+        const profile =
+          scored > 0
+            ? await profileBatch(duck, deps.db, {
+                inputs: batch.relation,
+                predictions: '_fti_predictions',
+                variant: binding.variant,
+                modelVersionId: binding.model.id,
+                trainingDatasetId: binding.trainingDataset.id,
+                classes: classes ?? undefined,
+              })
+            : null;
+        const inputProfile = profile ? { ...profile, batchId: randomUUID() } : null;
         const outputs: { sink: PredictionSink; location: string; rows: number }[] = [];
         const windowLabel = `window=${stamp(request.window.start)}_${stamp(request.window.end)}`;
         if (sinks.includes('s3')) {
@@ -221,6 +236,7 @@ export async function runBatchInference(
               sink: o.sink,
               location: o.location,
               rows: o.rows,
+              inputProfile,
               pipelineRunId: request.pipelineRunId ?? null,
             })
             .onConflictDoUpdate({
@@ -234,6 +250,7 @@ export async function runBatchInference(
                 deploymentVersionId: deployment.current.id,
                 location: o.location,
                 rows: o.rows,
+                inputProfile,
                 createdAt: new Date(),
                 pipelineRunId: request.pipelineRunId ?? null,
               },

@@ -24,6 +24,7 @@ import { allows, ApiKeyVerifier, type ApiKeyGrant, type ApiKeyScope } from './ap
 import { DeploymentNotFoundError } from './deployments';
 import { EventIngest, registerEventRoutes, type EventIngestOptions } from './event-ingest';
 import { ServingMetrics } from './metrics';
+import { registerMonitorGauges } from '../monitoring/metrics';
 import { PredictionLogWriter, type PredictionLogOptions } from './prediction-log';
 import { DeploymentRuntime, type ActiveDeployment, type ActiveVariant } from './runtime';
 import { entityKeyOf, pickVariant, type ModelOutput, type ScorerDeps } from './scorer';
@@ -155,6 +156,7 @@ function statusOf(error: unknown): number {
  */
 export async function createInferenceServer(options: InferenceServerOptions): Promise<InferenceServer> {
   const metrics = new ServingMetrics();
+  registerMonitorGauges(metrics.registry, options.db);
   const runtime = new DeploymentRuntime(options);
   const logs =
     options.logPredictions === false
@@ -606,8 +608,10 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
         rows,
       );
       const names = variant.scorer.reader.outputs;
+      // Status `model_input`: these are model inputs as sent (transformed), not stored feature values,
+      // so monitors compare them with the model-input reference.
       const rowFeatures = (r: number) =>
-        Object.fromEntries(names.map((n, c) => [n, { value: X[r * cols + c]!, status: 'passed' }]));
+        Object.fromEntries(names.map((n, c) => [n, { value: X[r * cols + c]!, status: 'model_input' }]));
       const answersOf = (scored: readonly ModelOutput[]) =>
         scored.map((prediction, r) => ({ entity: {}, features: rowFeatures(r), prediction }));
       logAnswers(deployment, variant, requestId, answersOf(outputs), latencyMs);

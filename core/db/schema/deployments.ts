@@ -107,6 +107,8 @@ export const predictionBatches = pgTable(
     sink: text('sink').notNull(),
     location: text('location').notNull(),
     rows: bigint('rows', { mode: 'number' }).notNull(),
+    /** The batch's inputs and predictions profiled against the model's references (core/monitoring). */
+    inputProfile: jsonb('input_profile'),
     pipelineRunId: bigint('pipeline_run_id', { mode: 'number' }).references(() => pipelineRuns.id),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -103,6 +103,8 @@ export const trainingDatasets = pgTable(
     transformationParams: jsonb('transformation_params').notNull().default({}),
     /** Per split: column statistics of the untransformed data. */
     statistics: jsonb('statistics').notNull().default({}),
+    /** Monitoring reference of the train split: `{ features, modelInputs }` profiles (see core/monitoring). */
+    referenceProfile: jsonb('reference_profile'),
     storagePrefix: text('storage_prefix').notNull(),
     idempotencyKey: text('idempotency_key').notNull(),
     pipelineRunId: bigint('pipeline_run_id', { mode: 'number' }).references(() => pipelineRuns.id),

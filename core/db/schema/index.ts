@@ -4,3 +4,4 @@ export * from './feature-views';
 export * from './registry';
 export * from './deployments';
 export * from './streams';
+export * from './monitoring';

@@ -72,6 +72,8 @@ export const modelVersions = pgTable(
       (): AnyPgColumn => trainingRuns.id,
     ),
     codeVersion: text('code_version'),
+    /** Monitoring reference: the prediction profile on the evaluation split (see core/monitoring). */
+    referenceProfile: jsonb('reference_profile'),
     idempotencyKey: text('idempotency_key').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },

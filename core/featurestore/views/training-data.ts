@@ -11,7 +11,21 @@ import { joinKey } from '../../storage';
 import type { FeatureType } from '../feature-group';
 import { computeStatistics, type BatchStatistics } from '../statistics';
 import type { FeatureViewDeps } from './deps';
-import { fitTransformations, type FittedTransformations, type RawValue } from './model-transforms';
+import {
+  encodeFeature,
+  fitTransformations,
+  outputsOf,
+  type FittedTransformations,
+  type RawValue,
+} from './model-transforms';
+import { NUMERIC_TYPES } from '../sketches';
+import {
+  numericProfileOf,
+  profileRelation,
+  type ColumnProfile,
+  type DataProfile,
+  type ProfileColumn,
+} from '../../monitoring/profile';
 import {
   assertRange,
   commitsToPins,
@@ -232,6 +246,7 @@ interface Built {
   readonly statistics: Record<string, BatchStatistics>;
   readonly transformation: FittedTransformations;
   readonly query: string;
+  readonly reference: TrainingReferenceProfile;
 }
 
 /** Materializes, splits, fits and writes local Parquet files — nothing leaves the machine yet. */
@@ -301,8 +316,10 @@ async function build(
     for (const f of toFit) trainValues[f] = values.map((r) => r[f]);
   }
   const transformation = fitTransformations(view.features, declared, (f) => trainValues[f] ?? []);
+  const reference = await trainReferenceProfile(duck, typed, view.features, transformation, trainValues);
   await duck.run('DROP TABLE IF EXISTS _fti_td; DROP TABLE IF EXISTS _fti_view');
   return {
+    reference,
     files,
     rows,
     hashes,
@@ -310,6 +327,55 @@ async function build(
     transformation,
     query: describeQuery(view, range),
   };
+}
+
+/**
+ * The monitoring reference of a training dataset: profiles of the train split's model features as
+ * stored (raw) and of the model inputs that transformations produce (one-hot columns, scaled values;
+ * passthrough features appear only under `features`).
+ */
+export interface TrainingReferenceProfile {
+  readonly features: DataProfile;
+  readonly modelInputs: DataProfile;
+}
+
+async function trainReferenceProfile(
+  duck: DuckSession,
+  typed: readonly { name: string; type: FeatureType }[],
+  features: readonly string[],
+  transformation: FittedTransformations,
+  trainValues: Readonly<Record<string, RawValue[]>>,
+): Promise<TrainingReferenceProfile> {
+  const columns = typed.flatMap((c): ProfileColumn[] =>
+    !features.includes(c.name)
+      ? []
+      : NUMERIC_TYPES.has(c.type)
+        ? [{ name: c.name, kind: 'numeric' }]
+        : c.type === 'string' || c.type === 'bool'
+          ? [{ name: c.name, kind: 'categorical' }]
+          : [],
+  );
+  const raw = await profileRelation(duck, '_fti_split_train', columns);
+  const modelInputs: Record<string, ColumnProfile> = {};
+  let rows = 0;
+  for (const [feature, values] of Object.entries(trainValues)) {
+    if (!(transformation.steps[feature]?.length ?? 0)) continue;
+    const outputs = outputsOf(feature, transformation.steps[feature]!);
+    const encoded = outputs.map(() => new Float64Array(values.length));
+    const row: number[] = [];
+    values.forEach((value, i) => {
+      row.length = 0;
+      try {
+        encodeFeature(transformation, feature, value, row);
+      } catch {
+        row.push(...outputs.map(() => Number.NaN));
+      }
+      outputs.forEach((_, j) => (encoded[j]![i] = row[j] ?? Number.NaN));
+    });
+    outputs.forEach((name, j) => (modelInputs[name] = numericProfileOf(encoded[j]!)));
+    rows = values.length;
+  }
+  return { features: raw, modelInputs: { rows, columns: modelInputs } };
 }
 
 /** A readable rendering of the view's join plan, stored for inspection. */
@@ -409,6 +475,7 @@ export async function createTrainingData(
             },
             statistics: built.statistics,
             transformationParams: built.transformation,
+            referenceProfile: built.reference,
           })
           .where(eq(tables.trainingDatasets.id, row.id))
           .returning();

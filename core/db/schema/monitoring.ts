@@ -1,0 +1,109 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+/**
+ * A monitor: which subject it watches (a deployment's served requests and batch inputs, or a
+ * feature group's commits), how often (a Temporal Schedule `monitor-<name>` runs it) and with which
+ * per-column thresholds.
+ */
+export const monitors = pgTable(
+  'monitors',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    name: text('name').notNull(),
+    /** `deployment` or `feature_group`. */
+    subjectType: text('subject_type').notNull(),
+    subject: text('subject').notNull(),
+    everySeconds: integer('every_seconds').notNull(),
+    windowSeconds: integer('window_seconds').notNull(),
+    /** `{ [column]: { method?, threshold?, nullRateIncrease?, outOfRange?, unseen? } }` */
+    thresholds: jsonb('thresholds').notNull().default({}),
+    /** Fewer rows than this in a window: no drift verdict, a `volume` problem instead. */
+    minRows: integer('min_rows').notNull().default(100),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('monitors_name_uq').on(t.name),
+    check('monitors_name_identifier', sql`${t.name} ~ '^[a-z][a-z0-9_-]{0,62}$'`),
+    check('monitors_subject_type', sql`${t.subjectType} IN ('deployment', 'feature_group')`),
+    check('monitors_window_positive', sql`${t.everySeconds} > 0 AND ${t.windowSeconds} > 0`),
+  ],
+);
+
+/** One monitoring window of one monitor: what was read and the verdict. Unique per window (idempotent runs). */
+export const monitorRuns = pgTable(
+  'monitor_runs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    monitorId: bigint('monitor_id', { mode: 'number' })
+      .notNull()
+      .references(() => monitors.id, { onDelete: 'cascade' }),
+    windowStart: timestamp('window_start', { withTimezone: true }).notNull(),
+    windowEnd: timestamp('window_end', { withTimezone: true }).notNull(),
+    /** `ok`, `problems` (some threshold crossed), `no_data`. */
+    status: text('status').notNull(),
+    rows: integer('rows').notNull(),
+    driftShare: doublePrecision('drift_share'),
+    /** What the window was compared with: model / dataset versions, reference rows. */
+    reference: jsonb('reference').notNull().default({}),
+    /** Problems found, as `column: problem` strings, and per-source row counts. */
+    summary: jsonb('summary').notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('monitor_runs_window_uq').on(t.monitorId, t.windowStart, t.windowEnd),
+    index('monitor_runs_monitor_end_idx').on(t.monitorId, t.windowEnd),
+  ],
+);
+
+/** Per column (raw features, model inputs, predictions) per window: the time series a report plots. */
+export const monitorResults = pgTable(
+  'monitor_results',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runId: bigint('run_id', { mode: 'number' })
+      .notNull()
+      .references(() => monitorRuns.id, { onDelete: 'cascade' }),
+    monitorId: bigint('monitor_id', { mode: 'number' }).notNull(),
+    windowEnd: timestamp('window_end', { withTimezone: true }).notNull(),
+    /** Which traffic: a served variant's name, or `batch:<variant>` for batch-inference inputs. */
+    segment: text('segment').notNull(),
+    /** `feature`, `model_input` or `prediction`. */
+    role: text('role').notNull(),
+    column: text('column').notNull(),
+    kind: text('kind').notNull(),
+    values: integer('values').notNull(),
+    method: text('method'),
+    score: doublePrecision('score'),
+    threshold: doublePrecision('threshold'),
+    drift: boolean('drift').notNull().default(false),
+    psi: doublePrecision('psi'),
+    nullRate: doublePrecision('null_rate').notNull(),
+    outOfRange: doublePrecision('out_of_range'),
+    unseen: doublePrecision('unseen'),
+    problems: text('problems')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    /** Every statistic (KS statistic and p-value, Wasserstein, chi-square, JS), unseen examples. */
+    details: jsonb('details').notNull().default({}),
+  },
+  (t) => [
+    uniqueIndex('monitor_results_run_column_uq').on(t.runId, t.segment, t.role, t.column),
+    index('monitor_results_series_idx').on(t.monitorId, t.column, t.windowEnd),
+  ],
+);

@@ -1,0 +1,55 @@
+import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { log, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { MonitoringActivities } from '../activities/monitoring';
+import type { MonitorRunSummary } from '../core/monitoring/deployment-monitor';
+
+/** Input of {@link monitorWindow}: the monitor, and a window on manual runs (none on scheduled runs). */
+export interface MonitorWindowInput {
+  readonly monitor: string;
+  /** `end` defaults to the scheduled time; `start` to `end` − the monitor's window. */
+  readonly window?: { readonly start?: string; readonly end: string };
+}
+
+const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
+const steps = proxyActivities<MonitoringActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: {
+    maximumAttempts: 5,
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+  },
+});
+
+/**
+ * One monitoring window (queue `fti-inference`): drift and data-quality checks of a deployment's
+ * served requests and batch inputs against the model's references, stored as a time series.
+ * Scheduled by `fti monitor create` (Temporal Schedule `monitor-<name>`); idempotent per window, so
+ * retries and `temporal schedule backfill` never store a window twice.
+ */
+export async function monitorWindow(input: MonitorWindowInput): Promise<MonitorRunSummary> {
+  let end = input.window?.end;
+  if (!end) {
+    const scheduled = workflowInfo().typedSearchAttributes.get(SCHEDULED_START);
+    if (!scheduled)
+      throw ApplicationFailure.nonRetryable(
+        `monitor ${input.monitor}: a manual run needs window.end (scheduled runs take the scheduled time).`,
+        'ValidationError',
+      );
+    end = scheduled.toISOString();
+  }
+  upsertSearchAttributes({ FtiPipeline: ['monitor'], FtiWindowEnd: [new Date(end)] });
+  const summary = await steps.runMonitorWindow({
+    monitor: input.monitor,
+    windowEnd: end,
+    ...(input.window?.start ? { windowStart: input.window.start } : {}),
+  });
+  log.info('monitor window done', {
+    monitor: input.monitor,
+    status: summary.status,
+    problems: summary.problems.length,
+  });
+  return summary;
+}
