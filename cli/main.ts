@@ -10,6 +10,7 @@ import { registerMaintenanceCommands } from './commands/maintenance';
 import { registerFeatureViewCommands } from './commands/feature-views';
 import { registerModelCommands } from './commands/models';
 import { registerMonitorCommands } from './commands/monitor';
+import { registerAlertCommands } from './commands/alerts';
 import { registerInferenceCommands } from './commands/deploy';
 import { registerTrainingCommands } from './commands/training';
 import { registerPipelineCommands } from './commands/pipelines';
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerInferenceCommands(program);
   registerPipelineCommands(program);
   registerMonitorCommands(program);
+  registerAlertCommands(program);
   registerStreamCommands(program);
   registerConfigCommand(program);
   return program;

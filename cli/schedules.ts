@@ -220,3 +220,35 @@ export async function ensureMonitorSchedule(
     return { scheduleId, created: false };
   }
 }
+
+/** Schedule id of the alert sweep (one per installation). */
+export const ALERT_SWEEP_SCHEDULE_ID = 'alerts-sweep';
+
+/**
+ * Makes sure the alert sweep runs every minute on the inference queue (created by the first sweep
+ * rule: pipeline and validation failures, stale feature groups, stream freshness).
+ */
+export async function ensureAlertSweepSchedule(
+  client: Client,
+  options: { taskQueue?: string } = {},
+): Promise<{ scheduleId: string; created: boolean }> {
+  try {
+    await client.schedule.create({
+      scheduleId: ALERT_SWEEP_SCHEDULE_ID,
+      spec: { intervals: [{ every: 60_000 }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'alertSweep',
+        taskQueue: options.taskQueue ?? TASK_QUEUES.inference,
+        workflowId: ALERT_SWEEP_SCHEDULE_ID,
+        args: [{}],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
+      state: { note: 'alert rules on failures, staleness and stream freshness' },
+    });
+    return { scheduleId: ALERT_SWEEP_SCHEDULE_ID, created: true };
+  } catch (error) {
+    if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+    return { scheduleId: ALERT_SWEEP_SCHEDULE_ID, created: false };
+  }
+}

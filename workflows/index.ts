@@ -13,3 +13,5 @@ export { streamingFeaturePipeline } from './streaming-pipeline';
 export type { StreamingPipelineInput, StreamingPipelineResult } from './streaming-pipeline';
 export { monitorWindow } from './monitoring';
 export type { MonitorWindowInput } from './monitoring';
+export { alertSweep, deliverAlert } from './alerts';
+export type { AlertSweepInput, DeliverAlertInput } from './alerts';

@@ -2,12 +2,15 @@ import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } fro
 import { log, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { MonitoringActivities } from '../activities/monitoring';
 import type { MonitorRunSummary } from '../core/monitoring/deployment-monitor';
+import { startDeliveries } from './alerts';
 
 /** Input of {@link monitorWindow}: the monitor, and a window on manual runs (none on scheduled runs). */
 export interface MonitorWindowInput {
   readonly monitor: string;
   /** `end` defaults to the scheduled time; `start` to `end` − the monitor's window. */
   readonly window?: { readonly start?: string; readonly end: string };
+  /** Retry timing of alert deliveries (tests use seconds). */
+  readonly alertRetry?: { readonly initialIntervalMs?: number; readonly maximumIntervalMs?: number };
 }
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
@@ -46,6 +49,8 @@ export async function monitorWindow(input: MonitorWindowInput): Promise<MonitorR
     windowEnd: end,
     ...(input.window?.start ? { windowStart: input.window.start } : {}),
   });
+  const notifications = await steps.evaluateMonitorAlerts(summary);
+  await startDeliveries(notifications, input.alertRetry);
   log.info('monitor window done', {
     monitor: input.monitor,
     status: summary.status,

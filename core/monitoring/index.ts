@@ -90,3 +90,25 @@ export type {
   WebhookDeliveryResult,
   WebhookSink,
 } from './alerts';
+export {
+  alertConditionSchemas,
+  AlertConfigNotFoundError,
+  deleteAlertRule,
+  deleteAlertSink,
+  listAlertRules,
+  listAlertSinks,
+  MONITOR_RULE_KINDS,
+  saveAlertRule,
+  saveAlertSink,
+} from './alerts/rules';
+export type { AlertRuleInfo, AlertRuleKind, AlertRuleSpec, AlertSinkInfo } from './alerts/rules';
+export {
+  acknowledgeAlert,
+  applyEvaluation,
+  getAlert,
+  listAlerts,
+  notificationEventId,
+} from './alerts/lifecycle';
+export type { AlertInfo, AlertNotification, Firing } from './alerts/lifecycle';
+export { evaluateMonitorRules, sweepAlertRules } from './alerts/evaluate';
+export { alertEventOf, deliverAlertNotification, testAlertEvent } from './alerts/delivery';

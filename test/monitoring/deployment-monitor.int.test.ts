@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../core/config';
@@ -23,6 +25,7 @@ import { testObjectStore } from '../support/stores';
 import { createChurnView, testTrainingDeps, type TrainingTestDeps } from '../support/training';
 import { runDeploymentMonitor } from '../../core/monitoring/deployment-monitor';
 import { monitorHistory, saveMonitor } from '../../core/monitoring/monitors';
+import { saveAlertSink } from '../../core/monitoring/alerts/rules';
 
 // A deployment monitor over real served traffic: the inference service logs requests to the real
 // prediction log; the monitor reads a window of it, and of batch runs, and compares each with the
@@ -209,14 +212,52 @@ describe('deployment monitor (real service, Postgres, S3)', () => {
     expect(schedule.action).toMatchObject({ workflowType: 'monitorWindow', taskQueue: 'fti-inference' });
     expect(schedule.spec.intervals?.[0]?.every).toBe(3_600_000);
 
+    // A drift rule on this monitor, delivering to a local receiver: the window's alert arrives.
+    const received: { kind: string; columns: { column: string }[] }[] = [];
+    const receiver = http.createServer((request, response) => {
+      let body = '';
+      request.on('data', (c: Buffer) => (body += c.toString('utf8')));
+      request.on('end', () => {
+        const alert = (
+          JSON.parse(body) as { alert: { kind: string; details: { columns: { column: string }[] } } }
+        ).alert;
+        received.push({ kind: alert.kind, columns: alert.details.columns });
+        response.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
+    const sink = uniqueName('mon-sink');
+    await saveAlertSink(database.db, {
+      name: sink,
+      url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/alerts`,
+      format: 'json',
+    });
+    const ruleCreated = runCli([
+      'alerts',
+      'rule',
+      'create',
+      uniqueName('mon-drift'),
+      '--kind',
+      'drift',
+      '--subject',
+      name,
+      '--sink',
+      sink,
+      '--roles',
+      'feature',
+    ]);
+    expect(ruleCreated.stderr).toBe('');
+    expect(ruleCreated.stdout).toContain(`evaluated after each window of monitor ${name}`);
+
     const taskQueue = uniqueName('fti-monitor');
     const [worker] = await createTestWorkers(temporal, [taskQueue], {
       db: database.db,
       store,
       inference: deps,
     });
-    const run = await withWorkers([worker!], () =>
-      runCliAsync([
+    // The worker keeps running until the alert's delivery (a child workflow the window started) arrives.
+    const run = await withWorkers([worker!], async () => {
+      const result = await runCliAsync([
         'monitor',
         'run',
         name,
@@ -227,12 +268,18 @@ describe('deployment monitor (real service, Postgres, S3)', () => {
         '--task-queue',
         taskQueue,
         '--json',
-      ]),
-    );
+      ]);
+      for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      return result;
+    });
     expect(run.stderr).toBe('');
     const summary = JSON.parse(run.stdout) as { status: string; rows: number; problems: string[] };
     expect(summary).toMatchObject({ status: 'problems', rows: 1000 });
     expect(summary.problems.join('\n')).toMatch(/main feature sessions: drift/);
+    receiver.close();
+    expect(received).toHaveLength(1);
+    expect(received[0]!.kind).toBe('drift');
+    expect(received[0]!.columns.map((c) => c.column)).toEqual(expect.arrayContaining(['sessions', 'plan']));
 
     const report = runCli(['monitor', 'report', name]);
     expect(report.stdout).toContain(`monitor ${name}: deployment ${deployment}, every 3600 s, window 3600 s`);

@@ -107,3 +107,108 @@ export const monitorResults = pgTable(
     index('monitor_results_series_idx').on(t.monitorId, t.column, t.windowEnd),
   ],
 );
+
+/** Where alerts go: a webhook (JSON or Slack-compatible), optionally HMAC-signed. */
+export const alertSinks = pgTable(
+  'alert_sinks',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    name: text('name').notNull(),
+    url: text('url').notNull(),
+    /** `json` or `slack`. */
+    format: text('format').notNull(),
+    /** HMAC-SHA256 signing secret; never printed or logged. */
+    secret: text('secret'),
+    headers: jsonb('headers').notNull().default({}),
+    timeoutMs: integer('timeout_ms').notNull().default(5000),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('alert_sinks_name_uq').on(t.name),
+    check('alert_sinks_name_identifier', sql`${t.name} ~ '^[a-z][a-z0-9_-]{0,62}$'`),
+  ],
+);
+
+/** When to alert: a condition on a subject (monitor, pipeline, stream, feature group) and the sinks to tell. */
+export const alertRules = pgTable(
+  'alert_rules',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    name: text('name').notNull(),
+    kind: text('kind').notNull(),
+    subject: text('subject').notNull(),
+    /** Kind-specific: columns and roles (drift), metric and bound (performance), max age (staleness). */
+    condition: jsonb('condition').notNull().default({}),
+    severity: text('severity').notNull().default('warning'),
+    sinks: text('sinks').array().notNull(),
+    /** A firing alert is notified again at most this often; acknowledged alerts stay silent. */
+    cooldownSeconds: integer('cooldown_seconds').notNull().default(3600),
+    enabled: boolean('enabled').notNull().default(true),
+    /** Sweep rules (failures, staleness): events after this were not looked at yet. */
+    checkedUntil: timestamp('checked_until', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('alert_rules_name_uq').on(t.name),
+    check('alert_rules_name_identifier', sql`${t.name} ~ '^[a-z][a-z0-9_-]{0,62}$'`),
+    check('alert_rules_severity', sql`${t.severity} IN ('info', 'warning', 'critical')`),
+  ],
+);
+
+/**
+ * Alerts as they fire: one open alert per (rule, dedup key) — repeats count on it instead of
+ * notifying again within the cooldown — until it resolves. History is kept.
+ */
+export const alerts = pgTable(
+  'alerts',
+  {
+    id: text('id').primaryKey(),
+    ruleId: bigint('rule_id', { mode: 'number' })
+      .notNull()
+      .references(() => alertRules.id, { onDelete: 'cascade' }),
+    dedupKey: text('dedup_key').notNull(),
+    /** `firing`, `acknowledged` or `resolved`. */
+    state: text('state').notNull(),
+    kind: text('kind').notNull(),
+    severity: text('severity').notNull(),
+    subject: text('subject').notNull(),
+    title: text('title').notNull(),
+    summary: text('summary').notNull(),
+    details: jsonb('details').notNull().default({}),
+    count: integer('count').notNull().default(1),
+    /** Notifications sent so far (each starts one durable delivery per sink). */
+    notifications: integer('notifications').notNull().default(0),
+    firstFiredAt: timestamp('first_fired_at', { withTimezone: true }).notNull().defaultNow(),
+    lastFiredAt: timestamp('last_fired_at', { withTimezone: true }).notNull().defaultNow(),
+    notifiedAt: timestamp('notified_at', { withTimezone: true }),
+    ackedAt: timestamp('acked_at', { withTimezone: true }),
+    ackedBy: text('acked_by'),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('alerts_open_uq')
+      .on(t.ruleId, t.dedupKey)
+      .where(sql`${t.state} <> 'resolved'`),
+    index('alerts_fired_idx').on(t.lastFiredAt),
+  ],
+);
+
+/** Every delivery attempt of an alert to a sink: the retry history a user inspects. */
+export const alertDeliveries = pgTable(
+  'alert_deliveries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    alertId: text('alert_id')
+      .notNull()
+      .references(() => alerts.id, { onDelete: 'cascade' }),
+    sink: text('sink').notNull(),
+    notification: integer('notification').notNull(),
+    attempt: integer('attempt').notNull(),
+    ok: boolean('ok').notNull(),
+    status: integer('status'),
+    error: text('error'),
+    durationMs: doublePrecision('duration_ms').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('alert_deliveries_alert_idx').on(t.alertId, t.createdAt)],
+);
