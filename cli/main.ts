@@ -11,6 +11,7 @@ import { registerFeatureViewCommands } from './commands/feature-views';
 import { registerModelCommands } from './commands/models';
 import { registerMonitorCommands } from './commands/monitor';
 import { registerAlertCommands } from './commands/alerts';
+import { registerLabelCommands } from './commands/labels';
 import { registerInferenceCommands } from './commands/deploy';
 import { registerTrainingCommands } from './commands/training';
 import { registerPipelineCommands } from './commands/pipelines';
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerPipelineCommands(program);
   registerMonitorCommands(program);
   registerAlertCommands(program);
+  registerLabelCommands(program);
   registerStreamCommands(program);
   registerConfigCommand(program);
   return program;

@@ -47,7 +47,9 @@ function renderRun(run: MonitorRunInfo): string {
   const lines = [
     `window ${run.windowStart.toISOString()} → ${run.windowEnd.toISOString()}: ${run.status}, ${run.rows} served rows`,
   ];
-  if (run.results.length) {
+  const drift = run.results.filter((r) => r.kind !== 'metric');
+  const metrics = run.results.filter((r) => r.kind === 'metric');
+  if (drift.length) {
     lines.push(
       table([
         [
@@ -63,7 +65,7 @@ function renderRun(run: MonitorRunInfo): string {
           'NULLS',
           'OUTSIDE',
         ],
-        ...run.results.map((r) => [
+        ...drift.map((r) => [
           r.segment,
           r.role,
           r.column,
@@ -80,6 +82,36 @@ function renderRun(run: MonitorRunInfo): string {
               ? `${fixed(r.unseen * 100, 1)}% unseen`
               : '-',
         ]),
+      ]),
+    );
+  }
+  if (metrics.length) {
+    const window = run.summary.performanceWindow as { start: string; end: string } | undefined;
+    lines.push(
+      '',
+      `performance (realized: labels joined so far for ${window ? `${window.start} → ${window.end}` : 'the window'}; estimated: CBPE on this window)`,
+      table([
+        ['SEGMENT', 'KIND', 'METRIC', 'VALUE', 'ROWS', 'NOTE'],
+        ...metrics.map((r) => {
+          const d = r.details as {
+            lower?: number;
+            upper?: number;
+            estimated?: { value: number };
+            coverage?: number;
+          };
+          return [
+            r.segment,
+            r.role === 'performance' ? 'realized' : 'estimated',
+            r.column,
+            fixed(r.score, 4),
+            String(r.values),
+            r.role === 'estimated_performance'
+              ? `band ${fixed(d.lower, 3)}–${fixed(d.upper, 3)}`
+              : d.estimated
+                ? `estimated ${fixed(d.estimated.value, 4)}`
+                : '',
+          ];
+        }),
       ]),
     );
   }
@@ -109,6 +141,17 @@ export function registerMonitorCommands(program: Command): void {
     .option('--window <interval>', 'window length (default: --every, back-to-back windows)')
     .option('--min-rows <n>', 'fewer served rows in a segment: no drift verdict, a volume problem', '100')
     .option(
+      '--label-delay <interval>',
+      'labels arrive this late: realized performance is for the window this much earlier',
+      '0s',
+    )
+    .option(
+      '--label-tolerance <interval>',
+      'a label joins a prediction of the same entity at most this far apart in event time',
+      '60s',
+    )
+    .option('--slice <feature>', 'also report performance per value of this logged feature (its 10 largest)')
+    .option(
       '--threshold <column.key=value>',
       'per-column override (repeatable): threshold, method (ks, wasserstein, chisquare, jensenshannon), nullRateIncrease, outOfRange, unseen',
       (value: string, previous: string[]) => [...previous, value],
@@ -125,6 +168,9 @@ export function registerMonitorCommands(program: Command): void {
           every: string;
           window?: string;
           minRows: string;
+          labelDelay: string;
+          labelTolerance: string;
+          slice?: string;
           threshold: string[];
           taskQueue: string;
           paused?: boolean;
@@ -141,6 +187,11 @@ export function registerMonitorCommands(program: Command): void {
             windowSeconds: options.window ? parseEvery(options.window, '--window') : everySeconds,
             thresholds: parseThresholds(options.threshold),
             minRows: positiveInt(options.minRows, '--min-rows'),
+            labelDelaySeconds:
+              options.labelDelay === '0s' ? 0 : parseEvery(options.labelDelay, '--label-delay'),
+            labelToleranceSeconds:
+              options.labelTolerance === '0s' ? 0 : parseEvery(options.labelTolerance, '--label-tolerance'),
+            sliceColumn: options.slice ?? null,
           });
         });
         const client = await connectTemporal(loadConfig());
@@ -256,7 +307,7 @@ export function registerMonitorCommands(program: Command): void {
               r.windowEnd.toISOString(),
               r.status,
               String(r.rows),
-              `${r.results.filter((x) => x.drift).length}/${r.results.filter((x) => x.method).length}`,
+              `${r.results.filter((x) => x.drift).length}/${r.results.filter((x) => x.method && x.kind !== 'metric').length}`,
               String(r.summary.problems.length),
             ]),
           ]),

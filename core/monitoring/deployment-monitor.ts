@@ -11,6 +11,7 @@ import { deploymentHistory, type Binding } from '../serving/deployments';
 import type { ObjectStore } from '../storage';
 import { checkWindow, type ColumnCheck, type ColumnThresholds, type WindowChecks } from './checks';
 import { getMonitor, type MonitorInfo } from './monitors';
+import { livePerformance, type MetricResult } from './performance';
 import type { StoredBatchProfile } from './batch-profile';
 import { mergeWindowProfiles, type DataProfile, type WindowProfile } from './profile';
 import { modelVersionReference, trainingDatasetReference } from './references';
@@ -233,6 +234,26 @@ export async function runDeploymentMonitor(
     }
   });
   results.push(...(await batchChecks(deps.db, monitor, window)));
+  // Labels arrive late: realized performance is for the window `labelDelaySeconds` earlier; the
+  // current window gets confidence-based estimates.
+  const delay = monitor.labelDelaySeconds * 1000;
+  const labeledWindow = {
+    start: new Date(window.start.getTime() - delay),
+    end: new Date(window.end.getTime() - delay),
+  };
+  const metrics = await livePerformance(deps.db, {
+    deployment: monitor.subject,
+    window: labeledWindow,
+    estimateWindow: window,
+    toleranceSeconds: monitor.labelToleranceSeconds,
+    slice: monitor.sliceColumn,
+    bindingOf: (variant, modelVersion) =>
+      findBinding(
+        history.map((h) => h.version),
+        variant,
+        modelVersion,
+      ),
+  });
   for (const r of results)
     for (const c of r.checks.columns)
       for (const p of c.problems)
@@ -240,7 +261,11 @@ export async function runDeploymentMonitor(
   const volume = await volumeProblem(deps.db, monitor, rows);
   if (volume) problems.push(volume);
   const status: MonitorRunSummary['status'] =
-    rows === 0 && results.length === 0 ? 'no_data' : problems.length ? 'problems' : 'ok';
+    rows === 0 && results.length === 0 && metrics.length === 0
+      ? 'no_data'
+      : problems.length
+        ? 'problems'
+        : 'ok';
   const tested = results.flatMap((r) => r.checks.columns).filter((c) => c.drift);
   const driftShare = tested.length ? tested.filter((c) => c.drift!.drift).length / tested.length : null;
   const runId = await storeRun(deps.db, monitor, window, {
@@ -248,8 +273,13 @@ export async function runDeploymentMonitor(
     rows,
     driftShare,
     reference,
-    summary: { problems: problems.slice(0, 200), rows: counts },
+    summary: {
+      problems: problems.slice(0, 200),
+      rows: counts,
+      performanceWindow: { start: labeledWindow.start.toISOString(), end: labeledWindow.end.toISOString() },
+    },
     results,
+    metrics,
   });
   return {
     monitor: monitor.name,
@@ -387,8 +417,13 @@ async function storeRun(
     rows: number;
     driftShare: number | null;
     reference: Record<string, unknown>;
-    summary: { problems: string[]; rows: Record<string, number> };
+    summary: {
+      problems: string[];
+      rows: Record<string, number>;
+      performanceWindow: { start: string; end: string };
+    };
     results: readonly SegmentChecks[];
+    metrics: readonly MetricResult[];
   },
 ): Promise<{
   id: number;
@@ -456,8 +491,29 @@ async function storeRun(
         }) as Record<string, unknown>,
       })),
     );
-    for (let i = 0; i < rows.length; i += 500)
-      await tx.insert(tables.monitorResults).values(rows.slice(i, i + 500));
+    const metricRows = run.metrics.map((m) => ({
+      runId: inserted.id,
+      monitorId: monitor.id,
+      windowEnd: window.end,
+      segment: m.segment,
+      role: m.role,
+      column: m.metric,
+      kind: 'metric',
+      values: m.rows,
+      method: m.role === 'performance' ? 'realized' : 'cbpe',
+      score: finiteOrNull(m.value),
+      threshold: null,
+      drift: false,
+      psi: null,
+      nullRate: 0,
+      outOfRange: null,
+      unseen: null,
+      problems: [],
+      details: jsonSafe(m.details) as Record<string, unknown>,
+    }));
+    const all = [...rows, ...metricRows];
+    for (let i = 0; i < all.length; i += 500)
+      await tx.insert(tables.monitorResults).values(all.slice(i, i + 500));
     return { id: inserted.id };
   });
 }

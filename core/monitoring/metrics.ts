@@ -10,6 +10,7 @@ interface LatestRow extends Record<string, unknown> {
   segment: string | null;
   role: string | null;
   column: string | null;
+  kind: string | null;
   method: string | null;
   score: number | null;
   drift: boolean | null;
@@ -57,7 +58,12 @@ export function registerMonitorGauges(registry: Registry, db: Database): void {
     'Missing-value rate of the column in the latest window',
     columnLabels,
   );
-  const all = [windowEnd, rows, problems, score, drift, psi, nullRate];
+  const performance = gauge(
+    'fti_monitor_performance',
+    'Live performance in the latest window: realized (labels joined so far) or estimated (CBPE), per metric',
+    ['monitor', 'segment', 'kind', 'metric'],
+  );
+  const all = [windowEnd, rows, problems, score, drift, psi, nullRate, performance];
   const scrapeOk = gauge(
     'fti_monitor_scrape_ok',
     '1 when the monitor gauges could be read from Postgres at this scrape',
@@ -72,7 +78,7 @@ export function registerMonitorGauges(registry: Registry, db: Database): void {
                    jsonb_array_length(coalesce(r.summary->'problems', '[]'::jsonb)) AS problems
             FROM monitor_runs r JOIN monitors m ON m.id = r.monitor_id
             ORDER BY r.monitor_id, r.window_end DESC)
-          SELECT l.monitor, l.window_end, l.rows, l.problems, x.segment, x.role, x.column, x.method, x.score,
+          SELECT l.monitor, l.window_end, l.rows, l.problems, x.segment, x.role, x.column, x.kind, x.method, x.score,
                  x.drift, x.psi, x.null_rate
           FROM latest l LEFT JOIN monitor_results x ON x.run_id = l.id`);
       for (const r of result.rows) {
@@ -80,6 +86,12 @@ export function registerMonitorGauges(registry: Registry, db: Database): void {
         rows.set({ monitor: r.monitor }, Number(r.rows));
         problems.set({ monitor: r.monitor }, Number(r.problems));
         if (r.column === null) continue;
+        if (r.kind === 'metric') {
+          const kind = r.role === 'performance' ? 'realized' : 'estimated';
+          if (r.score !== null)
+            performance.set({ monitor: r.monitor, segment: r.segment!, kind, metric: r.column }, r.score);
+          continue;
+        }
         const labels = { monitor: r.monitor, segment: r.segment!, role: r.role!, column: r.column };
         if (r.method && r.score !== null) score.set({ ...labels, method: r.method }, r.score);
         drift.set(labels, r.drift ? 1 : 0);

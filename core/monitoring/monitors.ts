@@ -39,6 +39,13 @@ const monitorSchema = z
     windowSeconds: z.number().int().min(1, 'must be at least 1 second').optional(),
     thresholds: thresholdsSchema.default({}),
     minRows: z.number().int().min(1).default(100),
+    labelDelaySeconds: z.number().int().min(0).default(0),
+    labelToleranceSeconds: z.number().int().min(0).default(60),
+    sliceColumn: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/, 'must be a feature name (lowercase identifier)')
+      .nullable()
+      .default(null),
   })
   .strict();
 
@@ -55,6 +62,12 @@ export interface MonitorInfo {
   readonly windowSeconds: number;
   readonly thresholds: Readonly<Record<string, ColumnThresholds>>;
   readonly minRows: number;
+  /** Realized performance is computed for the window this much earlier (labels arrive late). */
+  readonly labelDelaySeconds: number;
+  /** Largest distance between a label's and a prediction's event time for them to join. */
+  readonly labelToleranceSeconds: number;
+  /** A logged feature that slices performance, or null. */
+  readonly sliceColumn: string | null;
   readonly createdAt: Date;
 }
 
@@ -70,6 +83,9 @@ function infoOf(row: MonitorRow): MonitorInfo {
     windowSeconds: row.windowSeconds,
     thresholds: row.thresholds as Record<string, ColumnThresholds>,
     minRows: row.minRows,
+    labelDelaySeconds: row.labelDelaySeconds,
+    labelToleranceSeconds: row.labelToleranceSeconds,
+    sliceColumn: row.sliceColumn,
     createdAt: row.createdAt,
   };
 }
@@ -107,6 +123,9 @@ export async function saveMonitor(db: Database, spec: MonitorSpec): Promise<Moni
     windowSeconds: m.windowSeconds,
     thresholds: m.thresholds,
     minRows: m.minRows,
+    labelDelaySeconds: m.labelDelaySeconds,
+    labelToleranceSeconds: m.labelToleranceSeconds,
+    sliceColumn: m.sliceColumn,
   };
   const [row] = await db
     .insert(tables.monitors)

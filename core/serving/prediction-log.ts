@@ -17,6 +17,8 @@ export interface PredictionLogEntry {
   readonly features: unknown;
   readonly prediction: unknown;
   readonly latencyMs: number;
+  /** When the predicted event happened, if the client said; labels join on it (else on the log time). */
+  readonly eventTime?: Date;
 }
 
 /** Where logged rows ended: in Postgres, spilled to S3 Parquet, or (only if both failed) dropped. */
@@ -90,8 +92,8 @@ export class PredictionLogWriter {
         const batch = this.buffer.splice(0, this.options.maxRows ?? 1000);
         try {
           await this.pool.query(
-            `INSERT INTO prediction_logs (deployment, deployment_version, variant, model_version, shadow, request_id, entity, features, prediction, latency_ms)
-             SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::bool[], $6::text[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::float8[])`,
+            `INSERT INTO prediction_logs (deployment, deployment_version, variant, model_version, shadow, request_id, entity, features, prediction, latency_ms, event_time)
+             SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::bool[], $6::text[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::float8[], $11::timestamptz[])`,
             [
               batch.map((e) => e.deployment),
               batch.map((e) => e.deploymentVersion),
@@ -103,6 +105,7 @@ export class PredictionLogWriter {
               batch.map((e) => JSON.stringify(e.features)),
               batch.map((e) => JSON.stringify(e.prediction)),
               batch.map((e) => e.latencyMs),
+              batch.map((e) => e.eventTime ?? null),
             ],
           );
           this.count('written', batch.length);
@@ -170,6 +173,7 @@ export class PredictionLogWriter {
               features: JSON.stringify(e.features),
               prediction: JSON.stringify(e.prediction),
               latency_ms: e.latencyMs,
+              event_time: e.eventTime?.toISOString() ?? null,
               created_at: new Date().toISOString(),
             }),
           )
@@ -181,7 +185,7 @@ export class PredictionLogWriter {
           `COPY (SELECT * FROM read_json(${sqlPath(jsonl)}, format = 'newline_delimited', columns = {
              deployment: 'VARCHAR', deployment_version: 'INTEGER', variant: 'VARCHAR', model_version: 'INTEGER',
              shadow: 'BOOLEAN', request_id: 'VARCHAR', entity: 'VARCHAR', features: 'VARCHAR', prediction: 'VARCHAR',
-             latency_ms: 'DOUBLE', created_at: 'TIMESTAMPTZ'}))
+             latency_ms: 'DOUBLE', event_time: 'TIMESTAMPTZ', created_at: 'TIMESTAMPTZ'}))
            TO ${sqlPath(parquet)} (FORMAT parquet, COMPRESSION zstd)`,
         ),
       );

@@ -25,6 +25,7 @@ import { DeploymentNotFoundError } from './deployments';
 import { EventIngest, registerEventRoutes, type EventIngestOptions } from './event-ingest';
 import { ServingMetrics } from './metrics';
 import { registerMonitorGauges } from '../monitoring/metrics';
+import { pushLabels } from '../monitoring/labels';
 import { PredictionLogWriter, type PredictionLogOptions } from './prediction-log';
 import { DeploymentRuntime, type ActiveDeployment, type ActiveVariant } from './runtime';
 import { entityKeyOf, pickVariant, type ModelOutput, type ScorerDeps } from './scorer';
@@ -73,6 +74,10 @@ const instanceSchema = z
   .object({
     keys: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
     request: z.record(z.string(), z.unknown()).optional(),
+    /** When the event being scored happened (ISO-8601); logged so later labels join on it. */
+    eventTime: z.iso
+      .datetime({ offset: true, message: 'must be an ISO-8601 time, e.g. 2026-11-30T12:00:00Z' })
+      .optional(),
   })
   .strict();
 const predictSchema = z.union([
@@ -287,7 +292,12 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
 
   /** Scores instances grouped by their sticky variant; shadows score after the response. */
   /** One logged answer: the entity asked about, the features used, the output. */
-  type Answer = { readonly entity: unknown; readonly features: unknown; readonly prediction: ModelOutput };
+  type Answer = {
+    readonly entity: unknown;
+    readonly features: unknown;
+    readonly prediction: ModelOutput;
+    readonly eventTime?: Date | undefined;
+  };
   /** Writes one variant's answers to the prediction log (when logging is on). */
   const logAnswers = (
     deployment: ActiveDeployment,
@@ -309,6 +319,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
         features: a.features,
         prediction: a.prediction,
         latencyMs,
+        ...(a.eventTime ? { eventTime: a.eventTime } : {}),
       });
   };
   /**
@@ -334,6 +345,12 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
           })
           .catch(() => undefined);
     });
+  };
+
+  /** The event time a /predict instance carried (`eventTime`), if any. */
+  const eventTimeOf = (instance: VectorRequest): Date | undefined => {
+    const t = (instance as { eventTime?: unknown }).eventTime;
+    return typeof t === 'string' ? new Date(t) : undefined;
   };
 
   const predictInstances = async (
@@ -394,6 +411,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
           entity: instances[i]!.keys,
           features: results[i]!.features,
           prediction: results[i]!.output,
+          eventTime: eventTimeOf(instances[i]!),
         })),
         latencyMs,
       );
@@ -408,6 +426,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
             entity: instances[i]!.keys,
             features: scored.vectors[i]!.values,
             prediction,
+            eventTime: eventTimeOf(instances[i]!),
           })),
           latencyMs: scored.featureMs + scored.modelMs,
         };
@@ -709,6 +728,31 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     const d = await runtime.refresh(request.params.name);
     return { name: request.params.name, version: d.version };
   });
+
+  // Delayed ground truth for live performance (scope `push`: it writes, like pushed events).
+  app.post<{ Params: { name: string } }>(
+    '/v1/deployments/:name/labels',
+    { bodyLimit: 16 * 1024 * 1024 },
+    async (request) => {
+      await authenticate(request, 'push', request.params.name);
+      const body = request.body as { labels?: unknown } | null;
+      if (!body || typeof body !== 'object' || !Array.isArray(body.labels))
+        throw new HttpError(
+          400,
+          'request body must be {"labels": [{"keys": {…}, "eventTime": "…", "label": …}, …]}',
+        );
+      if (body.labels.length > 10_000)
+        throw new HttpError(
+          413,
+          `${body.labels.length} labels in one request; send at most 10000 (or use fti labels push).`,
+        );
+      await deploymentOf(request.params.name);
+      return {
+        deployment: request.params.name,
+        ...(await pushLabels(options.db, request.params.name, body.labels)),
+      };
+    },
+  );
 
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType);

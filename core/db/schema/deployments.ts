@@ -188,11 +188,34 @@ export const predictionLogs = pgTable(
     features: jsonb('features').notNull(),
     prediction: jsonb('prediction').notNull(),
     latencyMs: doublePrecision('latency_ms'),
+    /** When the predicted event happened, if the client said (`eventTime`); labels join on it. */
+    eventTime: timestamp('event_time', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     index('prediction_logs_deployment_idx').on(t.deployment, t.createdAt),
     // Retention deletes by age across deployments.
     index('prediction_logs_created_idx').on(t.createdAt),
+  ],
+);
+
+/**
+ * Ground truth that arrives after the prediction (a chargeback days later): entity keys, the
+ * event's time and the label, joined to logged predictions by keys and time. A label sent again
+ * for the same entity and time replaces the first.
+ */
+export const predictionLabels = pgTable(
+  'prediction_labels',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deployment: text('deployment').notNull(),
+    entity: jsonb('entity').notNull(),
+    eventTime: timestamp('event_time', { withTimezone: true }).notNull(),
+    label: jsonb('label').notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('prediction_labels_entity_time_uq').on(t.deployment, t.entity, t.eventTime),
+    index('prediction_labels_time_idx').on(t.deployment, t.eventTime),
   ],
 );

@@ -33,6 +33,12 @@ export const monitors = pgTable(
     thresholds: jsonb('thresholds').notNull().default({}),
     /** Fewer rows than this in a window: no drift verdict, a `volume` problem instead. */
     minRows: integer('min_rows').notNull().default(100),
+    /** Realized performance is computed for the window this long before the checked one (labels arrive late). */
+    labelDelaySeconds: integer('label_delay_seconds').notNull().default(0),
+    /** A label joins a prediction of the same entity whose event time is at most this far from its own. */
+    labelToleranceSeconds: integer('label_tolerance_seconds').notNull().default(60),
+    /** A logged feature whose values slice performance (its most frequent values). */
+    sliceColumn: text('slice_column'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
