@@ -47,6 +47,8 @@ export interface DeploymentChange {
   readonly by?: string;
   /** Rollback: the deployment version to return to (default: the previous good version). */
   readonly to?: number;
+  /** Why the change was made, kept with the new deployment version (e.g. a retraining decision). */
+  readonly settings?: Readonly<Record<string, unknown>>;
 }
 
 /** The inference-pipeline activities (queue `fti-inference`). */
@@ -185,6 +187,7 @@ export function createInferenceActivities(deps: InferenceDeps): InferenceActivit
           createdBy: change.by ?? 'deployment workflow',
           pipelineRunId,
           ...(change.missing ? { missing: change.missing } : {}),
+          ...(change.settings ? { settings: { ...change.settings } } : {}),
         };
         const info =
           change.action === 'create'

@@ -4,7 +4,23 @@ import { runDeploymentMonitor, type MonitorRunSummary } from '../core/monitoring
 import { deliverAlertNotification } from '../core/monitoring/alerts/delivery';
 import { evaluateMonitorRules, sweepAlertRules } from '../core/monitoring/alerts/evaluate';
 import type { AlertNotification } from '../core/monitoring/alerts/lifecycle';
+import { ValidationError } from '../core/errors';
+import { compareOnLiveLabels, type LiveComparison } from '../core/monitoring/live-comparison';
+import {
+  afterDecision,
+  CHALLENGER_VARIANT,
+  getRetrainingPolicy,
+  policiesForAlerts,
+  recordRetrainingDecision,
+  withChallenger,
+  type RetrainingDecision,
+} from '../core/monitoring/retraining';
+import type { TrainingPipelineSpec } from '../core/ml/training-pipeline';
+import type { Task } from '../core/ml/task';
+import { getModelVersionById, setModelAlias } from '../core/registry';
+import { getDeployment } from '../core/serving/deployments';
 import { activityBoundary } from './failures';
+import type { DeploymentChange } from './inference';
 
 /** A monitoring window as carried across Temporal (ISO times). */
 export interface MonitorWindowRequest {
@@ -20,6 +36,35 @@ export interface MonitoringActivities {
   evaluateMonitorAlerts(summary: MonitorRunSummary): Promise<AlertNotification[]>;
   /** Evaluates the sweep rules (failures, staleness, freshness). */
   sweepAlerts(): Promise<AlertNotification[]>;
+  /** Records a step of a retraining loop. */
+  recordRetraining(decision: RetrainingDecision): Promise<void>;
+  /** The policy's training spec with its dataset window ending now, and its comparison timing. */
+  retrainingSpec(
+    policy: string,
+  ): Promise<{ training: TrainingPipelineSpec; checkEverySeconds: number; maxWaitSeconds: number }>;
+  /** The deployment change that adds the challenger, and the champion's variant. */
+  challengerChange(
+    policy: string,
+    model: string,
+    version: number,
+    cycle: number,
+  ): Promise<{ champion: string; change: DeploymentChange }>;
+  /** Challenger versus champion on the labelled traffic since `since`. */
+  compareChallenger(policy: string, champion: string, since: string): Promise<LiveComparison>;
+  /** The deployment change that promotes or removes the challenger, with the evidence. */
+  decisionChange(
+    policy: string,
+    champion: string,
+    promote: boolean,
+    cycle: number,
+    evidence: Record<string, unknown>,
+  ): Promise<DeploymentChange>;
+  /** Moves the model's `champion` alias to the promoted version. */
+  moveChampionAlias(model: string, version: number, policy: string): Promise<void>;
+  /** The retraining policies these alerts trigger. */
+  retrainingTargets(
+    alertIds: readonly string[],
+  ): Promise<{ policy: string; alertId: string; rule: string }[]>;
   /** One delivery attempt; fails retryably while the receiver is down or answers 408/429/5xx. */
   deliverAlertNotification(request: { alertId: string; sink: string; notification: number }): Promise<{
     status?: number;
@@ -41,6 +86,96 @@ export function createMonitoringActivities(deps: FeatureViewDeps): MonitoringAct
       ),
     evaluateMonitorAlerts: (summary) => activityBoundary(() => evaluateMonitorRules(deps.db, summary)),
     sweepAlerts: () => activityBoundary(() => sweepAlertRules(deps.db)),
+    recordRetraining: (decision) => activityBoundary(() => recordRetrainingDecision(deps.db, decision)),
+    retrainingSpec: (name) =>
+      activityBoundary(async () => {
+        const policy = await getRetrainingPolicy(deps.db, name);
+        const training = { ...policy.training } as TrainingPipelineSpec & { trainingDataset?: unknown };
+        if (policy.trainingWindowSeconds) {
+          const now = new Date();
+          const created =
+            (policy.training as { trainingDataset?: { create?: Record<string, unknown> } }).trainingDataset
+              ?.create ?? {};
+          (training as { trainingDataset: unknown }).trainingDataset = {
+            create: {
+              ...created,
+              start: new Date(now.getTime() - policy.trainingWindowSeconds * 1000).toISOString(),
+              end: now.toISOString(),
+            },
+          };
+        }
+        return {
+          training,
+          checkEverySeconds: policy.checkEverySeconds,
+          maxWaitSeconds: policy.maxWaitSeconds,
+        };
+      }),
+    challengerChange: (name, model, version, cycle) =>
+      activityBoundary(async () => {
+        const policy = await getRetrainingPolicy(deps.db, name);
+        const { champion, variants } = await withChallenger(deps.db, policy, model, version);
+        return {
+          champion,
+          change: {
+            deployment: policy.deployment,
+            action: policy.mode === 'ab' ? 'split' : 'upgrade',
+            variants,
+            by: `retraining policy ${name}`,
+            settings: {
+              retraining: {
+                policy: name,
+                cycle,
+                step: 'challenger',
+                mode: policy.mode,
+                weight: policy.weight,
+              },
+            },
+          },
+        };
+      }),
+    compareChallenger: (name, champion, since) =>
+      activityBoundary(async () => {
+        const policy = await getRetrainingPolicy(deps.db, name);
+        const deployment = await getDeployment(deps.db, policy.deployment);
+        const binding = deployment.current.bindings.find((b) => b.variant === CHALLENGER_VARIANT);
+        if (!binding)
+          throw new ValidationError(
+            `deployment ${policy.deployment} has no ${CHALLENGER_VARIANT} variant any more (changed by hand?).`,
+          );
+        const model = await getModelVersionById(deps.db, binding.model.id);
+        const task = model.signature.task as Task;
+        return compareOnLiveLabels(deps.db, {
+          deployment: policy.deployment,
+          champion,
+          challenger: CHALLENGER_VARIANT,
+          since: new Date(since),
+          metric: policy.metric,
+          task,
+          classes: task === 'regression' ? null : [...(model.signature.classes ?? [])],
+          minLabels: policy.minLabels,
+          confidence: policy.confidence,
+        });
+      }),
+    decisionChange: (name, champion, promote, cycle, evidence) =>
+      activityBoundary(async () => {
+        const policy = await getRetrainingPolicy(deps.db, name);
+        return {
+          deployment: policy.deployment,
+          action: 'upgrade' as const,
+          variants: await afterDecision(deps.db, policy, champion, promote),
+          by: `retraining policy ${name}`,
+          settings: {
+            retraining: { policy: name, cycle, step: promote ? 'promoted' : 'rejected', ...evidence },
+          },
+        };
+      }),
+    moveChampionAlias: (model, version, policy) =>
+      activityBoundary(async () => {
+        await setModelAlias(deps.db, model, 'champion', version, {
+          changedBy: `retraining policy ${policy}`,
+        });
+      }),
+    retrainingTargets: (alertIds) => activityBoundary(() => policiesForAlerts(deps.db, alertIds)),
     deliverAlertNotification: async (request) => {
       const context = Context.current();
       const result = await activityBoundary(() =>

@@ -12,6 +12,7 @@ import { registerModelCommands } from './commands/models';
 import { registerMonitorCommands } from './commands/monitor';
 import { registerAlertCommands } from './commands/alerts';
 import { registerLabelCommands } from './commands/labels';
+import { registerRetrainCommands } from './commands/retrain';
 import { registerInferenceCommands } from './commands/deploy';
 import { registerTrainingCommands } from './commands/training';
 import { registerPipelineCommands } from './commands/pipelines';
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerMonitorCommands(program);
   registerAlertCommands(program);
   registerLabelCommands(program);
+  registerRetrainCommands(program);
   registerStreamCommands(program);
   registerConfigCommand(program);
   return program;

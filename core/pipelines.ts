@@ -48,3 +48,8 @@ export const SEARCH_ATTRIBUTES = {
 
 /** Name of one of the platform's custom search attributes. */
 export type SearchAttributeName = keyof typeof SEARCH_ATTRIBUTES;
+
+/** Workflow id of a retraining policy's closed loop (one per policy, on the inference queue). */
+export function retrainingWorkflowId(policy: string): string {
+  return `retrain-${policy}`;
+}

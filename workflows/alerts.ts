@@ -1,7 +1,15 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
-import { log, ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import {
+  getExternalWorkflowHandle,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  startChild,
+} from '@temporalio/workflow';
 import type { AlertNotification } from '../core/monitoring/alerts/lifecycle';
 import type { MonitoringActivities } from '../activities/monitoring';
+import { retrainingWorkflowId } from '../core/pipelines';
+import { retrainSignal } from './retraining';
 
 /** Input of {@link deliverAlert}. Retry timing is adjustable (tests use seconds). */
 export interface DeliverAlertInput {
@@ -68,6 +76,31 @@ export async function startDeliveries(
   return started;
 }
 
+/**
+ * What follows new notifications: their deliveries, and a `retrain` signal to every retraining
+ * loop one of their rules triggers (a loop that is busy, or not running, ignores it).
+ */
+export async function afterAlerts(
+  notifications: readonly AlertNotification[],
+  retry: Pick<DeliverAlertInput, 'initialIntervalMs' | 'maximumIntervalMs'> = {},
+): Promise<void> {
+  await startDeliveries(notifications, retry);
+  if (notifications.length === 0) return;
+  for (const t of await sweep.retrainingTargets(notifications.map((n) => n.alertId))) {
+    try {
+      await getExternalWorkflowHandle(retrainingWorkflowId(t.policy)).signal(retrainSignal, {
+        alertId: t.alertId,
+        rule: t.rule,
+      });
+    } catch (error) {
+      log.warn('retraining loop not signalled (is it running? fti retrain create starts it)', {
+        policy: t.policy,
+        error: String(error),
+      });
+    }
+  }
+}
+
 const sweep = proxyActivities<MonitoringActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { maximumAttempts: 5, initialInterval: '2 seconds' },
@@ -86,6 +119,6 @@ export interface AlertSweepInput {
  */
 export async function alertSweep(input: AlertSweepInput = {}): Promise<{ notifications: number }> {
   const notifications = await sweep.sweepAlerts();
-  await startDeliveries(notifications, input.retry);
+  await afterAlerts(notifications, input.retry);
   return { notifications: notifications.length };
 }

@@ -15,3 +15,5 @@ export { monitorWindow } from './monitoring';
 export type { MonitorWindowInput } from './monitoring';
 export { alertSweep, deliverAlert } from './alerts';
 export type { AlertSweepInput, DeliverAlertInput } from './alerts';
+export { retrainingLoop, retrainPhaseQuery, retrainSignal } from './retraining';
+export type { RetrainingLoopInput, RetrainTrigger } from './retraining';

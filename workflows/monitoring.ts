@@ -2,7 +2,7 @@ import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } fro
 import { log, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { MonitoringActivities } from '../activities/monitoring';
 import type { MonitorRunSummary } from '../core/monitoring/deployment-monitor';
-import { startDeliveries } from './alerts';
+import { afterAlerts } from './alerts';
 
 /** Input of {@link monitorWindow}: the monitor, and a window on manual runs (none on scheduled runs). */
 export interface MonitorWindowInput {
@@ -50,7 +50,7 @@ export async function monitorWindow(input: MonitorWindowInput): Promise<MonitorR
     ...(input.window?.start ? { windowStart: input.window.start } : {}),
   });
   const notifications = await steps.evaluateMonitorAlerts(summary);
-  await startDeliveries(notifications, input.alertRetry);
+  await afterAlerts(notifications, input.alertRetry);
   log.info('monitor window done', {
     monitor: input.monitor,
     status: summary.status,

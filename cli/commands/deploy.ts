@@ -83,6 +83,15 @@ async function rollout(change: DeploymentChange, options: OutputOptions & { wait
   }
 }
 
+/** The reason a version records, short: a retraining decision with its evidence, or a rollback's target. */
+function whyOf(settings: Readonly<Record<string, unknown>>): string {
+  const r = settings.retraining as
+    { policy?: string; cycle?: number; step?: string; reason?: string } | undefined;
+  if (r) return `retraining ${r.policy} cycle ${r.cycle}: ${r.step}${r.reason ? ` (${r.reason})` : ''}`;
+  if (settings.rolledBackTo !== undefined) return `rollback to version ${String(settings.rolledBackTo)}`;
+  return '';
+}
+
 const rolloutOptions = (command: Command) =>
   command
     .option(
@@ -204,7 +213,7 @@ Changes run as a deploymentRollout workflow on fti-inference: every new binding 
       const history = await withDatabase(({ db }) => deploymentHistory(db, name));
       emit(options, history, () =>
         table([
-          ['VERSION', 'ACTION', 'WHEN', 'BY', 'RUN', 'BINDINGS'],
+          ['VERSION', 'ACTION', 'WHEN', 'BY', 'RUN', 'BINDINGS', 'WHY'],
           ...history.map((h) => [
             String(h.version),
             h.action,
@@ -217,6 +226,7 @@ Changes run as a deploymentRollout workflow on fti-inference: every new binding 
                   `${b.variant}=${b.model.name} v${b.model.version}${b.shadow ? ' (shadow)' : ` ${b.weight}%`}`,
               )
               .join(', '),
+            whyOf(h.settings),
           ]),
         ]),
       );

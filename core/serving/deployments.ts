@@ -242,7 +242,13 @@ export async function updateDeployment(
   name: string,
   action: 'upgrade' | 'split',
   variants: readonly VariantRequest[],
-  options: { missing?: 'error' | 'null'; createdBy?: string; pipelineRunId?: number } = {},
+  options: {
+    missing?: 'error' | 'null';
+    createdBy?: string;
+    pipelineRunId?: number;
+    /** Why (e.g. a retraining decision and its evidence), kept in the deployment history. */
+    settings?: Record<string, unknown>;
+  } = {},
 ): Promise<DeploymentInfo> {
   const row = await deploymentRow(db, name);
   const bindings = await Promise.all(variants.map((v) => resolveBinding(db, v)));

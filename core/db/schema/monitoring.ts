@@ -218,3 +218,53 @@ export const alertDeliveries = pgTable(
   },
   (t) => [index('alert_deliveries_alert_idx').on(t.alertId, t.createdAt)],
 );
+
+/**
+ * A closed-loop retraining policy: which alert rules trigger it, the training pipeline it runs,
+ * how the new version meets live traffic (shadow or an A/B share) and how it must win to be
+ * promoted. Its workflow (`retrain-<name>`) runs for as long as the policy exists.
+ */
+export const retrainingPolicies = pgTable(
+  'retraining_policies',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    name: text('name').notNull(),
+    deployment: text('deployment').notNull(),
+    rules: text('rules').array().notNull(),
+    /** The training pipeline spec (JSON), run with its dataset limited to the last `trainingWindowSeconds`. */
+    training: jsonb('training').notNull(),
+    trainingWindowSeconds: integer('training_window_seconds'),
+    /** `shadow` (scores every request, answers none) or `ab` (answers `weight` % of traffic). */
+    mode: text('mode').notNull().default('shadow'),
+    weight: integer('weight').notNull().default(10),
+    metric: text('metric').notNull().default('roc_auc'),
+    minLabels: integer('min_labels').notNull().default(200),
+    confidence: doublePrecision('confidence').notNull().default(0.95),
+    checkEverySeconds: integer('check_every_seconds').notNull().default(3600),
+    maxWaitSeconds: integer('max_wait_seconds').notNull().default(604_800),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('retraining_policies_name_uq').on(t.name),
+    check('retraining_policies_name_identifier', sql`${t.name} ~ '^[a-z][a-z0-9_-]{0,62}$'`),
+    check('retraining_policies_mode', sql`${t.mode} IN ('shadow', 'ab')`),
+  ],
+);
+
+/** Every step a retraining loop took, with its evidence: the audit trail of a policy. */
+export const retrainingDecisions = pgTable(
+  'retraining_decisions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    policy: text('policy').notNull(),
+    cycle: integer('cycle').notNull(),
+    /** `triggered`, `trained`, `rejected_by_gates`, `challenger_deployed`, `waiting`, `promoted`, `rejected`, `failed`. */
+    decision: text('decision').notNull(),
+    model: text('model'),
+    modelVersion: integer('model_version'),
+    deploymentVersion: integer('deployment_version'),
+    evidence: jsonb('evidence').notNull().default({}),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('retraining_decisions_policy_idx').on(t.policy, t.at)],
+);
