@@ -1,6 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { FeatureViewDeps } from '../core/featurestore';
-import { runDeploymentMonitor, type MonitorRunSummary } from '../core/monitoring/deployment-monitor';
+import type { MonitorRunSummary } from '../core/monitoring/deployment-monitor';
+import { runMonitor } from '../core/monitoring/run-monitor';
 import { deliverAlertNotification } from '../core/monitoring/alerts/delivery';
 import { evaluateMonitorRules, sweepAlertRules } from '../core/monitoring/alerts/evaluate';
 import type { AlertNotification } from '../core/monitoring/alerts/lifecycle';
@@ -77,8 +78,8 @@ export function createMonitoringActivities(deps: FeatureViewDeps): MonitoringAct
   return {
     runMonitorWindow: (request) =>
       activityBoundary(() =>
-        runDeploymentMonitor(
-          { db: deps.db, store: deps.store, scratchDir: deps.scratchDir },
+        runMonitor(
+          deps,
           request.monitor,
           new Date(request.windowEnd),
           request.windowStart ? new Date(request.windowStart) : undefined,

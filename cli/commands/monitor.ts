@@ -12,6 +12,7 @@ import {
 } from '../../core/monitoring/monitors';
 import { TASK_QUEUES } from '../../core/pipelines';
 import { getDeployment } from '../../core/serving/deployments';
+import { getFeatureGroup } from '../../core/featurestore/feature-group-repository';
 import { isoOption, parseEvery, positiveInt, withDatabase } from '../context';
 import { emit, table, type OutputOptions } from '../output';
 import { ensureMonitorSchedule, monitorScheduleId } from '../schedules';
@@ -132,11 +133,19 @@ export function registerMonitorCommands(program: Command): void {
     );
 
   monitor
-    .command('create <deployment>')
+    .command('create <subject>')
     .description(
       'create (or update) a monitor of a deployment and its schedule; each run checks the window that ends at its scheduled time',
     )
-    .option('--name <name>', 'monitor name (default: <deployment>-monitor)')
+    .option('--name <name>', 'monitor name (default: <subject>-monitor)')
+    .option(
+      '--feature-group',
+      'the subject is a feature group: check each window of new commits against earlier rows',
+    )
+    .option(
+      '--reference <interval>',
+      'feature groups: compare with the rows of this long before the window (default: all earlier rows)',
+    )
     .option('--every <interval>', 'how often a window is checked, such as 15m, 1h, 1d', '1h')
     .option('--window <interval>', 'window length (default: --every, back-to-back windows)')
     .option('--min-rows <n>', 'fewer served rows in a segment: no drift verdict, a volume problem', '100')
@@ -171,6 +180,8 @@ export function registerMonitorCommands(program: Command): void {
           labelDelay: string;
           labelTolerance: string;
           slice?: string;
+          featureGroup?: boolean;
+          reference?: string;
           threshold: string[];
           taskQueue: string;
           paused?: boolean;
@@ -178,11 +189,13 @@ export function registerMonitorCommands(program: Command): void {
       ) => {
         const everySeconds = parseEvery(options.every);
         const saved = await withDatabase(async ({ db }) => {
-          await getDeployment(db, deployment);
+          if (options.featureGroup) await getFeatureGroup(db, deployment);
+          else await getDeployment(db, deployment);
           return saveMonitor(db, {
             name: options.name ?? `${deployment}-monitor`,
-            subjectType: 'deployment',
+            subjectType: options.featureGroup ? 'feature_group' : 'deployment',
             subject: deployment,
+            referenceSeconds: options.reference ? parseEvery(options.reference, '--reference') : null,
             everySeconds,
             windowSeconds: options.window ? parseEvery(options.window, '--window') : everySeconds,
             thresholds: parseThresholds(options.threshold),
@@ -205,7 +218,7 @@ export function registerMonitorCommands(program: Command): void {
             options,
             { monitor: saved, ...schedule },
             () =>
-              `monitor ${saved.name} watches deployment ${deployment}: every ${options.every}, window ${saved.windowSeconds} s; schedule ${schedule.scheduleId} ${schedule.created ? 'created' : 'updated'}`,
+              `monitor ${saved.name} watches ${saved.subjectType === 'deployment' ? 'deployment' : 'feature group'} ${deployment}: every ${options.every}, window ${saved.windowSeconds} s; schedule ${schedule.scheduleId} ${schedule.created ? 'created' : 'updated'}`,
           );
         } finally {
           await client.connection.close();

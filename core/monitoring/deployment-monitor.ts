@@ -61,14 +61,14 @@ export const VOLUME_BAND = { low: 0.5, high: 2, history: 5 } as const;
 const round = (v: number | null | undefined, digits = 4) =>
   v === null || v === undefined || !Number.isFinite(v) ? String(v) : v.toPrecision(digits);
 
-function describeProblem(c: ColumnCheck, problem: string): string {
+export function describeProblem(c: ColumnCheck, problem: string): string {
   switch (problem) {
     case 'drift':
       return `drift (${c.drift!.method} ${round(c.drift!.score)} ${c.drift!.method === 'ks' || c.drift!.method === 'chisquare' ? '<' : '>'} ${c.drift!.threshold}, psi ${round(c.drift!.psi, 3)})`;
     case 'null_rate':
       return `missing values ${round(c.nullRate * 100, 3)} % (training ${round(c.referenceNullRate * 100, 3)} %)`;
     case 'out_of_range':
-      return `${round((c.outOfRange ?? 0) * 100, 3)} % of values outside the training range`;
+      return `${round((c.outOfRange ?? 0) * 100, 3)} % of values outside the reference range`;
     case 'unseen_categories':
       return `${round((c.unseen ?? 0) * 100, 3)} % unseen categories (${(c.unseenExamples ?? []).join(', ')})`;
     default:
@@ -353,7 +353,11 @@ async function batchChecks(
   return out;
 }
 
-async function volumeProblem(db: Database, monitor: MonitorInfo, rows: number): Promise<string | null> {
+export async function volumeProblem(
+  db: Database,
+  monitor: MonitorInfo,
+  rows: number,
+): Promise<string | null> {
   const previous = await db
     .select({ rows: tables.monitorRuns.rows })
     .from(tables.monitorRuns)
@@ -369,7 +373,7 @@ async function volumeProblem(db: Database, monitor: MonitorInfo, rows: number): 
   return null;
 }
 
-async function storedRun(
+export async function storedRun(
   db: Database,
   monitor: MonitorInfo,
   window: { start: Date; end: Date },
@@ -408,7 +412,7 @@ function jsonSafe(value: unknown): unknown {
 }
 
 /** Inserts the run and its results in one transaction; a concurrent attempt's row wins. */
-async function storeRun(
+export async function storeRun(
   db: Database,
   monitor: MonitorInfo,
   window: { start: Date; end: Date },
@@ -420,7 +424,7 @@ async function storeRun(
     summary: {
       problems: string[];
       rows: Record<string, number>;
-      performanceWindow: { start: string; end: string };
+      performanceWindow?: { start: string; end: string };
     };
     results: readonly SegmentChecks[];
     metrics: readonly MetricResult[];

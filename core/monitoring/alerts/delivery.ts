@@ -9,7 +9,8 @@ import { loadAlertSink } from './rules';
 import { deliverWebhook, type DeliverWebhookOptions, type WebhookDeliveryResult } from './webhook';
 
 /** Which subject type an alert kind is about. */
-function subjectType(kind: string): AlertSubject['type'] {
+function subjectType(kind: string, details: Readonly<Record<string, unknown>>): AlertSubject['type'] {
+  if (details.subjectType === 'feature_group') return 'feature_group';
   if (kind === 'pipeline_failure') return 'pipeline';
   if (kind === 'validation_failure' || kind === 'stale_feature_group') return 'feature_group';
   if (kind === 'freshness') return 'stream_pipeline';
@@ -24,7 +25,7 @@ export async function alertEventOf(db: Database, alertId: string, notification: 
     rule: alert.rule,
     kind: alert.kind as AlertKind,
     severity: alert.severity as AlertSeverity,
-    subject: { type: subjectType(alert.kind), name: alert.subject },
+    subject: { type: subjectType(alert.kind, alert.details), name: alert.subject },
     title: alert.title,
     summary: alert.summary,
     details: { ...alert.details, alertId, notification, state: alert.state, count: alert.count },

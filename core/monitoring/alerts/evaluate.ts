@@ -170,7 +170,8 @@ export async function evaluateMonitorRules(
     (r) => r.enabled && r.subject === window.monitor && MONITOR_RULE_KINDS.includes(r.kind),
   );
   if (rules.length === 0) return [];
-  const deployment = (await getMonitor(db, window.monitor)).subject;
+  const monitor = await getMonitor(db, window.monitor);
+  const deployment = monitor.subject;
   const results = await db
     .select()
     .from(tables.monitorResults)
@@ -187,7 +188,10 @@ export async function evaluateMonitorRules(
       rule.kind === 'drift' || rule.kind === 'data_quality'
         ? rule.kind
         : `${rule.kind === 'performance' ? 'performance' : 'estimated_performance'}:${(rule.condition as { metric: string }).metric}`;
-    out.push(...(await applyEvaluation(db, rule, firing ? [firing] : [], [key], now)));
+    const tagged = firing
+      ? { ...firing, details: { ...firing.details, subjectType: monitor.subjectType } }
+      : null;
+    out.push(...(await applyEvaluation(db, rule, tagged ? [tagged] : [], [key], now)));
   }
   return out;
 }

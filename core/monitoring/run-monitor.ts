@@ -1,0 +1,25 @@
+import type { FeatureViewDeps } from '../featurestore/views/deps';
+import { ValidationError } from '../errors';
+import { runDeploymentMonitor, type MonitorRunSummary } from './deployment-monitor';
+import { runFeatureGroupMonitor } from './feature-group-monitor';
+import { getMonitor } from './monitors';
+
+/**
+ * Runs one window of any monitor — a deployment's traffic or a feature group's commits —
+ * [end − window, end) unless `start` is given. Idempotent per window.
+ */
+export async function runMonitor(
+  deps: FeatureViewDeps,
+  name: string,
+  end: Date,
+  start?: Date,
+): Promise<MonitorRunSummary> {
+  const monitor = await getMonitor(deps.db, name);
+  if (monitor.subjectType === 'deployment') return runDeploymentMonitor(deps, name, end, start);
+  const window = { start: start ?? new Date(end.getTime() - monitor.windowSeconds * 1000), end };
+  if (!(window.start < window.end))
+    throw new ValidationError(`monitor ${name}: the window start is not before its end.`, {
+      location: 'window',
+    });
+  return runFeatureGroupMonitor(deps, monitor, window);
+}
