@@ -13,6 +13,7 @@ import {
   getRetrainingPolicy,
   policiesForAlerts,
   recordRetrainingDecision,
+  retrainingHistory,
   withChallenger,
   type RetrainingDecision,
 } from '../core/monitoring/retraining';
@@ -35,8 +36,10 @@ export interface MonitoringActivities {
   runMonitorWindow(request: MonitorWindowRequest): Promise<MonitorRunSummary>;
   /** Evaluates the monitor's alert rules on a stored window; returns the notifications to deliver. */
   evaluateMonitorAlerts(summary: MonitorRunSummary): Promise<AlertNotification[]>;
-  /** Evaluates the sweep rules (failures, staleness, freshness). */
-  sweepAlerts(): Promise<AlertNotification[]>;
+  /** Evaluates the sweep rules (failures, staleness, freshness) as of `now`, fixed by the workflow so a retry evaluates the same instant. */
+  sweepAlerts(now?: string): Promise<AlertNotification[]>;
+  /** The last cycle a policy's loop recorded (0 for none). */
+  lastRetrainingCycle(policy: string): Promise<number>;
   /** Records a step of a retraining loop. */
   recordRetraining(decision: RetrainingDecision): Promise<void>;
   /** The policy's training spec with its dataset window ending now, and its comparison timing. */
@@ -86,7 +89,9 @@ export function createMonitoringActivities(deps: FeatureViewDeps): MonitoringAct
         ),
       ),
     evaluateMonitorAlerts: (summary) => activityBoundary(() => evaluateMonitorRules(deps.db, summary)),
-    sweepAlerts: () => activityBoundary(() => sweepAlertRules(deps.db)),
+    sweepAlerts: (now) => activityBoundary(() => sweepAlertRules(deps.db, now ? new Date(now) : new Date())),
+    lastRetrainingCycle: (policy) =>
+      activityBoundary(async () => (await retrainingHistory(deps.db, policy, 1))[0]?.cycle ?? 0),
     recordRetraining: (decision) => activityBoundary(() => recordRetrainingDecision(deps.db, decision)),
     retrainingSpec: (name) =>
       activityBoundary(async () => {

@@ -118,7 +118,7 @@ export interface AlertSweepInput {
  * delivered by {@link deliverAlert}.
  */
 export async function alertSweep(input: AlertSweepInput = {}): Promise<{ notifications: number }> {
-  const notifications = await sweep.sweepAlerts();
+  const notifications = await sweep.sweepAlerts(new Date().toISOString());
   await afterAlerts(notifications, input.retry);
   return { notifications: notifications.length };
 }

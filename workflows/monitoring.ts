@@ -49,8 +49,11 @@ export async function monitorWindow(input: MonitorWindowInput): Promise<MonitorR
     windowEnd: end,
     ...(input.window?.start ? { windowStart: input.window.start } : {}),
   });
-  const notifications = await steps.evaluateMonitorAlerts(summary);
-  await afterAlerts(notifications, input.alertRetry);
+  // A window stored by an earlier run (a re-run, a backfill over stored windows) decides nothing again.
+  if (summary.computed) {
+    const notifications = await steps.evaluateMonitorAlerts(summary);
+    await afterAlerts(notifications, input.alertRetry);
+  }
   log.info('monitor window done', {
     monitor: input.monitor,
     status: summary.status,

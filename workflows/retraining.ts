@@ -37,10 +37,10 @@ export interface RetrainingLoopInput {
   readonly queues?: { readonly training?: string; readonly inference?: string };
 }
 
+// Database steps retry until the database is back: an outage pauses the loop, never ends it.
 const steps = proxyActivities<MonitoringActivities>({
   startToCloseTimeout: '10 minutes',
   retry: {
-    maximumAttempts: 10,
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
@@ -58,7 +58,8 @@ const steps = proxyActivities<MonitoringActivities>({
  * (`fti deploy history`), reversible with `fti deploy rollback`. Alerts during a cycle are ignored.
  */
 export async function retrainingLoop(input: RetrainingLoopInput): Promise<void> {
-  const cycle = (input.cycle ?? 0) + 1;
+  // A loop started afresh (a recreated policy) continues the policy's numbering.
+  const cycle = (input.cycle ?? (await steps.lastRetrainingCycle(input.policy))) + 1;
   const triggers: RetrainTrigger[] = [];
   let phase = 'idle';
   let ignored = 0;
@@ -70,114 +71,136 @@ export async function retrainingLoop(input: RetrainingLoopInput): Promise<void> 
   upsertSearchAttributes({ FtiPipeline: ['retraining'] });
   // Idle loops continue as new daily, so their history stays short.
   const woke = await condition(() => triggers.length > 0, '1 day');
-  if (!woke) await continueAsNew<typeof retrainingLoop>({ ...input, cycle: input.cycle ?? 0 });
-  phase = 'training';
-  const policy = input.policy;
-  const id = `${retrainingWorkflowId(policy)}-cycle-${cycle}`;
-  await steps.recordRetraining({
-    policy,
-    cycle,
-    decision: 'triggered',
-    evidence: { triggers: [...triggers] },
-  });
-  const spec = await steps.retrainingSpec(policy);
-  let trained;
+  if (!woke) await continueAsNew<typeof retrainingLoop>({ ...input, cycle: cycle - 1 });
+  let challengerChampion: string | undefined;
   try {
-    trained = await executeChild(trainingPipeline, {
-      args: [{ spec: spec.training }],
-      taskQueue: input.queues?.training ?? TASK_QUEUES.training,
-      workflowId: `${id}-training`,
+    phase = 'training';
+    const policy = input.policy;
+    const id = `${retrainingWorkflowId(policy)}-cycle-${cycle}`;
+    await steps.recordRetraining({
+      policy,
+      cycle,
+      decision: 'triggered',
+      evidence: { triggers: [...triggers] },
+    });
+    const spec = await steps.retrainingSpec(policy);
+    let trained;
+    try {
+      trained = await executeChild(trainingPipeline, {
+        args: [{ spec: spec.training }],
+        taskQueue: input.queues?.training ?? TASK_QUEUES.training,
+        workflowId: `${id}-training`,
+      });
+    } catch (error) {
+      await steps.recordRetraining({
+        policy,
+        cycle,
+        decision: 'failed',
+        evidence: { step: 'training', error: String(error) },
+      });
+      return continueAsNew<typeof retrainingLoop>({ ...input, cycle });
+    }
+    const version = { model: trained.model, modelVersion: trained.version };
+    if (trained.state === 'rejected') {
+      await steps.recordRetraining({
+        policy,
+        cycle,
+        decision: 'rejected_by_gates',
+        ...version,
+        evidence: { result: trained },
+      });
+      return continueAsNew<typeof retrainingLoop>({ ...input, cycle });
+    }
+    await steps.recordRetraining({
+      policy,
+      cycle,
+      decision: 'trained',
+      ...version,
+      evidence: { trainingDataset: trained.trainingDataset },
+    });
+
+    phase = 'deploying challenger';
+    const challenger = await steps.challengerChange(policy, trained.model, trained.version, cycle);
+    challengerChampion = challenger.champion;
+    const deployed = await executeChild(deploymentRollout, {
+      args: [challenger.change],
+      taskQueue: input.queues?.inference ?? TASK_QUEUES.inference,
+      workflowId: `${id}-challenger`,
+    });
+    await steps.recordRetraining({
+      policy,
+      cycle,
+      decision: 'challenger_deployed',
+      ...version,
+      deploymentVersion: deployed.version,
+      evidence: { variants: challenger.change.variants ?? [], champion: challenger.champion },
+    });
+
+    phase = 'comparing';
+    const since = new Date().toISOString();
+    const deadline = Date.now() + spec.maxWaitSeconds * 1000;
+    let comparison;
+    for (;;) {
+      await sleep(spec.checkEverySeconds * 1000);
+      comparison = await steps.compareChallenger(policy, challenger.champion, since);
+      if (comparison.verdict !== 'undecided' || Date.now() >= deadline) break;
+      await steps.recordRetraining({
+        policy,
+        cycle,
+        decision: 'waiting',
+        ...version,
+        evidence: { comparison },
+      });
+    }
+    phase = 'deciding';
+    const promote = comparison.verdict === 'better';
+    const reason = promote
+      ? comparison.reason
+      : comparison.verdict === 'worse'
+        ? comparison.reason
+        : `no decision within ${spec.maxWaitSeconds} s: ${comparison.reason}`;
+    const change = await steps.decisionChange(policy, challenger.champion, promote, cycle, {
+      comparison,
+      reason,
+    });
+    const applied = await executeChild(deploymentRollout, {
+      args: [change],
+      taskQueue: input.queues?.inference ?? TASK_QUEUES.inference,
+      workflowId: `${id}-${promote ? 'promote' : 'reject'}`,
+    });
+    if (promote) await steps.moveChampionAlias(trained.model, trained.version, policy);
+    await steps.recordRetraining({
+      policy,
+      cycle,
+      decision: promote ? 'promoted' : 'rejected',
+      ...version,
+      deploymentVersion: applied.version,
+      evidence: { comparison, reason, ignoredAlerts: ignored },
     });
   } catch (error) {
+    // Any failed step ends the cycle, not the loop: record it, take a deployed challenger out
+    // again (best effort), and wait for the next alert.
     await steps.recordRetraining({
-      policy,
+      policy: input.policy,
       cycle,
       decision: 'failed',
-      evidence: { step: 'training', error: String(error) },
+      evidence: { phase, error: String(error) },
     });
+    if (challengerChampion !== undefined)
+      try {
+        const change = await steps.decisionChange(input.policy, challengerChampion, false, cycle, {
+          reason: `cycle failed in ${phase}`,
+        });
+        await executeChild(deploymentRollout, {
+          args: [change],
+          taskQueue: input.queues?.inference ?? TASK_QUEUES.inference,
+          workflowId: `${retrainingWorkflowId(input.policy)}-cycle-${cycle}-cleanup`,
+        });
+      } catch (cleanup) {
+        log.warn('challenger not removed after a failed cycle', { error: String(cleanup) });
+      }
     return continueAsNew<typeof retrainingLoop>({ ...input, cycle });
   }
-  const version = { model: trained.model, modelVersion: trained.version };
-  if (trained.state === 'rejected') {
-    await steps.recordRetraining({
-      policy,
-      cycle,
-      decision: 'rejected_by_gates',
-      ...version,
-      evidence: { result: trained },
-    });
-    return continueAsNew<typeof retrainingLoop>({ ...input, cycle });
-  }
-  await steps.recordRetraining({
-    policy,
-    cycle,
-    decision: 'trained',
-    ...version,
-    evidence: { trainingDataset: trained.trainingDataset },
-  });
-
-  phase = 'deploying challenger';
-  const challenger = await steps.challengerChange(policy, trained.model, trained.version, cycle);
-  const deployed = await executeChild(deploymentRollout, {
-    args: [challenger.change],
-    taskQueue: input.queues?.inference ?? TASK_QUEUES.inference,
-    workflowId: `${id}-challenger`,
-  });
-  await steps.recordRetraining({
-    policy,
-    cycle,
-    decision: 'challenger_deployed',
-    ...version,
-    deploymentVersion: deployed.version,
-    evidence: { variants: challenger.change.variants ?? [], champion: challenger.champion },
-  });
-
-  phase = 'comparing';
-  const since = new Date().toISOString();
-  const deadline = Date.now() + spec.maxWaitSeconds * 1000;
-  let comparison;
-  for (;;) {
-    await sleep(spec.checkEverySeconds * 1000);
-    comparison = await steps.compareChallenger(policy, challenger.champion, since);
-    if (comparison.verdict !== 'undecided' || Date.now() >= deadline) break;
-    await steps.recordRetraining({
-      policy,
-      cycle,
-      decision: 'waiting',
-      ...version,
-      evidence: { comparison },
-    });
-  }
-  phase = 'deciding';
-  const promote = comparison.verdict === 'better';
-  const reason = promote
-    ? comparison.reason
-    : comparison.verdict === 'worse'
-      ? comparison.reason
-      : `no decision within ${spec.maxWaitSeconds} s: ${comparison.reason}`;
-  const change = await steps.decisionChange(policy, challenger.champion, promote, cycle, {
-    comparison,
-    reason,
-  });
-  const applied = await executeChild(deploymentRollout, {
-    args: [change],
-    taskQueue: input.queues?.inference ?? TASK_QUEUES.inference,
-    workflowId: `${id}-${promote ? 'promote' : 'reject'}`,
-  });
-  if (promote) await steps.moveChampionAlias(trained.model, trained.version, policy);
-  await steps.recordRetraining({
-    policy,
-    cycle,
-    decision: promote ? 'promoted' : 'rejected',
-    ...version,
-    deploymentVersion: applied.version,
-    evidence: { comparison, reason, ignoredAlerts: ignored },
-  });
-  log.info('retraining cycle done', {
-    policy,
-    cycle,
-    promoted: promote,
-    workflow: workflowInfo().workflowId,
-  });
+  log.info('retraining cycle done', { policy: input.policy, cycle, workflow: workflowInfo().workflowId });
   return continueAsNew<typeof retrainingLoop>({ ...input, cycle });
 }

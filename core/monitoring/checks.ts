@@ -82,7 +82,11 @@ export function checkWindow(
       nullRate - referenceNullRate > (t.nullRateIncrease ?? DEFAULT_QUALITY.nullRateIncrease)
     )
       problems.push('null_rate');
-    const options = { method: t.method, threshold: t.threshold };
+    // A method for the other kind of column (ks on categories) is ignored, not an error mid-window.
+    const fits =
+      t.method === undefined ||
+      (ref.kind === 'numeric') === (t.method === 'ks' || t.method === 'wasserstein');
+    const options = fits ? { method: t.method, threshold: t.threshold } : { threshold: undefined };
     if (ref.kind === 'numeric' && cur.kind === 'numeric') {
       const drift = ref.count > 0 && cur.count > 0 ? numericDriftFromBins(ref, cur, options) : null;
       const outOfRange = cur.count > 0 ? (cur.below + cur.above) / cur.count : 0;

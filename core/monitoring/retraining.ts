@@ -56,6 +56,29 @@ export async function saveRetrainingPolicy(
     );
   const p = parsed.data;
   const training = parseTrainingPipelineSpec(p.training as TrainingPipelineSpec);
+  if (training.alias)
+    throw new ValidationError(
+      `retraining policy ${p.name}: its training spec moves alias "${training.alias}" on registration, before the live comparison; remove "alias" from the spec (the loop moves "champion" itself, on promotion only).`,
+      { location: 'training.alias' },
+    );
+  const knownMetrics =
+    training.task === 'regression'
+      ? ['mae', 'rmse', 'r2']
+      : ['roc_auc', 'pr_auc', 'accuracy', 'precision', 'recall', 'f1', 'log_loss'];
+  if (training.task !== undefined && !knownMetrics.includes(p.metric))
+    throw new ValidationError(
+      `retraining policy ${p.name}: metric "${p.metric}" is not one of ${knownMetrics.join(', ')} (task ${training.task}).`,
+      { location: 'metric' },
+    );
+  if (
+    !['roc_auc', 'pr_auc', 'accuracy', 'precision', 'recall', 'f1', 'log_loss', 'mae', 'rmse', 'r2'].includes(
+      p.metric,
+    )
+  )
+    throw new ValidationError(
+      `retraining policy ${p.name}: metric "${p.metric}" is unknown; use roc_auc, pr_auc, accuracy, precision, recall, f1, log_loss (classification) or mae, rmse, r2 (regression).`,
+      { location: 'metric' },
+    );
   const deployment = await getDeployment(db, p.deployment);
   const served = deployment.current.bindings.map((b) => b.model.name);
   if (!served.includes(training.model))

@@ -145,9 +145,21 @@ describe('alerts (real Postgres, Temporal, HTTP receivers)', () => {
       [firing],
       ['k'],
       new Date(t0.getTime() + 3_800_000),
+      'run-7',
     );
     expect(again).toHaveLength(1);
     expect(again[0]!.alertId).not.toBe(id);
+    // The same evaluation applied again (a retried activity) returns its notification again and
+    // counts nothing more; a window that could not decide resolves nothing.
+    expect(
+      await applyEvaluation(database.db, rule, [firing], ['k'], new Date(t0.getTime() + 3_900_000), 'run-7'),
+    ).toEqual(again);
+    expect((await getAlert(database.db, again[0]!.alertId)).alert).toMatchObject({
+      count: 1,
+      notifications: 1,
+    });
+    await applyEvaluation(database.db, rule, [], [], new Date(t0.getTime() + 4_000_000), 'run-8');
+    expect((await getAlert(database.db, again[0]!.alertId)).alert.state).toBe('firing');
     expect((await listAlerts(database.db, { rule: rule.name, state: 'all' })).map((a) => a.state)).toEqual([
       'firing',
       'resolved',

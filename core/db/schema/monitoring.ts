@@ -189,6 +189,10 @@ export const alerts = pgTable(
     firstFiredAt: timestamp('first_fired_at', { withTimezone: true }).notNull().defaultNow(),
     lastFiredAt: timestamp('last_fired_at', { withTimezone: true }).notNull().defaultNow(),
     notifiedAt: timestamp('notified_at', { withTimezone: true }),
+    /** The evaluation (monitor run, sweep instant) that last counted this alert: a retry of it changes nothing. */
+    lastEvaluation: text('last_evaluation'),
+    /** The evaluation that sent the latest notification: its retry returns that notification again. */
+    notifiedBy: text('notified_by'),
     ackedAt: timestamp('acked_at', { withTimezone: true }),
     ackedBy: text('acked_by'),
     resolvedAt: timestamp('resolved_at', { withTimezone: true }),

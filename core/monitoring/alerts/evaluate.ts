@@ -15,6 +15,7 @@ export interface MonitorWindowRef {
   readonly windowStart: string;
   readonly windowEnd: string;
   readonly status: string;
+  readonly rows: number;
   readonly problems: readonly string[];
 }
 
@@ -156,6 +157,19 @@ function boundFiring(
   };
 }
 
+/** Whether a window had the data to decide a rule (else an open alert stays open). */
+function decidable(rule: AlertRuleInfo, window: MonitorWindowRef, results: readonly ResultRow[]): boolean {
+  if (rule.kind === 'drift')
+    return results.some((r) => r.method !== null && r.kind !== 'metric' && matches(rule, r));
+  if (rule.kind === 'data_quality')
+    return results.some((r) => r.kind !== 'metric' && matches(rule, r)) || window.rows > 0;
+  const c = rule.condition as { metric: string; minRows: number };
+  const role = rule.kind === 'performance' ? 'performance' : 'estimated_performance';
+  return results.some(
+    (r) => r.role === role && r.column === c.metric && r.score !== null && r.values >= c.minRows,
+  );
+}
+
 /**
  * Evaluates the monitor rules (drift, data quality, realized and estimated performance) whose
  * subject is this window's monitor; a window without data decides nothing.
@@ -191,7 +205,18 @@ export async function evaluateMonitorRules(
     const tagged = firing
       ? { ...firing, details: { ...firing.details, subjectType: monitor.subjectType } }
       : null;
-    out.push(...(await applyEvaluation(db, rule, tagged ? [tagged] : [], [key], now)));
+    // Only a window that could decide may resolve: too few rows to test is not "fine".
+    const decided = tagged !== null || decidable(rule, window, results);
+    out.push(
+      ...(await applyEvaluation(
+        db,
+        rule,
+        tagged ? [tagged] : [],
+        decided ? [key] : [],
+        now,
+        `monitor-run:${window.runId}`,
+      )),
+    );
   }
   return out;
 }
@@ -317,7 +342,7 @@ export async function sweepAlertRules(db: Database, now = new Date()): Promise<A
         });
       }
     }
-    out.push(...(await applyEvaluation(db, rule, firings, evaluated, now)));
+    out.push(...(await applyEvaluation(db, rule, firings, evaluated, now, `sweep:${now.toISOString()}`)));
     await db
       .update(tables.alertRules)
       .set({ checkedUntil: now })

@@ -58,6 +58,12 @@ export async function applyEvaluation(
   firings: readonly Firing[],
   evaluated: readonly string[],
   now = new Date(),
+  /**
+   * Identifies this evaluation (a monitor run, a sweep instant). Applying the same evaluation again
+   * (an activity retried after it had committed) changes nothing and returns the notifications it
+   * produced the first time, so none is lost and none is sent twice.
+   */
+  evaluation?: string,
 ): Promise<AlertNotification[]> {
   const out: AlertNotification[] = [];
   for (const f of firings) {
@@ -92,6 +98,10 @@ export async function applyEvaluation(
           ),
         )
         .for('update');
+      if (evaluation !== undefined && open!.lastEvaluation === evaluation)
+        return open!.notifiedBy === evaluation
+          ? { alertId: open!.id, notification: open!.notifications, sinks: rule.sinks }
+          : null;
       const due =
         open!.state === 'firing' &&
         (open!.notifiedAt === null ||
@@ -104,7 +114,10 @@ export async function applyEvaluation(
           title: f.title,
           summary: f.summary,
           details: f.details,
-          ...(due ? { notifications: open!.notifications + 1, notifiedAt: now } : {}),
+          lastEvaluation: evaluation ?? null,
+          ...(due
+            ? { notifications: open!.notifications + 1, notifiedAt: now, notifiedBy: evaluation ?? null }
+            : {}),
         })
         .where(eq(tables.alerts.id, open!.id));
       return due ? { alertId: open!.id, notification: open!.notifications + 1, sinks: rule.sinks } : null;
