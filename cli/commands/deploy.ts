@@ -435,7 +435,7 @@ Changes run as a deploymentRollout workflow on fti-inference: every new binding 
     .description('create a key for a client (shown once)')
     .option(
       '--scope <scopes>',
-      'comma-separated: predict (predict, OIP), push (feature events), admin (everything)',
+      'comma-separated: predict (predict, OIP), push (feature events), labels (delayed ground truth), admin (everything)',
       'predict',
     )
     .option('--deployment <names>', 'comma-separated deployments the key may call (default: all)')

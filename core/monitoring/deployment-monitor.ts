@@ -258,7 +258,7 @@ export async function runDeploymentMonitor(
     for (const c of r.checks.columns)
       for (const p of c.problems)
         problems.push(`${r.segment} ${r.role} ${c.column}: ${describeProblem(c, p)}`);
-  const volume = await volumeProblem(deps.db, monitor, rows);
+  const volume = await volumeProblem(deps.db, monitor, rows, window.end);
   if (volume) problems.push(volume);
   const status: MonitorRunSummary['status'] =
     rows === 0 && results.length === 0 && metrics.length === 0
@@ -353,15 +353,18 @@ async function batchChecks(
   return out;
 }
 
+/** A volume problem when `rows` leaves the band around the median of the windows before `before`. */
 export async function volumeProblem(
   db: Database,
   monitor: MonitorInfo,
   rows: number,
+  /** Only windows that ended before this one count (a backfill must not compare with later windows). */
+  before: Date,
 ): Promise<string | null> {
   const previous = await db
     .select({ rows: tables.monitorRuns.rows })
     .from(tables.monitorRuns)
-    .where(eq(tables.monitorRuns.monitorId, monitor.id))
+    .where(and(eq(tables.monitorRuns.monitorId, monitor.id), lt(tables.monitorRuns.windowEnd, before)))
     .orderBy(desc(tables.monitorRuns.windowEnd))
     .limit(VOLUME_BAND.history);
   if (previous.length < VOLUME_BAND.history) return null;

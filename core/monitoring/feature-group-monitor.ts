@@ -106,7 +106,7 @@ export async function runFeatureGroupMonitor(
     for (const c of r.checks.columns)
       for (const p of c.problems)
         problems.push(`${r.segment} ${r.role} ${c.column}: ${describeProblem(c, p)}`);
-  const volume = inWindow.length ? await volumeProblem(deps.db, monitor, rows) : null;
+  const volume = inWindow.length ? await volumeProblem(deps.db, monitor, rows, window.end) : null;
   if (volume) problems.push(volume);
   const status: MonitorRunSummary['status'] =
     inWindow.length === 0 ? 'no_data' : problems.length ? 'problems' : 'ok';

@@ -49,7 +49,7 @@ async function loggedWithLabels(
       new Cursor(
         `SELECT p.variant, p.model_version, p.prediction::text AS p,
                 ${options.labels ? 'l.label::text' : 'NULL'} AS y,
-                ${options.slice ? `coalesce(p.features->$5->>'value', p.features->>$5)` : 'NULL'} AS s
+                ${options.slice ? `CASE WHEN jsonb_typeof(p.features->$5) = 'object' THEN p.features->$5->>'value' ELSE p.features->>$5 END` : 'NULL'} AS s
          FROM prediction_logs p
          ${
            options.labels

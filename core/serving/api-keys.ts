@@ -6,8 +6,11 @@ import { ValidationError } from '../errors';
 
 const hash = (key: string) => createHash('sha256').update(key).digest('hex');
 
-/** What a key may do: `predict` (predict, OIP infer and metadata), `push` (feature events), `admin` (everything). */
-export const API_KEY_SCOPES = ['predict', 'push', 'admin'] as const;
+/**
+ * What a key may do: `predict` (predict, OIP infer and metadata), `push` (feature events), `labels`
+ * (delayed ground truth, which drives performance alerts and promotions), `admin` (everything).
+ */
+export const API_KEY_SCOPES = ['predict', 'push', 'labels', 'admin'] as const;
 /** One of {@link API_KEY_SCOPES}. */
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 

@@ -729,12 +729,13 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     return { name: request.params.name, version: d.version };
   });
 
-  // Delayed ground truth for live performance (scope `push`: it writes, like pushed events).
+  // Delayed ground truth for live performance: scope `labels` of its own, since labels decide
+  // performance alerts and automatic promotions (an event producer's `push` key must not).
   app.post<{ Params: { name: string } }>(
     '/v1/deployments/:name/labels',
     { bodyLimit: 16 * 1024 * 1024 },
     async (request) => {
-      await authenticate(request, 'push', request.params.name);
+      await authenticate(request, 'labels', request.params.name);
       const body = request.body as { labels?: unknown } | null;
       if (!body || typeof body !== 'object' || !Array.isArray(body.labels))
         throw new HttpError(

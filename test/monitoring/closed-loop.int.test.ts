@@ -127,7 +127,7 @@ describe('closed loop: alert → retrain → shadow → promote on live labels',
     server = await createInferenceServer({ ...deps, pool: database.pool });
     await server.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(server.app.server.address() as { port: number }).port}`;
-    key = (await createApiKey(database.db, uniqueName('loop-key'), { scopes: ['predict', 'push'] })).key;
+    key = (await createApiKey(database.db, uniqueName('loop-key'), { scopes: ['predict', 'labels'] })).key;
     receiver = http.createServer((_q, r) => r.writeHead(204).end());
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
   });

@@ -80,7 +80,7 @@ describe('live performance from delayed labels (real service, Postgres)', () => 
     server = await createInferenceServer({ ...deps, pool: database.pool });
     await server.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(server.app.server.address() as { port: number }).port}`;
-    key = (await createApiKey(database.db, uniqueName('perf-key'), { scopes: ['predict', 'push'] })).key;
+    key = (await createApiKey(database.db, uniqueName('perf-key'), { scopes: ['predict', 'labels'] })).key;
   });
   afterAll(async () => {
     await server?.close();

@@ -126,7 +126,7 @@ export const apiKeys = pgTable(
     keyPrefix: text('key_prefix').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
-    /** What the key may do: predict, push (events), admin (everything). */
+    /** What the key may do: predict, push (events), labels (ground truth), admin (everything). */
     scopes: text('scopes')
       .array()
       .notNull()
