@@ -15,11 +15,12 @@ export interface MonitorWindowInput {
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
+// A window is idempotent, so it may retry through a database outage (for up to two hours) rather
+// than be lost: the schedule never re-runs a failed window by itself.
 const steps = proxyActivities<MonitoringActivities>({
   startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
+  scheduleToCloseTimeout: '2 hours',
   retry: {
-    maximumAttempts: 5,
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
     maximumInterval: '1 minute',

@@ -16,6 +16,7 @@ import {
 } from '../../core/monitoring/alerts/rules';
 import { deliverWebhook } from '../../core/monitoring/alerts/webhook';
 import { getMonitor } from '../../core/monitoring/monitors';
+import { getFeatureGroup } from '../../core/featurestore/feature-group-repository';
 import { TASK_QUEUES } from '../../core/pipelines';
 import { parseEvery, positiveInt, withDatabase } from '../context';
 import { emit, table, type OutputOptions } from '../output';
@@ -221,6 +222,9 @@ export function registerAlertCommands(program: Command): void {
     .action(async (name: string, o: RuleOptions) => {
       const saved = await withDatabase(async ({ db }) => {
         if (MONITOR_RULE_KINDS.includes(o.kind as AlertRuleKind)) await getMonitor(db, o.subject);
+        // A typo in a group's name would alert at once ("no commit ever"): the group must exist.
+        if (o.kind === 'stale_feature_group' || (o.kind === 'validation_failure' && o.subject !== '*'))
+          await getFeatureGroup(db, o.subject);
         return saveAlertRule(db, {
           name,
           kind: o.kind as AlertRuleKind,

@@ -328,6 +328,31 @@ describe('alerts (real Postgres, Temporal, HTTP receivers)', () => {
         sink,
       ]);
       expect(bad.stderr).toContain('monitor no-such-monitor does not exist');
+      const noGroup = runCli([
+        'alerts',
+        'rule',
+        'create',
+        uniqueName('alerts-it-bad'),
+        '--kind',
+        'stale_feature_group',
+        '--subject',
+        'no_such_group',
+        '--max-age',
+        '1h',
+        '--sink',
+        sink,
+      ]);
+      expect(noGroup.code).not.toBe(0);
+      expect(noGroup.stderr).toContain('no_such_group');
+      await expect(
+        saveAlertRule(database.db, {
+          name: uniqueName('alerts-it-metric'),
+          kind: 'performance',
+          subject: 'any-monitor',
+          condition: { metric: 'auc', below: 0.5 },
+          sinks: [sink],
+        }),
+      ).rejects.toThrow(/metric: must be one of roc_auc/);
     } finally {
       await database.db
         .update(tables.alertRules)

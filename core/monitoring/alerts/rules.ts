@@ -116,7 +116,25 @@ const columnFilter = {
 };
 const bound = z
   .object({
-    metric: z.string().min(1),
+    metric: z.enum(
+      [
+        'roc_auc',
+        'pr_auc',
+        'accuracy',
+        'precision',
+        'recall',
+        'f1',
+        'log_loss',
+        'mae',
+        'rmse',
+        'r2',
+        'label_coverage',
+      ],
+      {
+        message:
+          'must be one of roc_auc, pr_auc, accuracy, precision, recall, f1, log_loss, mae, rmse, r2, label_coverage',
+      },
+    ),
     below: z.number().optional(),
     above: z.number().optional(),
     minRows: z.number().int().min(1).default(100),
