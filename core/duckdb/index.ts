@@ -1,2 +1,2 @@
-export { DuckSession, withDuck, sqlPath, sqlPathList } from './session';
+export { DuckSession, withDuck, sqlPath, sqlPathList, sqlString } from './session';
 export type { DuckSessionOptions, SqlParam } from './session';

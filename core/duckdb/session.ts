@@ -89,6 +89,12 @@ export function sqlPath(path: string): string {
   return `'${path.replace(/'/g, "''")}'`;
 }
 
+/** A SQL string literal for text the code built (JSON pointers, labels); quotes doubled, NUL refused. */
+export function sqlString(value: string): string {
+  if (value.includes('\0')) throw new Error('string contains a NUL character');
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
 /** A DuckDB list literal of file paths, for read_parquet([...]). */
 export function sqlPathList(paths: readonly string[]): string {
   return `[${paths.map(sqlPath).join(', ')}]`;

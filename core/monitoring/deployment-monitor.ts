@@ -3,6 +3,8 @@
  * batch-inference inputs, checked against the model's references (train-split features, model
  * inputs, test-split predictions); results stored as a time series, idempotently per window.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { and, desc, eq, gte, lt, sql } from 'drizzle-orm';
 import { tables, type Database } from '../db';
 import { ValidationError } from '../errors';
@@ -20,7 +22,9 @@ import {
   loadServedSegment,
   modelInputRow,
   predictionColumns,
+  downloadSpillFiles,
   profileLogged,
+  segmentLabel,
   servedSegments,
 } from './served-window';
 
@@ -199,40 +203,51 @@ export async function runDeploymentMonitor(
   const results: SegmentChecks[] = [];
   const reference: Record<string, unknown> = {};
   const counts: Record<string, number> = {};
-  await withDuck(async (duck) => {
-    for (const s of segments) {
-      const label =
-        segments.filter((x) => x.variant === s.variant).length > 1
-          ? `${s.variant}@v${s.modelVersion}`
-          : s.variant;
-      counts[label] = s.rows;
-      const binding = findBinding(s.deploymentVersions, s.variant, s.modelVersion);
-      if (!binding) {
-        problems.push(
-          `${label}: no binding found for model version ${s.modelVersion}; nothing to compare with`,
+  // Spill files are fetched once per window, when a segment first needs them.
+  await fs.promises.mkdir(deps.scratchDir, { recursive: true });
+  const spillDir = await fs.promises.mkdtemp(path.join(deps.scratchDir, 'monitor-spill-'));
+  let spilled: Promise<string[]> | undefined;
+  const spillFiles = () =>
+    deps.store ? (spilled ??= downloadSpillFiles(deps.store, window, spillDir)) : Promise.resolve([]);
+  try {
+    await withDuck(async (duck) => {
+      for (const s of segments) {
+        const label = segmentLabel(
+          s.variant,
+          s.modelVersion,
+          segments.map((x) => x.variant),
         );
-        continue;
+        counts[label] = s.rows;
+        const binding = findBinding(s.deploymentVersions, s.variant, s.modelVersion);
+        if (!binding) {
+          problems.push(
+            `${label}: no binding found for model version ${s.modelVersion}; nothing to compare with`,
+          );
+          continue;
+        }
+        reference[label] = {
+          model: `${binding.model.name} v${binding.model.version}`,
+          trainingDataset: `${binding.featureView.name} v${binding.featureView.version} #${binding.trainingDataset.version}`,
+        };
+        if (s.rows < monitor.minRows) {
+          problems.push(`${label}: volume ${s.rows} rows < ${monitor.minRows} (min rows); no drift verdict`);
+          continue;
+        }
+        const loaded = await loadServedSegment(deps.db, duck, {
+          deployment: monitor.subject,
+          segment: s,
+          window,
+          table: '_fti_segment',
+          scratchDir: deps.scratchDir,
+          spillFiles: await spillFiles(),
+        });
+        counts[label] = loaded.rows;
+        results.push(...(await checkSegment(deps, duck, label, binding, monitor.thresholds)));
       }
-      reference[label] = {
-        model: `${binding.model.name} v${binding.model.version}`,
-        trainingDataset: `${binding.featureView.name} v${binding.featureView.version} #${binding.trainingDataset.version}`,
-      };
-      if (s.rows < monitor.minRows) {
-        problems.push(`${label}: volume ${s.rows} rows < ${monitor.minRows} (min rows); no drift verdict`);
-        continue;
-      }
-      const loaded = await loadServedSegment(deps.db, duck, {
-        deployment: monitor.subject,
-        segment: s,
-        window,
-        table: '_fti_segment',
-        scratchDir: deps.scratchDir,
-        ...(deps.store ? { store: deps.store } : {}),
-      });
-      counts[label] = loaded.rows;
-      results.push(...(await checkSegment(deps, duck, label, binding, monitor.thresholds)));
-    }
-  });
+    });
+  } finally {
+    await fs.promises.rm(spillDir, { recursive: true, force: true });
+  }
   results.push(...(await batchChecks(deps.db, monitor, window)));
   // Labels arrive late: realized performance is for the window `labelDelaySeconds` earlier; the
   // current window gets confidence-based estimates.

@@ -172,3 +172,33 @@ export async function pushLabels(
   );
   return { stored: checked.length };
 }
+
+/**
+ * SQL joining each logged prediction `p` to its label `l` (one row, or none): the label of the
+ * same deployment and entity whose event time is nearest the prediction's (its `eventTime`, else
+ * when it was logged), at most `toleranceParam` seconds away. `kind` is `JOIN` (labelled rows
+ * only) or `LEFT JOIN`.
+ */
+export function nearestLabelJoin(toleranceParam: string, kind: 'JOIN' | 'LEFT JOIN'): string {
+  const at = 'coalesce(p.event_time, p.created_at)';
+  return `${kind} LATERAL (
+    SELECT label FROM prediction_labels l
+    WHERE l.deployment = p.deployment AND l.entity = p.entity
+      AND l.event_time BETWEEN ${at} - make_interval(secs => ${toleranceParam}) AND ${at} + make_interval(secs => ${toleranceParam})
+    ORDER BY abs(extract(epoch FROM l.event_time - ${at})) LIMIT 1) l ON TRUE`;
+}
+
+/** A logged answer (and its label, if joined) as numbers: class probabilities, regression value, label index. */
+export function scoredRow(
+  output: string,
+  label: string | null,
+  classes: readonly string[] | null,
+): { probabilities: number[]; prediction: number; y: number } {
+  const out = JSON.parse(output) as { prediction?: number; probabilities?: Record<string, number> };
+  const y = label === null ? Number.NaN : (JSON.parse(label) as string | number);
+  return {
+    probabilities: classes ? classes.map((c) => out.probabilities?.[c] ?? 0) : [],
+    prediction: out.prediction ?? Number.NaN,
+    y: label === null ? Number.NaN : classes ? classes.indexOf(String(y)) : Number(y),
+  };
+}

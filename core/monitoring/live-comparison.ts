@@ -6,6 +6,7 @@ import { poolOf, type Database } from '../db';
 import { evaluate, HIGHER_IS_BETTER } from '../ml/metrics';
 import { seededRandom } from '../ml/random';
 import type { Task } from '../ml/task';
+import { nearestLabelJoin, scoredRow } from './labels';
 
 /** One labelled, scored row of one variant. */
 interface Row {
@@ -44,28 +45,13 @@ async function labelledRows(
     classes: readonly string[] | null;
   },
 ): Promise<Row[]> {
-  const at = 'coalesce(p.event_time, p.created_at)';
   const { rows } = await poolOf(db).query<{ k: string; p: string; y: string }>(
     `SELECT p.request_id || ' ' || p.entity::text AS k, p.prediction::text AS p, l.label::text AS y
-     FROM prediction_logs p
-     JOIN LATERAL (
-       SELECT label FROM prediction_labels l
-       WHERE l.deployment = p.deployment AND l.entity = p.entity
-         AND l.event_time BETWEEN ${at} - make_interval(secs => $4) AND ${at} + make_interval(secs => $4)
-       ORDER BY abs(extract(epoch FROM l.event_time - ${at})) LIMIT 1) l ON TRUE
+     FROM prediction_logs p ${nearestLabelJoin('$4', 'JOIN')}
      WHERE p.deployment = $1 AND p.variant = $2 AND p.created_at >= $3`,
     [options.deployment, options.variant, options.since, options.toleranceSeconds],
   );
-  return rows.map((r) => {
-    const out = JSON.parse(r.p) as { prediction?: number; probabilities?: Record<string, number> };
-    const label = JSON.parse(r.y) as string | number;
-    return {
-      key: r.k,
-      probabilities: options.classes ? options.classes.map((c) => out.probabilities?.[c] ?? 0) : [],
-      prediction: out.prediction ?? Number.NaN,
-      y: options.classes ? options.classes.indexOf(String(label)) : Number(label),
-    };
-  });
+  return rows.map((r) => ({ key: r.k, ...scoredRow(r.p, r.y, options.classes) }));
 }
 
 function metricOf(

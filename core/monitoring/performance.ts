@@ -10,7 +10,9 @@ import type { Task } from '../ml/task';
 import { getModelVersionById } from '../registry';
 import type { Binding } from '../serving/deployments';
 import { estimatePerformance } from './cbpe';
+import { nearestLabelJoin, scoredRow } from './labels';
 import { modelVersionReference } from './references';
+import { segmentLabel } from './served-window';
 
 /** One metric of one segment (or slice) in one window, as stored in `monitor_results`. */
 export interface MetricResult {
@@ -44,22 +46,13 @@ async function loggedWithLabels(
   const client = await poolOf(db).connect();
   const rows: LoggedRow[] = [];
   try {
-    const at = 'coalesce(p.event_time, p.created_at)';
     const cursor = client.query(
       new Cursor(
         `SELECT p.variant, p.model_version, p.prediction::text AS p,
                 ${options.labels ? 'l.label::text' : 'NULL'} AS y,
                 ${options.slice ? `CASE WHEN jsonb_typeof(p.features->$5) = 'object' THEN p.features->$5->>'value' ELSE p.features->>$5 END` : 'NULL'} AS s
          FROM prediction_logs p
-         ${
-           options.labels
-             ? `LEFT JOIN LATERAL (
-                  SELECT label FROM prediction_labels l
-                  WHERE l.deployment = p.deployment AND l.entity = p.entity
-                    AND l.event_time BETWEEN ${at} - make_interval(secs => $4) AND ${at} + make_interval(secs => $4)
-                  ORDER BY abs(extract(epoch FROM l.event_time - ${at})) LIMIT 1) l ON TRUE`
-             : ''
-         }
+         ${options.labels ? nearestLabelJoin('$4', 'LEFT JOIN') : ''}
          WHERE p.deployment = $1 AND p.created_at >= $2 AND p.created_at < $3 AND $4::float8 >= 0`,
         [
           deployment,
@@ -101,13 +94,10 @@ function arrays(
   const prediction = new Float64Array(task === 'regression' ? kept.length : 0);
   const y = new Float64Array(labeled ? kept.length : 0);
   kept.forEach((r, i) => {
-    const out = JSON.parse(r.p) as { prediction?: number; probabilities?: Record<string, number> };
-    if (task === 'regression') prediction[i] = out.prediction ?? Number.NaN;
-    else classes!.forEach((c, j) => (probabilities[i * k + j] = out.probabilities?.[c] ?? 0));
-    if (labeled) {
-      const label = JSON.parse(r.y!) as string | number;
-      y[i] = task === 'regression' ? Number(label) : classes!.indexOf(String(label));
-    }
+    const row = scoredRow(r.p, labeled ? r.y : null, task === 'regression' ? null : classes);
+    if (task === 'regression') prediction[i] = row.prediction;
+    else probabilities.set(row.probabilities, i * k);
+    if (labeled) y[i] = row.y;
   });
   return { probabilities, prediction, y };
 }
@@ -175,11 +165,10 @@ export async function livePerformance(
     const variants = [...by.keys()].map((k) => k.split('\u0000')[0]);
     return [...by.entries()].map(([key, list]) => {
       const [variant, version] = key.split('\u0000') as [string, string];
-      const several = variants.filter((v) => v === variant).length > 1;
       return {
         variant,
         version: Number(version),
-        label: several ? `${variant}@v${version}` : variant,
+        label: segmentLabel(variant, Number(version), variants as string[]),
         rows: list,
       };
     });

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Cursor from 'pg-cursor';
 import { poolOf, type Database } from '../db';
-import { sqlPath, sqlPathList, type DuckSession } from '../duckdb';
+import { sqlPath, sqlPathList, sqlString, type DuckSession } from '../duckdb';
 import { joinKey, type ObjectStore } from '../storage';
 import type { DataProfile, WindowProfile } from './profile';
 import { profileWindow } from './profile';
@@ -20,15 +20,17 @@ export interface ServedSegment {
   readonly rows: number;
 }
 
-/** A SQL string literal (for JSON pointers built from validated or escaped names). */
-function sqlString(value: string): string {
-  if (value.includes('\0')) throw new Error('string contains a NUL character');
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
 /** RFC 6901 JSON pointer for a key path: any key text is safe in it. */
 function pointer(...keys: string[]): string {
   return keys.map((k) => `/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
+/**
+ * A segment's name: the variant, or `variant@vN` when the variant answered with more than one
+ * model version in the window (a rollout mid-window). `variants` lists every segment's variant.
+ */
+export function segmentLabel(variant: string, modelVersion: number, variants: readonly string[]): string {
+  return variants.filter((v) => v === variant).length > 1 ? `${variant}@v${modelVersion}` : variant;
 }
 
 /** The segments (variant × model version) of non-shadow traffic in [start, end), from Postgres. */
@@ -58,8 +60,8 @@ export async function servedSegments(
 
 /**
  * Loads one segment's logged rows into the DuckDB table `table` with columns `f` (features JSON) and
- * `p` (prediction JSON): Postgres rows through a cursor (bounded memory), plus spilled Parquet rows
- * of the window's days. Returns the rows loaded and how many came from spill files.
+ * `p` (prediction JSON): Postgres rows through a cursor (bounded memory), plus the segment's rows in
+ * `spillFiles` (see {@link downloadSpillFiles}). Returns the rows loaded and how many came from spills.
  */
 export async function loadServedSegment(
   db: Database,
@@ -70,7 +72,7 @@ export async function loadServedSegment(
     window: { start: Date; end: Date };
     table: string;
     scratchDir: string;
-    store?: ObjectStore;
+    spillFiles?: readonly string[];
   },
 ): Promise<{ rows: number; spilled: number }> {
   const { deployment, segment, window, table } = options;
@@ -106,27 +108,24 @@ export async function loadServedSegment(
         ? `CREATE OR REPLACE TEMP TABLE ${table} AS SELECT f::JSON AS f, p::JSON AS p FROM read_json(${sqlPath(jsonl)}, format = 'newline_delimited', columns = {f: 'JSON', p: 'JSON'})`
         : `CREATE OR REPLACE TEMP TABLE ${table} (f JSON, p JSON)`,
     );
-    const spilled = options.store ? await addSpilledRows(duck, options.store, options, dir) : 0;
+    const spilled = options.spillFiles?.length ? await addSpilledRows(duck, options.spillFiles, options) : 0;
     return { rows: rows + spilled, spilled };
   } finally {
     await fs.promises.rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Appends the segment's rows from spill files (`prediction-logs/spill/<day>/…`) of the window's days. */
-async function addSpilledRows(
-  duck: DuckSession,
+/**
+ * Downloads the prediction log's spill files (`prediction-logs/spill/<day>/…`) of the window's days
+ * into `dir`, once per window: every segment then reads its rows from these local copies.
+ */
+export async function downloadSpillFiles(
   store: ObjectStore,
-  options: {
-    deployment: string;
-    segment: Pick<ServedSegment, 'variant' | 'modelVersion'>;
-    window: { start: Date; end: Date };
-    table: string;
-  },
+  window: { start: Date; end: Date },
   dir: string,
-): Promise<number> {
+): Promise<string[]> {
   const files: string[] = [];
-  for (let day = new Date(options.window.start.toISOString().slice(0, 10)); day < options.window.end;) {
+  for (let day = new Date(window.start.toISOString().slice(0, 10)); day < window.end;) {
     for await (const object of store.list(
       joinKey('prediction-logs', 'spill', day.toISOString().slice(0, 10)) + '/',
     )) {
@@ -136,7 +135,20 @@ async function addSpilledRows(
     }
     day = new Date(day.getTime() + 86_400_000);
   }
-  if (files.length === 0) return 0;
+  return files;
+}
+
+/** Appends the segment's rows from local spill files to its table. */
+async function addSpilledRows(
+  duck: DuckSession,
+  files: readonly string[],
+  options: {
+    deployment: string;
+    segment: Pick<ServedSegment, 'variant' | 'modelVersion'>;
+    window: { start: Date; end: Date };
+    table: string;
+  },
+): Promise<number> {
   const where = `deployment = $1 AND variant = $2 AND model_version = $3 AND NOT shadow AND created_at >= $4 AND created_at < $5`;
   const params = [
     options.deployment,

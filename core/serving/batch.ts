@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { poolOf, tables } from '../db';
-import { sqlPath, withDuck } from '../duckdb';
+import { sqlPath, sqlString, withDuck } from '../duckdb';
 import { ValidationError } from '../errors';
 import { quoteIdent } from '../identifiers';
 import {
@@ -271,8 +271,4 @@ export async function runBatchInference(
     await session.release();
     await fs.promises.rm(dir, { recursive: true, force: true });
   }
-}
-
-function sqlString(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
 }
