@@ -42,6 +42,11 @@ export class DeploymentRuntime {
   ) {}
 
   /** The deployment's active version, loading it on first use. */
+  /** Names of the deployments loaded and serving in this process. */
+  get activeDeployments(): string[] {
+    return [...this.active.keys()];
+  }
+
   async get(name: string): Promise<ActiveDeployment> {
     return this.active.get(name) ?? this.refresh(name);
   }

@@ -747,7 +747,8 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
           413,
           `${body.labels.length} labels in one request; send at most 10000 (or use fti labels push).`,
         );
-      await deploymentOf(request.params.name);
+      // Only the deployment's label contract is read (pushLabels checks it exists): storing labels
+      // must not load the model and its feature code, which this process may not even hold.
       return {
         deployment: request.params.name,
         ...(await pushLabels(options.db, request.params.name, body.labels)),

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../../core/config';
 import { openDatabase, type DatabaseHandle } from '../../core/db';
 import { runTrainingPipeline } from '../../core/ml';
+import { OnDemandRegistry } from '../../core/featurestore';
 import { evaluateMonitorRules } from '../../core/monitoring/alerts/evaluate';
 import { listAlerts } from '../../core/monitoring/alerts/lifecycle';
 import { saveAlertRule, saveAlertSink } from '../../core/monitoring/alerts/rules';
@@ -115,6 +116,37 @@ describe('live performance from delayed labels (real service, Postgres)', () => 
       await new Promise((r) => setTimeout(r, 100));
     }
     const t1 = new Date();
+
+    // Labels for a deployment that does not exist: 404, naming it.
+    const unknown = await post(`/v1/deployments/no_such_deployment/labels`, {
+      labels: [{ keys: { customer_id: 1 }, eventTime: eventTime(1), label: 'true' }],
+    });
+    expect(unknown.status).toBe(404);
+    expect(String(unknown.body.error)).toContain('no_such_deployment');
+    // Storing labels never loads the model or its feature code (a service without the view's
+    // on-demand functions must still take them): the route reads only the deployment's contract.
+    const lean = await createInferenceServer({
+      ...deps,
+      onDemand: new OnDemandRegistry(),
+      pool: database.pool,
+    });
+    try {
+      await lean.app.listen({ port: 0, host: '127.0.0.1' });
+      const stored = await fetch(
+        `http://127.0.0.1:${(lean.app.server.address() as { port: number }).port}/v1/deployments/${deployment}/labels`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({
+            labels: [{ keys: { customer_id: 5 }, eventTime: eventTime(5), label: predicted[5] }],
+          }),
+        },
+      );
+      expect(stored.status).toBe(200);
+      expect(lean.runtime.activeDeployments).toEqual([]);
+    } finally {
+      await lean.close();
+    }
 
     // Bad labels are refused whole: nothing stored.
     const bad = await post(`/v1/deployments/${deployment}/labels`, {
