@@ -235,7 +235,8 @@ export function registerMonitorCommands(program: Command): void {
         Promise.all(
           (await listMonitors(db)).map(async (m) => ({
             ...m,
-            latest: (await monitorHistory(db, m.name, { last: 1 })).runs[0] ?? null,
+            // A list is a summary: the latest window's verdict, not its per-column results.
+            latest: (await monitorHistory(db, m.name, { last: 1, results: false })).runs[0] ?? null,
           })),
         ),
       );

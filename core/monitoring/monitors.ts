@@ -194,7 +194,8 @@ export interface MonitorRunInfo {
 export async function monitorHistory(
   db: Database,
   name: string,
-  options: { last?: number; column?: string } = {},
+  /** `results: false` leaves each run's column results out (a summary: `results` is empty). */
+  options: { last?: number; column?: string; results?: boolean } = {},
 ): Promise<{ monitor: MonitorInfo; runs: MonitorRunInfo[] }> {
   const monitor = await getMonitor(db, name);
   const runs = await db
@@ -203,25 +204,26 @@ export async function monitorHistory(
     .where(eq(tables.monitorRuns.monitorId, monitor.id))
     .orderBy(desc(tables.monitorRuns.windowEnd))
     .limit(options.last ?? 24);
-  const results = runs.length
-    ? await db
-        .select()
-        .from(tables.monitorResults)
-        .where(
-          and(
-            inArray(
-              tables.monitorResults.runId,
-              runs.map((r) => r.id),
+  const results =
+    runs.length && options.results !== false
+      ? await db
+          .select()
+          .from(tables.monitorResults)
+          .where(
+            and(
+              inArray(
+                tables.monitorResults.runId,
+                runs.map((r) => r.id),
+              ),
+              options.column ? eq(tables.monitorResults.column, options.column) : undefined,
             ),
-            options.column ? eq(tables.monitorResults.column, options.column) : undefined,
-          ),
-        )
-        .orderBy(
-          asc(tables.monitorResults.segment),
-          asc(tables.monitorResults.role),
-          asc(tables.monitorResults.column),
-        )
-    : [];
+          )
+          .orderBy(
+            asc(tables.monitorResults.segment),
+            asc(tables.monitorResults.role),
+            asc(tables.monitorResults.column),
+          )
+      : [];
   return {
     monitor,
     runs: runs.map((r) => ({
