@@ -293,7 +293,7 @@ export async function commitStaged(
   }
 }
 
-/** Step 5 — applies a commit to the online store (upsert-if-newer; deletes fall back to survivors). */
+/** Step 5 — applies a commit to the online store (upsert-if-newer; deletes fall back to survivors; an overwrite replaces the group's online rows). */
 export async function writeCommitOnline(
   deps: IngestionDeps,
   input: { featureGroup: FeatureGroupRef; commitId: number },
@@ -316,9 +316,14 @@ export async function writeCommitOnline(
       return { offered: deleted, applied: deleted, skipped: false };
     }
     await duck.run(`CREATE VIEW upserts AS SELECT ${columns} FROM commit_rows WHERE _fti_op = 'U'`);
-    const result = await deps.online.writeFromDuck(duck, 'upserts', group.spec, (n) =>
-      onProgress?.(`${n} rows sent to the online store`),
-    );
+    // An overwrite rewrote the history: the online state becomes its latest rows, even where the
+    // store held newer events (a re-run backfill, a rewritten timeline) or keys that no longer exist.
+    const result =
+      commit.operation === 'overwrite'
+        ? await deps.online.replaceFromDuck(duck, 'upserts', group.spec)
+        : await deps.online.writeFromDuck(duck, 'upserts', group.spec, (n) =>
+            onProgress?.(`${n} rows sent to the online store`),
+          );
     return { ...result, skipped: false };
   }, duckOptions(deps));
 }

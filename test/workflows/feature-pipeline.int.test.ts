@@ -150,6 +150,29 @@ describe('featurePipeline workflow', () => {
     expect(commits).toHaveLength(1);
   });
 
+  it('an overwrite leaves the online store holding exactly the new history: newer rows and vanished keys go', async () => {
+    const group = await createGroup();
+    const pipeline = {
+      name: uniqueName('txns'),
+      featureGroup: { name: group },
+      source: { kind: 'csv' as const, path: csv, timeColumn: 'event_time' },
+      transformation: 'txn_windows',
+    };
+    await run({ pipeline: { ...pipeline, operation: 'upsert' } });
+    const fg = await getFeatureGroup(database.db, group);
+    expect(await deps.online.count(fg.spec)).toBe(2);
+    // The history is rewritten with one earlier transaction of c1 only (c2 never existed).
+    const rewritten = writeCsv('card_id,event_time,amount', ['c1,2025-12-31T09:00:00Z,7']);
+    const result = await run({
+      pipeline: { ...pipeline, source: { ...pipeline.source, path: rewritten }, operation: 'overwrite' },
+    });
+    expect(result.online).toMatchObject({ applied: 1 });
+    const [c1, c2] = await deps.online.read(fg.spec, [{ card_id: 'c1' }, { card_id: 'c2' }]);
+    expect(c1).toMatchObject({ status: 'present', values: { amount: 7, amount_sum_1h: 7 } });
+    expect(c2).toMatchObject({ status: 'missing' });
+    expect(await deps.online.count(fg.spec)).toBe(1);
+  });
+
   it('strict validation failure: non-retryable, nothing committed, online unchanged, report kept', async () => {
     const group = await createGroup([
       { type: 'expect_column_values_to_be_between', column: 'amount', max: 15 },

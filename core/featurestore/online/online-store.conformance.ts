@@ -137,6 +137,36 @@ export function describeOnlineStoreConformance(
       ).rejects.toThrow(/no value for primary key "card_id"/);
     });
 
+    it('replaces the whole group on a replacing write: newer rows and keys absent from the new state go', async () => {
+      const s = spec();
+      await store.writeFromDuck(
+        duck,
+        await batch(
+          `('c1', 1, '2026-03-01 00:00:00', 9.0, 'future', NULL, NULL, NULL), ('gone', 1, '2026-01-01 00:00:00', 1.0, 'x', NULL, NULL, NULL)`,
+        ),
+        s,
+      );
+      const replaced = await store.replaceFromDuck(
+        duck,
+        await batch(
+          `('c1', 1, '2026-01-01 00:00:00', 1.0, 'older', NULL, NULL, NULL), ('c1', 1, '2026-01-02 00:00:00', 2.0, 'latest', NULL, NULL, NULL), ('c2', 1, '2026-01-01 00:00:00', 3.0, 'new', NULL, NULL, NULL)`,
+        ),
+        s,
+      );
+      expect(replaced).toEqual({ offered: 2, applied: 2 });
+      const rows = await store.read(s, [
+        { card_id: 'c1', region: 1 },
+        { card_id: 'c2', region: 1 },
+        { card_id: 'gone', region: 1 },
+      ]);
+      expect(rows.map((r) => [r.status, r.values?.label ?? null])).toEqual([
+        ['present', 'latest'],
+        ['present', 'new'],
+        ['missing', null],
+      ]);
+      expect(await store.count(s)).toBe(2);
+    });
+
     it('reads many keys in input order, flagging missing ones', async () => {
       const s = spec();
       await store.writeFromDuck(

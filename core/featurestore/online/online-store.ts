@@ -39,6 +39,12 @@ export interface OnlineStore {
     onProgress?: (rows: number) => void,
   ): Promise<OnlineWriteResult>;
   /**
+   * Replaces the group's whole online state with the latest row per primary key of `relation`, in
+   * one transaction: keys absent from it are removed and its rows win even over newer ones. For an
+   * overwrite commit, which rewrites the group's history; readers see the old state until the switch.
+   */
+  replaceFromDuck(duck: DuckSession, relation: string, spec: FeatureGroupSpec): Promise<OnlineWriteResult>;
+  /**
    * Writes rows held in memory (a streaming micro-batch), upsert-if-newer like
    * {@link writeFromDuck}, in one round trip: several rows of a primary key collapse to the one with
    * the latest event time (the last given on a tie). Values are JSON-like: timestamps as ISO strings

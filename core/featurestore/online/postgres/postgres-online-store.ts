@@ -105,6 +105,18 @@ export class PostgresOnlineStore implements OnlineStore {
     return this.copyApply(duck, latest, spec, onProgress);
   }
 
+  async replaceFromDuck(
+    duck: DuckSession,
+    relation: string,
+    spec: FeatureGroupSpec,
+  ): Promise<OnlineWriteResult> {
+    await this.ensureTable(spec);
+    const pk = spec.primaryKey.map(quoteIdent).join(', ');
+    const et = quoteIdent(spec.eventTime);
+    const latest = `SELECT * FROM ${relation} QUALIFY row_number() OVER (PARTITION BY ${pk} ORDER BY ${et} DESC) = 1`;
+    return this.copyApply(duck, latest, spec, undefined, { replace: true });
+  }
+
   async writeRows(
     spec: FeatureGroupSpec,
     rows: readonly Readonly<Record<string, unknown>>[],
@@ -180,6 +192,7 @@ export class PostgresOnlineStore implements OnlineStore {
     query: string,
     spec: FeatureGroupSpec,
     onProgress?: (rows: number) => void,
+    mode: { readonly replace?: boolean } = {},
   ): Promise<OnlineWriteResult> {
     const cols = spec.features.map((f) => quoteIdent(f.name));
     // Postgres array literals, not DuckDB's [a, b] rendering.
@@ -197,10 +210,12 @@ export class PostgresOnlineStore implements OnlineStore {
         `COPY (SELECT ${select} FROM (${query})) TO ${sqlPath(csv)} (FORMAT csv, HEADER false, NULL '', FORCE_QUOTE *)`,
       );
       const offered = Number((await duck.one<{ n: bigint }>(`SELECT count(*) AS n FROM (${query})`))?.n ?? 0);
-      if (offered === 0) return { offered: 0, applied: 0 };
+      if (offered === 0 && !mode.replace) return { offered: 0, applied: 0 };
       const client = await this.options.pool.connect();
       try {
         await client.query('BEGIN');
+        // DELETE, not TRUNCATE: concurrent readers keep serving the old rows until COMMIT.
+        if (mode.replace) await client.query(`DELETE FROM ${this.table(spec)}`);
         await client.query(
           `CREATE TEMP TABLE _fti_staging ON COMMIT DROP AS SELECT ${cols.join(', ')} FROM ${this.table(spec)} WITH NO DATA`,
         );
