@@ -29,6 +29,8 @@ export interface MonitorWindowRequest {
   readonly monitor: string;
   readonly windowEnd: string;
   readonly windowStart?: string;
+  /** Served window whose realized performance to report (replays); default: the window − label delay. */
+  readonly performanceWindow?: { readonly start: string; readonly end: string };
 }
 
 /** The monitoring and alerting activities (registered on the inference queue, which reads the prediction log). */
@@ -86,6 +88,14 @@ export function createMonitoringActivities(deps: FeatureViewDeps): MonitoringAct
           request.monitor,
           new Date(request.windowEnd),
           request.windowStart ? new Date(request.windowStart) : undefined,
+          request.performanceWindow
+            ? {
+                performanceWindow: {
+                  start: new Date(request.performanceWindow.start),
+                  end: new Date(request.performanceWindow.end),
+                },
+              }
+            : {},
         ),
       ),
     evaluateMonitorAlerts: (summary) => activityBoundary(() => evaluateMonitorRules(deps.db, summary)),

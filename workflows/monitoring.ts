@@ -9,6 +9,11 @@ export interface MonitorWindowInput {
   readonly monitor: string;
   /** `end` defaults to the scheduled time; `start` to `end` − the monitor's window. */
   readonly window?: { readonly start?: string; readonly end: string };
+  /**
+   * Served window whose realized performance this window reports, instead of the window
+   * `--label-delay` earlier (replays of history compressed in time).
+   */
+  readonly performanceWindow?: { readonly start: string; readonly end: string };
   /** Retry timing of alert deliveries (tests use seconds). */
   readonly alertRetry?: { readonly initialIntervalMs?: number; readonly maximumIntervalMs?: number };
 }
@@ -49,6 +54,7 @@ export async function monitorWindow(input: MonitorWindowInput): Promise<MonitorR
     monitor: input.monitor,
     windowEnd: end,
     ...(input.window?.start ? { windowStart: input.window.start } : {}),
+    ...(input.performanceWindow ? { performanceWindow: input.performanceWindow } : {}),
   });
   // A window stored by an earlier run (a re-run, a backfill over stored windows) decides nothing again.
   if (summary.computed) {

@@ -262,13 +262,36 @@ export function registerMonitorCommands(program: Command): void {
     .description('check one window now (as a workflow on the inference queue) and print what it found')
     .option('--end <time>', 'window end, ISO-8601 (default: now)')
     .option('--start <time>', "window start, ISO-8601 (default: end minus the monitor's window)")
+    .option(
+      '--performance-start <time>',
+      'realized performance of the requests served from this time (with --performance-end; default: the window minus --label-delay), for replays of history',
+    )
+    .option('--performance-end <time>', 'end of that served window, ISO-8601')
     .option('--task-queue <queue>', 'queue of the inference worker that runs it', TASK_QUEUES.inference)
     .option('--json', 'machine-readable output')
     .action(
-      async (name: string, options: OutputOptions & { end?: string; start?: string; taskQueue: string }) => {
+      async (
+        name: string,
+        options: OutputOptions & {
+          end?: string;
+          start?: string;
+          performanceStart?: string;
+          performanceEnd?: string;
+          taskQueue: string;
+        },
+      ) => {
         await withDatabase(({ db }) => getMonitor(db, name));
         const end = isoOption(options.end, '--end') ?? new Date().toISOString();
         const start = isoOption(options.start, '--start');
+        const performanceStart = isoOption(options.performanceStart, '--performance-start');
+        const performanceEnd = isoOption(options.performanceEnd, '--performance-end');
+        if (!performanceStart !== !performanceEnd)
+          throw new ValidationError(
+            '--performance-start and --performance-end go together: give both or neither.',
+            {
+              location: performanceStart ? '--performance-end' : '--performance-start',
+            },
+          );
         const config = loadConfig();
         const client = await connectTemporal(config);
         try {
@@ -276,7 +299,15 @@ export function registerMonitorCommands(program: Command): void {
           const handle = await client.workflow.start('monitorWindow', {
             taskQueue: options.taskQueue,
             workflowId,
-            args: [{ monitor: name, window: { end, ...(start ? { start } : {}) } }],
+            args: [
+              {
+                monitor: name,
+                window: { end, ...(start ? { start } : {}) },
+                ...(performanceStart && performanceEnd
+                  ? { performanceWindow: { start: performanceStart, end: performanceEnd } }
+                  : {}),
+              },
+            ],
           });
           const summary = await showProgress(
             handle,

@@ -172,6 +172,16 @@ async function checkSegment(
   return out;
 }
 
+/** Options of one monitor window. */
+export interface MonitorWindowOptions {
+  /**
+   * Served window whose realized performance this window reports, instead of the window
+   * `labelDelaySeconds` earlier: for replays of history compressed in time, where "the labels of
+   * four days later" is not a fixed number of seconds of serving time.
+   */
+  readonly performanceWindow?: { readonly start: Date; readonly end: Date };
+}
+
 /**
  * Runs one window [end − windowSeconds, end) (or [windowStart, end)) of a deployment monitor.
  * Idempotent: a window already stored is returned as stored (a retried activity or a re-run
@@ -182,6 +192,7 @@ export async function runDeploymentMonitor(
   monitorName: string,
   windowEnd: Date,
   windowStart?: Date,
+  options: MonitorWindowOptions = {},
 ): Promise<MonitorRunSummary> {
   const monitor = await getMonitor(deps.db, monitorName);
   const window = {
@@ -252,10 +263,15 @@ export async function runDeploymentMonitor(
   // Labels arrive late: realized performance is for the window `labelDelaySeconds` earlier; the
   // current window gets confidence-based estimates.
   const delay = monitor.labelDelaySeconds * 1000;
-  const labeledWindow = {
+  const labeledWindow = options.performanceWindow ?? {
     start: new Date(window.start.getTime() - delay),
     end: new Date(window.end.getTime() - delay),
   };
+  if (!(labeledWindow.start < labeledWindow.end))
+    throw new ValidationError(
+      `monitor ${monitor.name}: the performance window start ${labeledWindow.start.toISOString()} is not before its end ${labeledWindow.end.toISOString()}.`,
+      { location: 'performanceWindow' },
+    );
   const metrics = await livePerformance(deps.db, {
     deployment: monitor.subject,
     window: labeledWindow,

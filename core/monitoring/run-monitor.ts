@@ -1,6 +1,10 @@
 import type { FeatureViewDeps } from '../featurestore/views/deps';
 import { ValidationError } from '../errors';
-import { runDeploymentMonitor, type MonitorRunSummary } from './deployment-monitor';
+import {
+  runDeploymentMonitor,
+  type MonitorRunSummary,
+  type MonitorWindowOptions,
+} from './deployment-monitor';
 import { runFeatureGroupMonitor } from './feature-group-monitor';
 import { getMonitor } from './monitors';
 
@@ -13,9 +17,15 @@ export async function runMonitor(
   name: string,
   end: Date,
   start?: Date,
+  options: MonitorWindowOptions = {},
 ): Promise<MonitorRunSummary> {
   const monitor = await getMonitor(deps.db, name);
-  if (monitor.subjectType === 'deployment') return runDeploymentMonitor(deps, name, end, start);
+  if (monitor.subjectType === 'deployment') return runDeploymentMonitor(deps, name, end, start, options);
+  if (options.performanceWindow)
+    throw new ValidationError(
+      `monitor ${name} watches feature group ${monitor.subject}: a performance window applies to deployment monitors only.`,
+      { location: 'performanceWindow' },
+    );
   const window = { start: start ?? new Date(end.getTime() - monitor.windowSeconds * 1000), end };
   if (!(window.start < window.end))
     throw new ValidationError(`monitor ${name}: the window start is not before its end.`, {

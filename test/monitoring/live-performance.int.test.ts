@@ -258,5 +258,48 @@ describe('live performance from delayed labels (real service, Postgres)', () => 
     );
     expect(alert!.title).toContain('Realized accuracy');
     expect(alert!.summary).toContain('main accuracy = 0.750 on 400 rows');
+
+    // A replay compressed in time names the served window whose labels a window reports; by
+    // default it is the window one label delay (here a day) earlier, which served nothing.
+    const delayed = uniqueName('perf-mon-delay');
+    await saveMonitor(database.db, {
+      name: delayed,
+      subjectType: 'deployment',
+      subject: deployment,
+      everySeconds: 60,
+      labelDelaySeconds: 86_400,
+    });
+    const later = { start: new Date(t1.getTime() + 1), end: new Date(t1.getTime() + 60_000) };
+    await runDeploymentMonitor({ ...deps, scratchDir }, delayed, later.end, later.start);
+    const byDelay = (await monitorHistory(database.db, delayed, { last: 1 })).runs[0]!.results;
+    expect(byDelay.filter((r) => r.role === 'performance')).toEqual([]);
+    const replayed = uniqueName('perf-mon-replay');
+    await saveMonitor(database.db, {
+      name: replayed,
+      subjectType: 'deployment',
+      subject: deployment,
+      everySeconds: 60,
+      labelDelaySeconds: 86_400,
+    });
+    await runDeploymentMonitor({ ...deps, scratchDir }, replayed, later.end, later.start, {
+      performanceWindow: { start: t0, end: t1 },
+    });
+    const byWindow = (await monitorHistory(database.db, replayed, { last: 1 })).runs[0]!;
+    const accuracy = byWindow.results.find(
+      (r) => r.segment === 'main' && r.role === 'performance' && r.column === 'accuracy',
+    );
+    expect(accuracy).toMatchObject({ values: 400 });
+    expect(accuracy!.score).toBeCloseTo(0.75, 12);
+    await expect(
+      runDeploymentMonitor(
+        { ...deps, scratchDir },
+        replayed,
+        new Date(later.end.getTime() + 60_000),
+        later.end,
+        {
+          performanceWindow: { start: t1, end: t0 },
+        },
+      ),
+    ).rejects.toThrow(/performance window start .* is not before its end/);
   }, 120_000);
 });
