@@ -13,7 +13,28 @@ export interface FraudDataOptions {
   readonly end: Date;
   /** Share of cards that get compromised once. @default 0.08 */
   readonly compromisedShare?: number;
+  /** From a given day on, fraudsters change tactics (Example 1 with drift). Days before it are unchanged. */
+  readonly drift?: FraudDriftOptions;
 }
+
+/**
+ * The fraudsters' new tactics from `start` on: crypto exchanges join the merchants (a category the
+ * model has never seen) and take a share of ordinary spending; compromised cards no longer test the
+ * card and cash out far away in electronics or jewelry, but buy crypto near home for ordinary
+ * amounts (60–300, where the old cash-outs were 400–3,000), and more cards are hit each day. Drawn from a random stream of its own, so every
+ * transaction before `start` is the same as without drift.
+ */
+export interface FraudDriftOptions {
+  /** First moment of the new tactics. */
+  readonly start: Date;
+  /** Share of cards compromised per day from `start` on. @default 0.03 */
+  readonly dailyCompromisedShare?: number;
+  /** Share of legitimate transactions made at crypto exchanges from `start` on. @default 0.03 */
+  readonly legitCryptoShare?: number;
+}
+
+/** The merchant category that appears with the drift. */
+export const DRIFT_CATEGORY = 'crypto';
 
 /** Where the generated files are and what they hold. */
 export interface FraudData {
@@ -24,6 +45,13 @@ export interface FraudData {
   readonly start: Date;
   readonly end: Date;
   readonly counts: { readonly transactions: number; readonly fraud: number; readonly cards: number };
+  /** Set when the data has drift: when it starts and what changed after it. */
+  readonly drift?: {
+    readonly start: Date;
+    readonly cryptoMerchants: number;
+    readonly newFraudTransactions: number;
+    readonly legitCryptoTransactions: number;
+  };
 }
 
 const CITIES = [
@@ -94,6 +122,7 @@ export async function generateFraudData(dir: string, options: FraudDataOptions):
 
   const transactions: Record<string, unknown>[] = [];
   const chargebacks: Record<string, unknown>[] = [];
+  const fraudIds = new Set<string>();
   let n = 0;
   const add = (
     card: (typeof cardList)[number],
@@ -117,6 +146,7 @@ export async function generateFraudData(dir: string, options: FraudDataOptions):
       lon: Math.round(lon * 10_000) / 10_000,
     };
     transactions.push(txn);
+    if (fraud) fraudIds.add(txn.txn_id);
     // A few frauds are never reported: label noise, as in real chargeback data.
     if (fraud && random() < 0.95)
       chargebacks.push({
@@ -189,6 +219,13 @@ export async function generateFraudData(dir: string, options: FraudDataOptions):
       }
     }
   }
+  const drift = options.drift
+    ? applyDrift(
+        { transactions, chargebacks, merchants, fraudIds, cards: cardList, end, nextId: () => `t${n++}` },
+        options.drift,
+        (options.seed ?? 7) + 1_000_003,
+      )
+    : undefined;
   transactions.sort((a, b) => (a.event_time as Date).getTime() - (b.event_time as Date).getTime());
 
   fs.mkdirSync(dir, { recursive: true });
@@ -226,5 +263,110 @@ export async function generateFraudData(dir: string, options: FraudDataOptions):
     start,
     end,
     counts: { transactions: transactions.length, fraud: chargebacks.length, cards },
+    ...(drift ? { drift } : {}),
+  };
+}
+
+interface DriftWorld {
+  readonly transactions: Record<string, unknown>[];
+  readonly chargebacks: Record<string, unknown>[];
+  readonly merchants: { merchant_id: string; category: string; city: string; lat: number; lon: number }[];
+  readonly fraudIds: Set<string>;
+  readonly cards: readonly {
+    card_id: string;
+    card_type: string;
+    account: { account_id: string; home_city: string; home_lat: number; home_lon: number };
+  }[];
+  readonly end: Date;
+  readonly nextId: () => string;
+}
+
+/** Rewrites everything from `drift.start` on with the new tactics (see {@link FraudDriftOptions}). */
+function applyDrift(
+  world: DriftWorld,
+  drift: FraudDriftOptions,
+  seed: number,
+): NonNullable<FraudData['drift']> {
+  const random = seededRandom(seed);
+  const gaussian = () =>
+    Math.sqrt(-2 * Math.log(Math.max(random(), 1e-12))) * Math.cos(2 * Math.PI * random());
+  const from = drift.start.getTime();
+  const after = (row: Record<string, unknown>) => (row.event_time as Date).getTime() >= from;
+  const exchanges = CITIES.flatMap((city, i) =>
+    [0, 1].map((j) => ({
+      merchant_id: `m${world.merchants.length + i * 2 + j}`,
+      category: DRIFT_CATEGORY,
+      city: city.name,
+      lat: city.lat + gaussian() * 0.05,
+      lon: city.lon + gaussian() * 0.05,
+    })),
+  );
+  world.merchants.push(...exchanges);
+  const exchangeIn = (city: string) => {
+    const local = exchanges.filter((m) => m.city === city);
+    return local[Math.floor(random() * local.length)]!;
+  };
+  // The old tactics stop: their transactions (and chargebacks) from the drift on are gone.
+  const dropped = new Set(
+    world.transactions.filter((t) => after(t) && world.fraudIds.has(String(t.txn_id))).map((t) => t.txn_id),
+  );
+  const keep = <T extends Record<string, unknown>>(rows: T[]) => {
+    const kept = rows.filter((r) => !dropped.has(r.txn_id));
+    rows.length = 0;
+    for (const r of kept) rows.push(r);
+  };
+  keep(world.transactions);
+  keep(world.chargebacks);
+  // Crypto exchanges take a share of ordinary spending near home.
+  const homeOf = new Map(world.cards.map((c) => [c.card_id, c.account]));
+  let legitCrypto = 0;
+  for (const t of world.transactions) {
+    if (!after(t) || random() >= (drift.legitCryptoShare ?? 0.03)) continue;
+    const exchange = exchangeIn(homeOf.get(String(t.card_id))!.home_city);
+    t.merchant_id = exchange.merchant_id;
+    t.category = DRIFT_CATEGORY;
+    t.amount = Math.round(Math.max(5, 90 * Math.exp(gaussian() * 0.6)) * 100) / 100;
+    legitCrypto++;
+  }
+  // The new fraud: each day more cards are taken over and drained at a crypto exchange near home.
+  let newFraud = 0;
+  for (let day = from; day < world.end.getTime(); day += 86_400_000)
+    for (const card of world.cards) {
+      if (random() >= (drift.dailyCompromisedShare ?? 0.03)) continue;
+      let t = day + random() * 86_400_000;
+      const home = card.account;
+      for (let i = 0, buys = 2 + Math.floor(random() * 3); i < buys && t < world.end.getTime(); i++) {
+        const exchange = exchangeIn(home.home_city);
+        const txn = {
+          txn_id: world.nextId(),
+          event_time: new Date(t),
+          card_id: card.card_id,
+          account_id: home.account_id,
+          merchant_id: exchange.merchant_id,
+          category: DRIFT_CATEGORY,
+          card_type: card.card_type,
+          amount: Math.round((60 + random() * 240) * 100) / 100,
+          lat: Math.round((home.home_lat + gaussian() * 0.03) * 10_000) / 10_000,
+          lon: Math.round((home.home_lon + gaussian() * 0.03) * 10_000) / 10_000,
+        };
+        world.transactions.push(txn);
+        world.fraudIds.add(txn.txn_id);
+        newFraud++;
+        if (random() < 0.95)
+          world.chargebacks.push({
+            txn_id: txn.txn_id,
+            event_time: txn.event_time,
+            reported_at: new Date(t + (2 + random() * 8) * 86_400_000),
+            is_fraud: true,
+          });
+        t += (5 + random() * 40) * 60_000;
+      }
+    }
+  world.chargebacks.sort((a, b) => (a.event_time as Date).getTime() - (b.event_time as Date).getTime());
+  return {
+    start: drift.start,
+    cryptoMerchants: exchanges.length,
+    newFraudTransactions: newFraud,
+    legitCryptoTransactions: legitCrypto,
   };
 }

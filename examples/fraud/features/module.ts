@@ -134,15 +134,25 @@ export const featureGroups = [
   fraudTransactions,
 ];
 
-export const transformations = {
-  /** Transactions + chargebacks known so far → labelled transactions. */
-  fraud_label: sqlTransformation(
+/** Transactions + the chargebacks in `file` (under the data folder) → labelled transactions. */
+function labelTransformation(file: string) {
+  return sqlTransformation(
     (
       input,
     ) => `SELECT t.txn_id, t.event_time, t.card_id, t.account_id, t.merchant_id, t.amount, t.category, t.card_type, t.lat, t.lon,
         coalesce(c.is_fraud, false) AS is_fraud, t._fti_row
-      FROM ${input} t LEFT JOIN read_parquet(${sqlPath(path.join(fraudDataDir(), 'chargebacks.parquet'))}) c USING (txn_id)`,
-  ),
+      FROM ${input} t LEFT JOIN read_parquet(${sqlPath(path.join(fraudDataDir(), file))}) c USING (txn_id)`,
+  );
+}
+
+/** The drift scenario's chargebacks reported so far (it rewrites the file as its replay advances). */
+export const DRIFT_REPORTED_CHARGEBACKS = path.join('drift', 'chargebacks-reported.parquet');
+
+export const transformations = {
+  /** Transactions + chargebacks known so far → labelled transactions. */
+  fraud_label: labelTransformation('chargebacks.parquet'),
+  /** The same for the drift scenario, with the chargebacks reported by its replay's clock. */
+  fraud_label_reported: labelTransformation(DRIFT_REPORTED_CHARGEBACKS),
   /**
    * Trailing windows per card, as of each transaction (inclusive), stamped 1 ms later. One
    * definition for both pipelines: the hourly batch pipeline runs it in DuckDB over files, the
