@@ -5,12 +5,12 @@
  */
 import Cursor from 'pg-cursor';
 import { poolOf, type Database } from '../db';
-import { evaluate } from '../ml/metrics';
 import type { Task } from '../ml/task';
 import { getModelVersionById } from '../registry';
 import type { Binding } from '../serving/deployments';
 import { estimatePerformance } from './cbpe';
 import { nearestLabelJoin, scoredRow } from './labels';
+import { realizedMetrics } from './realized-metrics';
 import { modelVersionReference } from './references';
 import { segmentLabel } from './served-window';
 
@@ -103,14 +103,7 @@ function arrays(
 }
 
 function realized(task: Task, classes: readonly string[] | null, scored: Scored): Record<string, number> {
-  if (scored.y.length === 0) return {};
-  const { metrics } = evaluate(task, scored.y, {
-    rows: scored.y.length,
-    ...(task === 'regression'
-      ? { prediction: scored.prediction }
-      : { probabilities: scored.probabilities, classes: classes!.length }),
-  });
-  return Object.fromEntries(Object.entries(metrics).filter(([, v]) => Number.isFinite(v)));
+  return realizedMetrics(task, classes?.length ?? 0, scored.y, scored.probabilities, scored.prediction);
 }
 
 /** What a segment is, for the evaluation. */
