@@ -124,6 +124,11 @@ export interface DriftScenarioContext {
   readonly minLabels?: number;
   /** Bound of the performance rule (realized ROC AUC below it alerts). @default 0.8 */
   readonly aucAlertBelow?: number;
+  /** The new tactics (share of cards hit per day, fraudulent amounts); see the generator's defaults. */
+  readonly drift?: {
+    readonly dailyCompromisedShare?: number;
+    readonly fraudAmount?: readonly [number, number];
+  };
   /** How long to wait for the loop's steps (training, its decision). @default 600 s */
   readonly stepTimeoutMs?: number;
 }
@@ -139,8 +144,14 @@ export interface ReplayedDay {
   readonly monitorStatus: string;
   /** Columns whose drift test fired (`segment role column`). */
   readonly driftedColumns: readonly string[];
-  /** Realized ROC AUC of the day `labelDelayDays` earlier, per segment, with its labelled rows. */
-  readonly realized: readonly { segment: string; rocAuc: number | null; labelled: number; day: string }[];
+  /** Realized recall (at the serving threshold) and ROC AUC of the day `labelDelayDays` earlier, per segment. */
+  readonly realized: readonly {
+    segment: string;
+    recall: number | null;
+    rocAuc: number | null;
+    labelled: number;
+    day: string;
+  }[];
   /** Alerts opened or notified again by this day's window. */
   readonly alerts: readonly string[];
   readonly servingModels: readonly string[];
@@ -235,7 +246,7 @@ export async function runDriftScenario(ctx: DriftScenarioContext): Promise<Drift
     cards: ctx.cards ?? 800,
     days: ctx.days ?? 90,
     seed: 7,
-    drift: { start: driftStart },
+    drift: { start: driftStart, ...ctx.drift },
   });
   const reportedFile = path.join(ctx.dataDir, DRIFT_REPORTED_CHARGEBACKS);
   const chargebacksKnownAt = (at: Date) => writeReportedChargebacks(data.chargebacks, reportedFile, at);
@@ -493,16 +504,17 @@ export async function runDriftScenario(ctx: DriftScenarioContext): Promise<Drift
         stored.results.find(
           (r) => r.segment === segment && r.role === 'performance' && r.column === 'label_coverage',
         );
+      const metricOf = (segment: string, metric: string) =>
+        stored.results.find((r) => r.segment === segment && r.role === 'performance' && r.column === metric)
+          ?.score ?? null;
       const realized = [
         ...new Set(stored.results.filter((r) => r.role === 'performance').map((r) => r.segment)),
       ]
         .filter((segment) => !segment.includes('/'))
         .map((segment) => ({
           segment,
-          rocAuc:
-            stored.results.find(
-              (r) => r.segment === segment && r.role === 'performance' && r.column === 'roc_auc',
-            )?.score ?? null,
+          recall: metricOf(segment, 'recall'),
+          rocAuc: metricOf(segment, 'roc_auc'),
           labelled: Math.round((coverage(segment)?.score ?? 0) * (coverage(segment)?.values ?? 0)),
           day: dayOf(dayStart - labelDelay * DAY),
         }));
@@ -530,12 +542,13 @@ export async function runDriftScenario(ctx: DriftScenarioContext): Promise<Drift
       const others = drifted.length - watched.length;
       const auc = realized
         .map(
-          (r) => `${r.segment} ${r.rocAuc === null ? 'n/a' : r.rocAuc.toFixed(3)} (${r.labelled} labelled)`,
+          (r) =>
+            `${r.segment} recall ${r.recall === null ? 'n/a' : r.recall.toFixed(2)}, ROC AUC ${r.rocAuc === null ? 'n/a' : r.rocAuc.toFixed(3)} (${r.labelled} labelled)`,
         )
         .join(', ');
       note(
         replayed.day,
-        `${today.length} txns, ${replayed.crypto} crypto; drift: ${watched.length ? watched.join(', ') : 'none'}${others ? ` (+${others} stale card-activity columns)` : ''}${auc ? `; realized ROC AUC of ${dayOf(dayStart - labelDelay * DAY)}: ${auc}` : ''}${opened.length ? `; ALERT ${opened.join(', ')}` : ''}`,
+        `${today.length} txns, ${replayed.crypto} crypto; drift: ${watched.length ? watched.join(', ') : 'none'}${others ? ` (+${others} stale card-activity columns)` : ''}${auc ? `; realized on ${dayOf(dayStart - labelDelay * DAY)}: ${auc}` : ''}${opened.length ? `; ALERT ${opened.join(', ')}` : ''}`,
       );
       log(`    ${timeline.at(-1)}`);
       await sleep(500); // the alert's delivery workflow runs right after the window

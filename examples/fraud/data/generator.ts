@@ -20,17 +20,20 @@ export interface FraudDataOptions {
 /**
  * The fraudsters' new tactics from `start` on: crypto exchanges join the merchants (a category the
  * model has never seen) and take a share of ordinary spending; compromised cards no longer test the
- * card and cash out far away in electronics or jewelry, but buy crypto near home for ordinary
- * amounts (60–300, where the old cash-outs were 400–3,000), and more cards are hit each day. Drawn from a random stream of its own, so every
+ * card and cash out far away in electronics or jewelry, but buy crypto near home for mid-range
+ * amounts (150–900 by default, where the old cash-outs were 400–3,000), and more cards are hit
+ * each day. Drawn from a random stream of its own, so every
  * transaction before `start` is the same as without drift.
  */
 export interface FraudDriftOptions {
   /** First moment of the new tactics. */
   readonly start: Date;
-  /** Share of cards compromised per day from `start` on. @default 0.03 */
+  /** Share of cards compromised per day from `start` on. @default 0.02 */
   readonly dailyCompromisedShare?: number;
   /** Share of legitimate transactions made at crypto exchanges from `start` on. @default 0.03 */
   readonly legitCryptoShare?: number;
+  /** Range of the new fraudulent amounts. @default [150, 900] */
+  readonly fraudAmount?: readonly [number, number];
 }
 
 /** The merchant category that appears with the drift. */
@@ -330,9 +333,10 @@ function applyDrift(
   }
   // The new fraud: each day more cards are taken over and drained at a crypto exchange near home.
   let newFraud = 0;
+  const [low, high] = drift.fraudAmount ?? [150, 900];
   for (let day = from; day < world.end.getTime(); day += 86_400_000)
     for (const card of world.cards) {
-      if (random() >= (drift.dailyCompromisedShare ?? 0.03)) continue;
+      if (random() >= (drift.dailyCompromisedShare ?? 0.02)) continue;
       let t = day + random() * 86_400_000;
       const home = card.account;
       for (let i = 0, buys = 2 + Math.floor(random() * 3); i < buys && t < world.end.getTime(); i++) {
@@ -345,7 +349,7 @@ function applyDrift(
           merchant_id: exchange.merchant_id,
           category: DRIFT_CATEGORY,
           card_type: card.card_type,
-          amount: Math.round((60 + random() * 240) * 100) / 100,
+          amount: Math.round((low + random() * (high - low)) * 100) / 100,
           lat: Math.round((home.home_lat + gaussian() * 0.03) * 10_000) / 10_000,
           lon: Math.round((home.home_lon + gaussian() * 0.03) * 10_000) / 10_000,
         };
