@@ -33,7 +33,7 @@ async function main(): Promise<void> {
         ...result.timeline,
         '',
         `drift started   ${result.driftStart.slice(0, 10)}: crypto exchanges (${result.data.drift!.cryptoMerchants} merchants, a category the model never saw), mid-range amounts near home`,
-        `first drift     ${result.days.find((d) => d.driftedColumns.length)?.day ?? 'none'} (window of that day); webhook deliveries: ${result.received.length}, all signatures valid: ${result.received.every((r) => r.signatureValid)}`,
+        `drift alert     ${result.days.find((d) => d.alerts.some((a) => a.startsWith(DRIFT_NAMES.driftRule)))?.day ?? 'none'} (the window of that day); webhook deliveries: ${result.received.length}, all signatures valid: ${result.received.every((r) => r.signatureValid)}`,
         `decision        ${result.decision}${c ? `: ${c.metric} challenger ${c.challenger.toFixed(3)} vs champion ${c.champion.toFixed(3)}, 95 % interval of the difference ${c.interval.map((v) => v.toFixed(3)).join(' … ')}` : ''}`,
         `serving now     ${DRIFT_NAMES.deployment}: ${result.servingAtEnd.join(', ')}   (undo: fti deploy rollback ${DRIFT_NAMES.deployment})`,
         `inspect         fti monitor report ${DRIFT_NAMES.monitor} · fti alerts list · fti retrain history ${DRIFT_NAMES.policy} · fti deploy history ${DRIFT_NAMES.deployment}`,
