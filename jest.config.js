@@ -6,6 +6,7 @@ const common = {
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
 module.exports = {
+  testSequencer: '<rootDir>/test/support/sequencer.js',
   projects: [
     {
       ...common,
