@@ -19,7 +19,7 @@ import {
 } from '../core/monitoring/retraining';
 import type { TrainingPipelineSpec } from '../core/ml/training-pipeline';
 import type { Task } from '../core/ml/task';
-import { getModelVersionById, setModelAlias } from '../core/registry';
+import { getModelVersion, getModelVersionById, setModelAlias } from '../core/registry';
 import { getDeployment } from '../core/serving/deployments';
 import { activityBoundary } from './failures';
 import type { DeploymentChange } from './inference';
@@ -175,6 +175,15 @@ export function createMonitoringActivities(deps: FeatureViewDeps): MonitoringAct
     decisionChange: (name, champion, promote, cycle, evidence) =>
       activityBoundary(async () => {
         const policy = await getRetrainingPolicy(deps.db, name);
+        // A promotion moves the model's champion alias after this change: remember where it pointed,
+        // so that rolling this deployment version back can point it there again.
+        const model = policy.training.model;
+        const aliasBefore = promote
+          ? await getModelVersion(deps.db, model, 'champion').then(
+              (v) => v.version,
+              () => null,
+            )
+          : null;
         return {
           deployment: policy.deployment,
           action: 'upgrade' as const,
@@ -182,6 +191,7 @@ export function createMonitoringActivities(deps: FeatureViewDeps): MonitoringAct
           by: `retraining policy ${name}`,
           settings: {
             retraining: { policy: name, cycle, step: promote ? 'promoted' : 'rejected', ...evidence },
+            ...(promote ? { championAliasBefore: { model, alias: 'champion', version: aliasBefore } } : {}),
           },
         };
       }),

@@ -88,7 +88,9 @@ function whyOf(settings: Readonly<Record<string, unknown>>): string {
   const r = settings.retraining as
     { policy?: string; cycle?: number; step?: string; reason?: string } | undefined;
   if (r) return `retraining ${r.policy} cycle ${r.cycle}: ${r.step}${r.reason ? ` (${r.reason})` : ''}`;
-  if (settings.rolledBackTo !== undefined) return `rollback to version ${String(settings.rolledBackTo)}`;
+  const alias = settings.aliasRestored as { model?: string; alias?: string; to?: number } | undefined;
+  if (settings.rolledBackTo !== undefined)
+    return `rollback to version ${String(settings.rolledBackTo)}${alias ? `; ${alias.model} alias ${alias.alias} back to v${alias.to}` : ''}`;
   return '';
 }
 

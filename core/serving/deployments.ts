@@ -4,7 +4,7 @@ import type { Database } from '../db';
 import { tables } from '../db';
 import { FtiError, ValidationError } from '../errors';
 import { getFeatureViewById, getTrainingDataset, type FittedTransformations } from '../featurestore';
-import { getModelVersion, type ModelVersionInfo } from '../registry';
+import { getModelVersion, setModelAlias, type ModelVersionInfo } from '../registry';
 
 /** Postgres channel on which deployment changes are announced (payload: deployment name). */
 export const DEPLOYMENT_CHANNEL = 'fti_deployments';
@@ -281,11 +281,40 @@ export async function rollbackDeployment(
   const { current } = await getDeployment(db, name);
   const target = await rollbackTarget(db, name, options.to);
   const { to: _to, ...rest } = options;
+  const aliasRestored = await restoreChampionAlias(db, current, options.createdBy);
   return appendVersion(db, row.id, name, 'rollback', target.bindings, {
     ...rest,
     missing: target.missingFeaturePolicy,
-    settings: { rolledBackTo: target.version, rolledBackFrom: current.version },
+    settings: {
+      rolledBackTo: target.version,
+      rolledBackFrom: current.version,
+      ...(aliasRestored ? { aliasRestored } : {}),
+    },
   });
+}
+
+/**
+ * Undoing a promotion by a retraining loop also undoes its alias move: when the version rolled back
+ * from recorded where the model's alias pointed before (`championAliasBefore`), and the alias still
+ * names a version that version serves, it points back. An alias moved since by someone else stays.
+ */
+async function restoreChampionAlias(
+  db: Database,
+  from: DeploymentVersionInfo,
+  changedBy = 'rollback',
+): Promise<{ model: string; alias: string; from: number; to: number } | null> {
+  const before = from.settings.championAliasBefore as
+    { model?: unknown; alias?: unknown; version?: unknown } | undefined;
+  if (!before || typeof before.model !== 'string' || typeof before.alias !== 'string') return null;
+  if (typeof before.version !== 'number') return null;
+  const now = await getModelVersion(db, before.model, before.alias).catch(() => undefined);
+  if (!now || now.version === before.version) return null;
+  const served = from.bindings.some((b) => b.model.name === before.model && b.model.version === now.version);
+  if (!served) return null;
+  await setModelAlias(db, before.model, before.alias, before.version, {
+    changedBy: `${changedBy} (deployment rollback)`,
+  });
+  return { model: before.model, alias: before.alias, from: now.version, to: before.version };
 }
 
 /** The deployment with its current version and bindings (servers poll this: it reads one version). */

@@ -266,6 +266,12 @@ describe('closed loop: alert → retrain → shadow → promote on live labels',
         ['challenger', promoted.modelVersion, true],
         ['main', 1, false],
       ]);
+      // …and the model's champion alias names the old champion again, so nothing bound to the
+      // alias (a new deployment, the next cycle's comparison) picks the undone version.
+      expect((await getModelVersion(database.db, model, 'champion')).version).toBe(1);
+      expect(history.at(-1)!.settings).toMatchObject({
+        aliasRestored: { model, alias: 'champion', from: promoted.modelVersion, to: 1 },
+      });
       expect(await loop.query('phase')).toMatchObject({ phase: 'idle' });
 
       // A second cycle whose training data is from before the change: its version is no better than
