@@ -10,6 +10,7 @@ import { compareOnLiveLabels, type LiveComparison } from '../core/monitoring/liv
 import {
   afterDecision,
   CHALLENGER_VARIANT,
+  comparisonToleranceSeconds,
   getRetrainingPolicy,
   policiesForAlerts,
   recordRetrainingDecision,
@@ -17,6 +18,7 @@ import {
   withChallenger,
   type RetrainingDecision,
 } from '../core/monitoring/retraining';
+import { listMonitors } from '../core/monitoring/monitors';
 import type { TrainingPipelineSpec } from '../core/ml/training-pipeline';
 import type { Task } from '../core/ml/task';
 import { getModelVersion, getModelVersionById, setModelAlias } from '../core/registry';
@@ -170,6 +172,7 @@ export function createMonitoringActivities(deps: FeatureViewDeps): MonitoringAct
           classes: task === 'regression' ? null : [...(model.signature.classes ?? [])],
           minLabels: policy.minLabels,
           confidence: policy.confidence,
+          toleranceSeconds: comparisonToleranceSeconds(await listMonitors(deps.db), policy.deployment),
         });
       }),
     decisionChange: (name, champion, promote, cycle, evidence) =>

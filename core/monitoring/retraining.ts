@@ -216,6 +216,24 @@ export async function retrainingHistory(db: Database, policy: string, limit = 50
     .limit(limit);
 }
 
+/** Label tolerance of a comparison when no monitor watches the deployment, as a monitor's default. */
+export const DEFAULT_COMPARISON_TOLERANCE_SECONDS = 60;
+
+/**
+ * How far a label's event time may be from a logged prediction's for the champion/challenger
+ * comparison: as the deployment's monitors join them (`--label-tolerance`), the widest when several
+ * differ, so the loop judges on the labelled rows the performance reports count.
+ */
+export function comparisonToleranceSeconds(
+  monitors: readonly { subjectType: string; subject: string; labelToleranceSeconds: number }[],
+  deployment: string,
+): number {
+  const own = monitors.filter((m) => m.subjectType === 'deployment' && m.subject === deployment);
+  return own.length
+    ? Math.max(...own.map((m) => m.labelToleranceSeconds))
+    : DEFAULT_COMPARISON_TOLERANCE_SECONDS;
+}
+
 /** The variant name a policy's challengers get. */
 export const CHALLENGER_VARIANT = 'challenger';
 
