@@ -22,6 +22,8 @@ import { parseEvery, positiveInt, withDatabase } from '../context';
 import { emit, table, type OutputOptions } from '../output';
 import { ensureAlertSweepSchedule } from '../schedules';
 import { connectTemporal } from '../temporal-client';
+import { streamWorkflowId } from '../../core/streaming/pipeline-spec';
+import { poolOf, type Database } from '../../core/db';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const list = (value: string | undefined) =>
@@ -225,6 +227,8 @@ export function registerAlertCommands(program: Command): void {
         // A typo in a group's name would alert at once ("no commit ever"): the group must exist.
         if (o.kind === 'stale_feature_group' || (o.kind === 'validation_failure' && o.subject !== '*'))
           await getFeatureGroup(db, o.subject);
+        // Likewise a streaming pipeline that never ran ("no checkpoint ever").
+        if (o.kind === 'freshness') await streamingPipelineMustExist(db, o.subject);
         return saveAlertRule(db, {
           name,
           kind: o.kind as AlertRuleKind,
@@ -373,4 +377,33 @@ export function registerAlertCommands(program: Command): void {
       );
       if (!result.ok) process.exitCode = 1;
     });
+}
+
+/**
+ * A freshness rule's subject must be a streaming pipeline that has run here: it has checkpoints, or
+ * Temporal knows its workflow (`stream-<name>`), even if it has not checkpointed yet.
+ */
+async function streamingPipelineMustExist(db: Database, name: string): Promise<void> {
+  const { rows } = await poolOf(db).query<{ n: string }>(
+    'SELECT count(*) AS n FROM stream_checkpoints WHERE pipeline = $1',
+    [name],
+  );
+  if (Number(rows[0]?.n ?? 0) > 0) return;
+  const client = await connectTemporal(loadConfig());
+  try {
+    const known = await client.workflow
+      .getHandle(streamWorkflowId(name))
+      .describe()
+      .then(
+        () => true,
+        () => false,
+      );
+    if (!known)
+      throw new ValidationError(
+        `no streaming pipeline ${name} has run here (no checkpoint, no workflow ${streamWorkflowId(name)}); check the name with \`fti stream status <name>\`, or start it with \`fti stream start <spec.json>\` first.`,
+        { location: '--subject' },
+      );
+  } finally {
+    await client.connection.close();
+  }
 }

@@ -344,6 +344,22 @@ describe('alerts (real Postgres, Temporal, HTTP receivers)', () => {
       ]);
       expect(noGroup.code).not.toBe(0);
       expect(noGroup.stderr).toContain('no_such_group');
+      const noStream = runCli([
+        'alerts',
+        'rule',
+        'create',
+        uniqueName('alerts-it-bad'),
+        '--kind',
+        'freshness',
+        '--subject',
+        'no-such-stream',
+        '--max-age',
+        '5m',
+        '--sink',
+        sink,
+      ]);
+      expect(noStream.code).not.toBe(0);
+      expect(noStream.stderr).toContain('no streaming pipeline no-such-stream has run here');
       await expect(
         saveAlertRule(database.db, {
           name: uniqueName('alerts-it-metric'),
