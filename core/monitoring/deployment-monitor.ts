@@ -25,7 +25,9 @@ import {
   downloadSpillFiles,
   profileLogged,
   segmentLabel,
+  mergeSegments,
   servedSegments,
+  spilledSegments,
 } from './served-window';
 
 /** What a monitor run needs. */
@@ -206,22 +208,25 @@ export async function runDeploymentMonitor(
     );
   const stored = await storedRun(deps.db, monitor, window);
   if (stored) return stored;
-  const segments = await servedSegments(deps.db, monitor.subject, window);
   const history = await deploymentHistory(deps.db, monitor.subject);
   const findBinding = bindingFinder(history);
-  const rows = segments.reduce((a, s) => a + s.rows, 0);
   const problems: string[] = [];
   const results: SegmentChecks[] = [];
   const reference: Record<string, unknown> = {};
   const counts: Record<string, number> = {};
-  // Spill files are fetched once per window, when a segment first needs them.
+  // Spill files (rows Postgres refused) are fetched once per window: their segments count too.
   await fs.promises.mkdir(deps.scratchDir, { recursive: true });
   const spillDir = await fs.promises.mkdtemp(path.join(deps.scratchDir, 'monitor-spill-'));
-  let spilled: Promise<string[]> | undefined;
-  const spillFiles = () =>
-    deps.store ? (spilled ??= downloadSpillFiles(deps.store, window, spillDir)) : Promise.resolve([]);
+  let rows = 0;
   try {
+    const spilled = deps.store ? await downloadSpillFiles(deps.store, window, spillDir) : [];
+    const spillFiles = () => Promise.resolve(spilled);
     await withDuck(async (duck) => {
+      const segments = mergeSegments(
+        await servedSegments(deps.db, monitor.subject, window),
+        await spilledSegments(duck, spilled, monitor.subject, window),
+      );
+      rows = segments.reduce((a, s) => a + s.rows, 0);
       for (const s of segments) {
         const label = segmentLabel(
           s.variant,

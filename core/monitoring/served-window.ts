@@ -59,6 +59,56 @@ export async function servedSegments(
 }
 
 /**
+ * Segments of the rows in local spill files (see {@link downloadSpillFiles}) served by `deployment`
+ * in the window: rows Postgres refused during an outage, which {@link servedSegments} cannot see.
+ */
+export async function spilledSegments(
+  duck: DuckSession,
+  files: readonly string[],
+  deployment: string,
+  window: { start: Date; end: Date },
+): Promise<ServedSegment[]> {
+  if (files.length === 0) return [];
+  const rows = await duck.all<{ variant: string; model_version: number; dv: number[]; n: bigint }>(
+    `SELECT variant, model_version, list(DISTINCT deployment_version ORDER BY deployment_version) AS dv, count(*) AS n
+     FROM read_parquet(${sqlPathList(files)})
+     WHERE deployment = $1 AND NOT shadow AND created_at >= $2 AND created_at < $3
+     GROUP BY 1, 2 ORDER BY 1, 2`,
+    [deployment, window.start, window.end],
+  );
+  return rows.map((r) => ({
+    variant: r.variant,
+    modelVersion: Number(r.model_version),
+    deploymentVersions: [...r.dv].map(Number),
+    rows: Number(r.n),
+  }));
+}
+
+/** The segments of both sources, one per variant and model version: rows added, deployment versions united. */
+export function mergeSegments(...lists: readonly (readonly ServedSegment[])[]): ServedSegment[] {
+  const merged = new Map<string, ServedSegment>();
+  for (const s of lists.flat()) {
+    const key = `${s.variant}\u0000${s.modelVersion}`;
+    const seen = merged.get(key);
+    merged.set(
+      key,
+      seen
+        ? {
+            ...seen,
+            rows: seen.rows + s.rows,
+            deploymentVersions: [...new Set([...seen.deploymentVersions, ...s.deploymentVersions])].sort(
+              (a, b) => a - b,
+            ),
+          }
+        : { ...s, deploymentVersions: [...s.deploymentVersions] },
+    );
+  }
+  return [...merged.values()].sort((a, b) =>
+    a.variant === b.variant ? a.modelVersion - b.modelVersion : a.variant < b.variant ? -1 : 1,
+  );
+}
+
+/**
  * Loads one segment's logged rows into the DuckDB table `table` with columns `f` (features JSON) and
  * `p` (prediction JSON): Postgres rows through a cursor (bounded memory), plus the segment's rows in
  * `spillFiles` (see {@link downloadSpillFiles}). Returns the rows loaded and how many came from spills.

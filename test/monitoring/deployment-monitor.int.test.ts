@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { loadConfig } from '../../core/config';
 import { openDatabase, type DatabaseHandle } from '../../core/db';
 import { runTrainingPipeline } from '../../core/ml';
@@ -10,6 +11,7 @@ import { createApiKey } from '../../core/serving/api-keys';
 import { runBatchInference } from '../../core/serving/batch';
 import { createDeployment } from '../../core/serving/deployments';
 import { createInferenceServer, type InferenceServer } from '../../core/serving/server';
+import { PredictionLogWriter } from '../../core/serving/prediction-log';
 import type { S3ObjectStore } from '../../core/storage';
 import { commitRows } from '../support/featureviews';
 import { uniqueName } from '../support/ids';
@@ -190,6 +192,45 @@ describe('deployment monitor (real service, Postgres, S3)', () => {
       `fti_monitor_drift{monitor="${monitor}",segment="main",role="feature",column="tenure_days"} 0`,
     );
     expect(metrics).toMatch(new RegExp(`fti_monitor_rows\\{monitor="${monitor}"\\} 600`));
+  });
+
+  it('checks rows that reached only the spill files (Postgres refused them): their segment, count and drift', async () => {
+    // Served rows of the drifted traffic, logged again while Postgres refuses every batch.
+    const { rows } = await database.pool.query(
+      `SELECT deployment_version, variant, model_version, request_id, entity, features, prediction
+       FROM prediction_logs WHERE deployment = $1 AND variant = 'main' AND features ? 'sessions'
+       ORDER BY id DESC LIMIT 300`,
+      [deployment],
+    );
+    expect(rows).toHaveLength(300);
+    const url = new URL(loadConfig().databaseUrl);
+    url.pathname = '/no_such_database_for_logs';
+    const refusing = new pg.Pool({ connectionString: url.toString(), max: 1 });
+    refusing.on('error', () => undefined);
+    const writer = new PredictionLogWriter(refusing, { flushMs: 60_000, spill: { store, scratchDir } });
+    const t0 = new Date();
+    for (const r of rows)
+      writer.log({
+        deployment,
+        deploymentVersion: r.deployment_version,
+        variant: r.variant,
+        modelVersion: r.model_version,
+        shadow: false,
+        requestId: r.request_id,
+        entity: r.entity,
+        features: r.features,
+        prediction: r.prediction,
+        latencyMs: 1,
+      });
+    await writer.close();
+    await refusing.end();
+    expect(writer.spilled).toBe(300);
+    const t1 = new Date();
+    const spilled = await runDeploymentMonitor({ ...deps, scratchDir }, monitor, t1, t0);
+    expect(spilled).toMatchObject({ status: 'problems', rows: 300 });
+    expect(spilled.problems.join('\n')).toMatch(/^main feature sessions: drift/m);
+    const { runs } = await monitorHistory(database.db, monitor, { last: 1 });
+    expect(runs[0]!.summary).toMatchObject({ rows: { main: 300 } });
   });
 
   it('fti monitor create schedules it; run checks a window through a worker; report and list show it; delete removes both', async () => {
