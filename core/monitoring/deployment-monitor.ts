@@ -26,6 +26,7 @@ import {
   profileLogged,
   segmentLabel,
   mergeSegments,
+  readSpilledRows,
   servedSegments,
   spilledSegments,
 } from './served-window';
@@ -277,7 +278,24 @@ export async function runDeploymentMonitor(
       `monitor ${monitor.name}: the performance window start ${labeledWindow.start.toISOString()} is not before its end ${labeledWindow.end.toISOString()}.`,
       { location: 'performanceWindow' },
     );
+  // Rows Postgres refused are in spill files: those of the checked window, and of the (earlier)
+  // window whose labels are judged.
+  const spillOf = async (w: { start: Date; end: Date }, dir: string) => {
+    if (!deps.store) return [];
+    await fs.promises.mkdir(dir, { recursive: true });
+    try {
+      return await readSpilledRows(await downloadSpillFiles(deps.store, w, dir), monitor.subject, w);
+    } finally {
+      await fs.promises.rm(dir, { recursive: true, force: true });
+    }
+  };
+  const spillRoot = await fs.promises.mkdtemp(path.join(deps.scratchDir, 'performance-spill-'));
+  const spilledRows = await Promise.all([
+    spillOf(labeledWindow, path.join(spillRoot, 'labelled')),
+    spillOf(window, path.join(spillRoot, 'current')),
+  ]).finally(() => fs.promises.rm(spillRoot, { recursive: true, force: true }));
   const metrics = await livePerformance(deps.db, {
+    spilled: { window: spilledRows[0], estimateWindow: spilledRows[1] },
     deployment: monitor.subject,
     window: labeledWindow,
     estimateWindow: window,

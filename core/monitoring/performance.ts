@@ -11,6 +11,7 @@ import type { Binding } from '../serving/deployments';
 import { estimatePerformance } from './cbpe';
 import { nearestLabelJoin, scoredRow } from './labels';
 import { realizedMetrics } from './realized-metrics';
+import type { SpilledRow } from './served-window';
 import { modelVersionReference } from './references';
 import { segmentLabel } from './served-window';
 
@@ -41,17 +42,52 @@ async function loggedWithLabels(
   db: Database,
   deployment: string,
   window: { start: Date; end: Date },
-  options: { toleranceSeconds: number; slice: string | null; labels: boolean },
+  options: {
+    toleranceSeconds: number;
+    slice: string | null;
+    labels: boolean;
+    spilled?: readonly SpilledRow[];
+  },
 ): Promise<LoggedRow[]> {
   const client = await poolOf(db).connect();
   const rows: LoggedRow[] = [];
+  const spilled = options.spilled ?? [];
   try {
+    // Rows Postgres refused (now in spill files) join their labels like logged rows: through a
+    // temporary table that lives for this transaction only.
+    await client.query('BEGIN');
+    let source = 'prediction_logs';
+    if (spilled.length) {
+      await client.query(
+        `CREATE TEMP TABLE _fti_spilled (deployment text, variant text, model_version integer, entity jsonb,
+           features jsonb, prediction jsonb, event_time timestamptz, created_at timestamptz) ON COMMIT DROP`,
+      );
+      for (let i = 0; i < spilled.length; i += 10_000) {
+        const chunk = spilled.slice(i, i + 10_000);
+        await client.query(
+          `INSERT INTO _fti_spilled SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::jsonb[], $6::jsonb[], $7::timestamptz[], $8::timestamptz[])`,
+          [
+            chunk.map((r) => r.deployment),
+            chunk.map((r) => r.variant),
+            chunk.map((r) => r.model_version),
+            chunk.map((r) => r.entity),
+            chunk.map((r) => r.features),
+            chunk.map((r) => r.prediction),
+            chunk.map((r) => r.event_time),
+            chunk.map((r) => r.created_at),
+          ],
+        );
+      }
+      const columns =
+        'deployment, variant, model_version, entity, features, prediction, event_time, created_at';
+      source = `(SELECT ${columns} FROM prediction_logs UNION ALL SELECT ${columns} FROM _fti_spilled)`;
+    }
     const cursor = client.query(
       new Cursor(
         `SELECT p.variant, p.model_version, p.prediction::text AS p,
                 ${options.labels ? 'l.label::text' : 'NULL'} AS y,
                 ${options.slice ? `CASE WHEN jsonb_typeof(p.features->$5) = 'object' THEN p.features->$5->>'value' ELSE p.features->>$5 END` : 'NULL'} AS s
-         FROM prediction_logs p
+         FROM ${source} p
          ${options.labels ? nearestLabelJoin('$4', 'LEFT JOIN') : ''}
          WHERE p.deployment = $1 AND p.created_at >= $2 AND p.created_at < $3 AND $4::float8 >= 0`,
         [
@@ -69,6 +105,10 @@ async function loggedWithLabels(
       for (const r of batch) rows.push(r);
     }
     await cursor.close();
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
   } finally {
     client.release();
   }
@@ -117,7 +157,8 @@ interface SegmentModel {
  * Realized performance of `window` (labels joined now: the later the window, the fewer labels),
  * per segment and slice, with label coverage; plus, for binary classifiers with a CBPE reference,
  * the estimate on the same rows next to it. `estimateWindow`, when given, also gets CBPE estimates
- * (the current window, whose labels have not arrived yet).
+ * (the current window, whose labels have not arrived yet). Rows that only spill files hold count
+ * when given in `spilled`.
  */
 export async function livePerformance(
   db: Database,
@@ -128,6 +169,8 @@ export async function livePerformance(
     toleranceSeconds: number;
     slice: string | null;
     bindingOf: (variant: string, modelVersion: number) => Binding | undefined;
+    /** Rows of `window` and of `estimateWindow` that only spill files hold (Postgres refused them). */
+    spilled?: { readonly window?: readonly SpilledRow[]; readonly estimateWindow?: readonly SpilledRow[] };
   },
 ): Promise<MetricResult[]> {
   const out: MetricResult[] = [];
@@ -178,6 +221,7 @@ export async function livePerformance(
     toleranceSeconds: options.toleranceSeconds,
     slice: options.slice,
     labels: true,
+    ...(options.spilled?.window ? { spilled: options.spilled.window } : {}),
   });
   const window = { start: options.window.start.toISOString(), end: options.window.end.toISOString() };
   for (const g of groups(labeledRows)) {
@@ -247,6 +291,7 @@ export async function livePerformance(
       toleranceSeconds: options.toleranceSeconds,
       slice: null,
       labels: false,
+      ...(options.spilled?.estimateWindow ? { spilled: options.spilled.estimateWindow } : {}),
     });
     for (const g of groups(rows)) {
       const m = await modelOf(g.variant, g.version);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Cursor from 'pg-cursor';
 import { poolOf, type Database } from '../db';
-import { sqlPath, sqlPathList, sqlString, type DuckSession } from '../duckdb';
+import { sqlPath, sqlPathList, sqlString, withDuck, type DuckSession } from '../duckdb';
 import { joinKey, type ObjectStore } from '../storage';
 import type { DataProfile, WindowProfile } from './profile';
 import { profileWindow } from './profile';
@@ -82,6 +82,41 @@ export async function spilledSegments(
     deploymentVersions: [...r.dv].map(Number),
     rows: Number(r.n),
   }));
+}
+
+/** A logged row read back from a spill file (JSON columns as text), as the label join needs it. */
+export interface SpilledRow {
+  readonly deployment: string;
+  readonly variant: string;
+  readonly model_version: number;
+  readonly entity: string;
+  readonly features: string;
+  readonly prediction: string;
+  readonly event_time: Date | null;
+  readonly created_at: Date;
+}
+
+/** Rows of `deployment` served in the window that only the local spill files hold (shadows included). */
+export async function readSpilledRows(
+  files: readonly string[],
+  deployment: string,
+  window: { start: Date; end: Date },
+): Promise<SpilledRow[]> {
+  if (files.length === 0) return [];
+  return withDuck(async (duck) => {
+    const rows = await duck.all<SpilledRow>(
+      `SELECT deployment, variant, model_version, entity, features, prediction, event_time, created_at
+       FROM read_parquet(${sqlPathList(files)})
+       WHERE deployment = $1 AND created_at >= $2 AND created_at < $3`,
+      [deployment, window.start, window.end],
+    );
+    return rows.map((r) => ({
+      ...r,
+      model_version: Number(r.model_version),
+      event_time: r.event_time ? new Date(r.event_time) : null,
+      created_at: new Date(r.created_at),
+    }));
+  });
 }
 
 /** The segments of both sources, one per variant and model version: rows added, deployment versions united. */

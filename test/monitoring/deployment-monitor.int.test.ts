@@ -27,6 +27,7 @@ import { testObjectStore } from '../support/stores';
 import { createChurnView, testTrainingDeps, type TrainingTestDeps } from '../support/training';
 import { runDeploymentMonitor } from '../../core/monitoring/deployment-monitor';
 import { monitorHistory, saveMonitor } from '../../core/monitoring/monitors';
+import { pushLabels } from '../../core/monitoring/labels';
 import { saveAlertSink } from '../../core/monitoring/alerts/rules';
 
 // A deployment monitor over real served traffic: the inference service logs requests to the real
@@ -194,11 +195,11 @@ describe('deployment monitor (real service, Postgres, S3)', () => {
     expect(metrics).toMatch(new RegExp(`fti_monitor_rows\\{monitor="${monitor}"\\} 600`));
   });
 
-  it('checks rows that reached only the spill files (Postgres refused them): their segment, count and drift', async () => {
+  it('checks rows that reached only the spill files (Postgres refused them): their segment, count, drift and labels', async () => {
     // Served rows of the drifted traffic, logged again while Postgres refuses every batch.
     const { rows } = await database.pool.query(
       `SELECT deployment_version, variant, model_version, request_id, entity, features, prediction
-       FROM prediction_logs WHERE deployment = $1 AND variant = 'main' AND features ? 'sessions'
+       FROM prediction_logs WHERE deployment = $1 AND variant = 'main' AND entity ? 'customer_id'
        ORDER BY id DESC LIMIT 300`,
       [deployment],
     );
@@ -225,12 +226,26 @@ describe('deployment monitor (real service, Postgres, S3)', () => {
     await writer.close();
     await refusing.end();
     expect(writer.spilled).toBe(300);
+    // Their outcomes arrive: labels join spilled rows as they join logged ones.
+    await pushLabels(
+      database.db,
+      deployment,
+      rows.map((r) => ({
+        keys: r.entity,
+        eventTime: t0.toISOString(),
+        label: Number((r.entity as { customer_id: number }).customer_id) % 2 ? 'true' : 'false',
+      })),
+    );
     const t1 = new Date();
     const spilled = await runDeploymentMonitor({ ...deps, scratchDir }, monitor, t1, t0);
     expect(spilled).toMatchObject({ status: 'problems', rows: 300 });
     expect(spilled.problems.join('\n')).toMatch(/^main feature sessions: drift/m);
     const { runs } = await monitorHistory(database.db, monitor, { last: 1 });
     expect(runs[0]!.summary).toMatchObject({ rows: { main: 300 } });
+    const coverage = runs[0]!.results.find(
+      (r) => r.segment === 'main' && r.role === 'performance' && r.column === 'label_coverage',
+    );
+    expect(coverage).toMatchObject({ values: 300, score: 1 });
   });
 
   it('fti monitor create schedules it; run checks a window through a worker; report and list show it; delete removes both', async () => {
