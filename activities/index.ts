@@ -6,6 +6,7 @@ import { createPlatformCheckActivities, type PlatformCheckDeps } from './platfor
 import { createTrainingActivities } from './training';
 import { createInferenceActivities, type InferenceDeps } from './inference';
 import { createMaintenanceActivities } from './maintenance';
+import { createMaterializeActivities } from './materialize';
 import { createMonitoringActivities } from './monitoring';
 import { createStreamingActivities } from './streaming';
 import type { StreamingDeps } from '../core/streaming';
@@ -26,6 +27,8 @@ export type { InferenceActivities, InferenceDeps, BatchInferenceInput, Deploymen
 export { createInferenceActivities } from './inference';
 export type { MaintenanceActivities, MaintenanceInput } from './maintenance';
 export { createMaintenanceActivities } from './maintenance';
+export type { MaterializeActivities, MaterializeInput } from './materialize';
+export { createMaterializeActivities } from './materialize';
 export type { MonitoringActivities, MonitorWindowRequest } from './monitoring';
 export { createMonitoringActivities } from './monitoring';
 export { describeDevices } from './devices';
@@ -54,7 +57,11 @@ export function activitiesFor(
   deps: ActivityDeps,
 ): Record<string, (...args: never[]) => Promise<unknown>> {
   const feature = deps.ingestion
-    ? { ...createFeaturePipelineActivities(deps.ingestion), ...createMaintenanceActivities(deps.ingestion) }
+    ? {
+        ...createFeaturePipelineActivities(deps.ingestion),
+        ...createMaintenanceActivities(deps.ingestion),
+        ...createMaterializeActivities(deps.ingestion),
+      }
     : {};
   if (taskQueue === TASK_QUEUES.features && !deps.ingestion) {
     throw new Error(`the ${TASK_QUEUES.features} worker needs feature-store adapters (deps.ingestion)`);

@@ -9,6 +9,8 @@ export { batchInference, deploymentRollout } from './inference';
 export type { BatchInferenceWorkflowInput, DeploymentRolloutResult } from './inference';
 export { featureGroupMaintenance } from './feature-group-maintenance';
 export type { FeatureGroupMaintenanceInput } from './feature-group-maintenance';
+export { featureGroupMaterialization } from './materialize';
+export type { FeatureGroupMaterializationInput } from './materialize';
 export { streamingFeaturePipeline } from './streaming-pipeline';
 export type { StreamingPipelineInput, StreamingPipelineResult } from './streaming-pipeline';
 export { monitorWindow } from './monitoring';

@@ -13,14 +13,16 @@ import {
   groupStatistics,
   type AsOf,
   type FeatureGroupDefinition,
+  type MaterializeResult,
   type StatisticsDeps,
   withoutSketches,
 } from '../../core/featurestore';
 import { ObjectCache, objectStoreFromConfig } from '../../core/storage';
 import { loadConfig } from '../../core/config';
-import { readJsonFile, positiveInt, withDatabase } from '../context';
+import { isoOption, readJsonFile, positiveInt, withDatabase } from '../context';
 import { DEFAULT_MAINTENANCE, ensureMaintenanceSchedule } from '../schedules';
-import { connectTemporal } from '../temporal-client';
+import { connectTemporal, runUrl, showProgress } from '../temporal-client';
+import { TASK_QUEUES } from '../../core/pipelines';
 import { emit, table, type OutputOptions } from '../output';
 
 async function loadDefinitions(file: string): Promise<FeatureGroupDefinition[]> {
@@ -376,6 +378,65 @@ export function registerFeatureGroupCommands(program: Command): void {
           `${result.compactionCommitId ? `compaction commit ${result.compactionCommitId} replaced ${result.filesReplaced} files` : 'nothing to compact'}; retention removed ${result.retentionDeletedFiles} files; ${result.abandonedCommitsCleaned} abandoned commits cleaned`,
       );
     });
+
+  fg.command('materialize <name>')
+    .description(
+      'load the offline history into the online store: the latest row per key with event time in [--start, --end), upsert-if-newer (newer online rows are kept); runs as workflow featureGroupMaterialization on the features queue',
+    )
+    .option('--version <n>', 'version (default: latest)')
+    .option('--start <time>', 'only rows with event time from this time, ISO-8601 (default: all history)')
+    .option('--end <time>', 'only rows with event time before this time, ISO-8601 (default: no bound)')
+    .option('--task-queue <queue>', 'queue of the features worker that runs it', TASK_QUEUES.features)
+    .option('--json', 'machine-readable output')
+    .action(
+      async (
+        name: string,
+        options: OutputOptions & { version?: string; start?: string; end?: string; taskQueue: string },
+      ) => {
+        const start = isoOption(options.start, '--start');
+        const end = isoOption(options.end, '--end');
+        if (start && end && !(start < end))
+          throw new ValidationError(`--start ${start} is not before --end ${end}.`, { location: '--start' });
+        const version = options.version ? positiveInt(options.version, '--version') : undefined;
+        const group = await withDatabase(({ db }) => getFeatureGroup(db, name, version));
+        if (!group.spec.online.enabled)
+          throw new ValidationError(
+            `feature group ${name} v${group.spec.version} is not served online; register a version with online: { enabled: true } to materialize it.`,
+            { location: name },
+          );
+        const config = loadConfig();
+        const client = await connectTemporal(config);
+        try {
+          const workflowId = `materialize-${name}-v${group.spec.version}-${Date.now()}`;
+          const handle = await client.workflow.start('featureGroupMaterialization', {
+            taskQueue: options.taskQueue,
+            workflowId,
+            args: [
+              {
+                featureGroup: { name, version: group.spec.version },
+                ...(start ? { start } : {}),
+                ...(end ? { end } : {}),
+              },
+            ],
+          });
+          const result = await showProgress(
+            handle,
+            handle.result() as Promise<MaterializeResult>,
+            options.json,
+          );
+          emit(options, { ...result, url: runUrl(config, workflowId, handle.firstExecutionRunId) }, () =>
+            [
+              result.commitId === null
+                ? `${name} v${result.featureGroup.version}: the offline table is empty; nothing to materialize`
+                : `${name} v${result.featureGroup.version} as of commit ${result.commitId}: ${result.offered} keys offered, ${result.applied} rows written online (the rest were already as new or newer)`,
+              runUrl(config, workflowId, handle.firstExecutionRunId),
+            ].join('\n'),
+          );
+        } finally {
+          await client.connection.close();
+        }
+      },
+    );
 
   fg.command('reports <name>')
     .description('validation reports (newest first), with the commit each belongs to')

@@ -44,3 +44,4 @@ export type { FeaturePipelineSpec, NormalizedFeaturePipelineSpec } from './pipel
 export * from './views';
 export { loadFeatureModules, FEATURE_MODULES_ENV } from './feature-modules';
 export type { FeatureModule, LoadedFeatureModules } from './feature-modules';
+export * from './materialize';

@@ -48,6 +48,8 @@ export async function commitRows(
   group: FeatureGroupRecord,
   rows: readonly Record<string, unknown>[],
   operation: WriteOperation = 'upsert',
+  /** `online: false` commits offline only, as history written before online serving was enabled. */
+  options: { online?: boolean } = {},
 ): Promise<CommitInfo> {
   const commit = await withDuck(async (duck) => {
     await loadSpine(duck, deps, { rows }, 'raw_rows');
@@ -61,7 +63,7 @@ export async function commitRows(
       })
     ).commit;
   });
-  if (group.spec.online.enabled)
+  if (group.spec.online.enabled && options.online !== false)
     await writeCommitOnline(deps, {
       featureGroup: { name: group.spec.name, version: group.spec.version },
       commitId: commit.id,
