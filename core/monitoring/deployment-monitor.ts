@@ -29,6 +29,7 @@ import {
   readSpilledRows,
   servedSegments,
   spilledSegments,
+  type SpilledRow,
 } from './served-window';
 
 /** What a monitor run needs. */
@@ -209,19 +210,32 @@ export async function runDeploymentMonitor(
     );
   const stored = await storedRun(deps.db, monitor, window);
   if (stored) return stored;
+  // Labels arrive late: realized performance is for the window `labelDelaySeconds` earlier; the
+  // current window gets confidence-based estimates.
+  const delay = monitor.labelDelaySeconds * 1000;
+  const labeledWindow = options.performanceWindow ?? {
+    start: new Date(window.start.getTime() - delay),
+    end: new Date(window.end.getTime() - delay),
+  };
+  if (!(labeledWindow.start < labeledWindow.end))
+    throw new ValidationError(
+      `monitor ${monitor.name}: the performance window start ${labeledWindow.start.toISOString()} is not before its end ${labeledWindow.end.toISOString()}.`,
+      { location: 'performanceWindow' },
+    );
   const history = await deploymentHistory(deps.db, monitor.subject);
   const findBinding = bindingFinder(history);
   const problems: string[] = [];
   const results: SegmentChecks[] = [];
   const reference: Record<string, unknown> = {};
   const counts: Record<string, number> = {};
-  // Spill files (rows Postgres refused) are fetched once per window: their segments count too.
+  // Spill files (rows Postgres refused) are fetched once per window; their rows count in segments,
+  // drift and performance like logged ones.
   await fs.promises.mkdir(deps.scratchDir, { recursive: true });
   const spillDir = await fs.promises.mkdtemp(path.join(deps.scratchDir, 'monitor-spill-'));
   let rows = 0;
+  let spilledRows: { window: SpilledRow[]; estimateWindow: SpilledRow[] };
   try {
     const spilled = deps.store ? await downloadSpillFiles(deps.store, window, spillDir) : [];
-    const spillFiles = () => Promise.resolve(spilled);
     await withDuck(async (duck) => {
       const segments = mergeSegments(
         await servedSegments(deps.db, monitor.subject, window),
@@ -256,46 +270,35 @@ export async function runDeploymentMonitor(
           window,
           table: '_fti_segment',
           scratchDir: deps.scratchDir,
-          spillFiles: await spillFiles(),
+          spillFiles: spilled,
         });
         counts[label] = loaded.rows;
         results.push(...(await checkSegment(deps, duck, label, binding, monitor.thresholds)));
       }
     });
+    // The (earlier) window whose labels are judged has spill files of its own, unless it is this one.
+    const current = await readSpilledRows(spilled, monitor.subject, window);
+    const sameWindow =
+      labeledWindow.start.getTime() === window.start.getTime() &&
+      labeledWindow.end.getTime() === window.end.getTime();
+    const labelledFiles =
+      sameWindow || !deps.store
+        ? []
+        : await downloadSpillFiles(
+            deps.store,
+            labeledWindow,
+            await fs.promises.mkdtemp(path.join(spillDir, 'labelled-')),
+          );
+    spilledRows = {
+      window: sameWindow ? current : await readSpilledRows(labelledFiles, monitor.subject, labeledWindow),
+      estimateWindow: current,
+    };
   } finally {
     await fs.promises.rm(spillDir, { recursive: true, force: true });
   }
   results.push(...(await batchChecks(deps.db, monitor, window)));
-  // Labels arrive late: realized performance is for the window `labelDelaySeconds` earlier; the
-  // current window gets confidence-based estimates.
-  const delay = monitor.labelDelaySeconds * 1000;
-  const labeledWindow = options.performanceWindow ?? {
-    start: new Date(window.start.getTime() - delay),
-    end: new Date(window.end.getTime() - delay),
-  };
-  if (!(labeledWindow.start < labeledWindow.end))
-    throw new ValidationError(
-      `monitor ${monitor.name}: the performance window start ${labeledWindow.start.toISOString()} is not before its end ${labeledWindow.end.toISOString()}.`,
-      { location: 'performanceWindow' },
-    );
-  // Rows Postgres refused are in spill files: those of the checked window, and of the (earlier)
-  // window whose labels are judged.
-  const spillOf = async (w: { start: Date; end: Date }, dir: string) => {
-    if (!deps.store) return [];
-    await fs.promises.mkdir(dir, { recursive: true });
-    try {
-      return await readSpilledRows(await downloadSpillFiles(deps.store, w, dir), monitor.subject, w);
-    } finally {
-      await fs.promises.rm(dir, { recursive: true, force: true });
-    }
-  };
-  const spillRoot = await fs.promises.mkdtemp(path.join(deps.scratchDir, 'performance-spill-'));
-  const spilledRows = await Promise.all([
-    spillOf(labeledWindow, path.join(spillRoot, 'labelled')),
-    spillOf(window, path.join(spillRoot, 'current')),
-  ]).finally(() => fs.promises.rm(spillRoot, { recursive: true, force: true }));
   const metrics = await livePerformance(deps.db, {
-    spilled: { window: spilledRows[0], estimateWindow: spilledRows[1] },
+    spilled: spilledRows,
     deployment: monitor.subject,
     window: labeledWindow,
     estimateWindow: window,

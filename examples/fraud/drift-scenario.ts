@@ -9,14 +9,12 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
 import {
   createApiKey,
   createFeatureView,
   getDeployment,
   registerFeatureGroup,
   sqlPath,
-  TASK_QUEUES,
   verifyWebhookSignature,
   withDuck,
   type Database,
@@ -39,6 +37,7 @@ import {
   fraudMerchants,
   fraudView,
 } from './features/module';
+import { fraudQueues, type FraudRunContext } from './end-to-end';
 import { smokeRequest } from './inference/client';
 import { championParams, fraudTrainingPipeline } from './training/pipelines';
 
@@ -101,17 +100,8 @@ export const driftView: FeatureViewDefinition = {
 };
 
 /** Where the scenario runs. */
-export interface DriftScenarioContext {
-  readonly client: Client;
-  readonly db: Database;
-  /** Example 1's data folder, as the features worker sees it (FTI_FRAUD_DATA_DIR); the scenario writes under `drift/`. */
-  readonly dataDir: string;
-  readonly serviceUrl: string;
-  readonly queues?: { readonly features: string; readonly training: string; readonly inference: string };
-  readonly log?: (line: string) => void;
-  /** Scale. @default 800 cards × 90 days (as the main job) */
-  readonly cards?: number;
-  readonly days?: number;
+export interface DriftScenarioContext extends FraudRunContext {
+  // Scale as the main job's by default; the scenario writes its data under `dataDir/drift/`.
   /** Days after the baseline that are replayed, and how many of them come before the drift. @default 12, 2 */
   readonly replayDays?: number;
   readonly quietDays?: number;
@@ -215,11 +205,7 @@ const dayOf = (d: Date | number) => iso(d).slice(0, 10);
  * groups' history, keeps every model version and deployment version, and starts a new loop cycle.
  */
 export async function runDriftScenario(ctx: DriftScenarioContext): Promise<DriftScenarioResult> {
-  const queues = ctx.queues ?? {
-    features: TASK_QUEUES.features,
-    training: TASK_QUEUES.training,
-    inference: TASK_QUEUES.inference,
-  };
+  const queues = fraudQueues(ctx);
   const log = ctx.log ?? (() => undefined);
   const ids: string[] = [];
   const timeline: string[] = [];
@@ -276,28 +262,22 @@ export async function runDriftScenario(ctx: DriftScenarioContext): Promise<Drift
       { pipeline: spec, ...(window ? { window: { start: iso(window.start), end: iso(window.end) } } : {}) },
     ]);
   const baselineWindow = { start: data.start, end: replayStart };
-  await feature(
-    {
-      name: 'fraud-drift-accounts',
-      featureGroup: { name: DRIFT_NAMES.accounts },
-      source: { kind: 'parquet', path: data.accounts },
-      transformation: 'fraud_account',
-      operation: 'overwrite',
-    },
-    undefined,
-    'baseline',
-  );
-  await feature(
-    {
-      name: 'fraud-drift-merchants',
-      featureGroup: { name: DRIFT_NAMES.merchants },
-      source: { kind: 'parquet', path: data.merchants },
-      transformation: 'fraud_merchant',
-      operation: 'overwrite',
-    },
-    undefined,
-    'baseline',
-  );
+  // Reference data (accounts, merchants): whole files, one commit each.
+  for (const [name, group, file, transformation] of [
+    ['fraud-drift-accounts', DRIFT_NAMES.accounts, data.accounts, 'fraud_account'],
+    ['fraud-drift-merchants', DRIFT_NAMES.merchants, data.merchants, 'fraud_merchant'],
+  ] as const)
+    await feature(
+      {
+        name,
+        featureGroup: { name: group },
+        source: { kind: 'parquet', path: file },
+        transformation,
+        operation: 'overwrite',
+      },
+      undefined,
+      'baseline',
+    );
   // A re-run rewrites the whole history: the groups (and their online rows) hold only the baseline.
   await feature({ ...cardPipeline, operation: 'overwrite' }, baselineWindow, 'baseline');
   await feature({ ...labelPipeline, operation: 'overwrite' }, baselineWindow, 'baseline');

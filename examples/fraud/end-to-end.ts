@@ -24,19 +24,43 @@ import { fraudVariants, predictFraud, smokeRequest } from './inference/client';
 import { challengerParams, championParams, fraudTrainingPipeline } from './training/pipelines';
 import { runRealTime, type RealTimeResult } from './real-time';
 
-/** Where the example runs. */
-export interface FraudExampleContext {
+/** The three teams' task queues. */
+export interface FraudQueues {
+  readonly features: string;
+  readonly training: string;
+  readonly inference: string;
+}
+
+/** Where a fraud example (the end-to-end run, the drift scenario) runs. */
+export interface FraudRunContext {
   readonly client: Client;
   readonly db: Database;
+  /** Example 1's data folder, as the features worker sees it (FTI_FRAUD_DATA_DIR). */
   readonly dataDir: string;
   /** Base URL of the online inference service. */
   readonly serviceUrl: string;
-  readonly queues?: { readonly features: string; readonly training: string; readonly inference: string };
+  /** @default the platform's queues (fti-features, fti-training, fti-inference) */
+  readonly queues?: FraudQueues;
   /** Printed progress lines. */
   readonly log?: (line: string) => void;
   /** Scale. @default 800 cards × 90 days */
   readonly cards?: number;
   readonly days?: number;
+}
+
+/** The queues a run uses: its own, or the platform's. */
+export function fraudQueues(ctx: Pick<FraudRunContext, 'queues'>): FraudQueues {
+  return (
+    ctx.queues ?? {
+      features: TASK_QUEUES.features,
+      training: TASK_QUEUES.training,
+      inference: TASK_QUEUES.inference,
+    }
+  );
+}
+
+/** Where the example runs. */
+export interface FraudExampleContext extends FraudRunContext {
   /** Suffix for workflow ids (tests run the example more than once). */
   readonly runId?: string;
   /** NATS with JetStream for the real-time step. @default NATS_URL */
@@ -92,11 +116,7 @@ async function execute<T>(
 
 /** Runs the whole example; safe to run again (commits, datasets and versions are reused or added, never duplicated). */
 export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudExampleResult> {
-  const queues = ctx.queues ?? {
-    features: TASK_QUEUES.features,
-    training: TASK_QUEUES.training,
-    inference: TASK_QUEUES.inference,
-  };
+  const queues = fraudQueues(ctx);
   const log = ctx.log ?? (() => undefined);
   const ids: string[] = [];
   const suffix = ctx.runId ?? new Date().toISOString().slice(0, 10);

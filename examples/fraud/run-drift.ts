@@ -4,55 +4,28 @@
 // retrains, tests the new model in shadow on live labels and promotes it.
 // Needs the stack and workers with Example 1's feature module (infra/main.sh leaves them running).
 // Usage: node dist/examples/fraud/run-drift.js
-import { Client, Connection } from '@temporalio/client';
-import { loadConfig, openDatabase, projectRoot } from '../../core';
 import { DRIFT_NAMES, runDriftScenario } from './drift-scenario';
-import { defaultDataDir } from './end-to-end';
+import { runOnLocalStack } from './local-stack';
 
-async function main(): Promise<void> {
-  const config = loadConfig();
+runOnLocalStack('fraud drift example', async (ctx, config) => {
   const started = Date.now();
-  const connection = await Connection.connect({ address: config.temporalAddress });
-  const client = new Client({ connection, namespace: config.temporalNamespace });
-  const database = await openDatabase({ url: config.databaseUrl });
-  const serviceUrl = `http://${config.serviceHost}:${config.servicePort}`;
-  try {
-    const result = await runDriftScenario({
-      client,
-      db: database.db,
-      dataDir: process.env.FTI_FRAUD_DATA_DIR ?? defaultDataDir(projectRoot()),
-      serviceUrl,
-      log: (line) => process.stdout.write(`${line}\n`),
-    });
-    const c = result.comparison;
-    const ui = `${config.temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows`;
-    process.stdout.write(
-      [
-        '',
-        '── FTI fraud example with drift: timeline ──────────────────────────────',
-        ...result.timeline,
-        '',
-        `drift started   ${result.driftStart.slice(0, 10)}: crypto exchanges (${result.data.drift!.cryptoMerchants} merchants, a category the model never saw), mid-range amounts near home`,
-        `drift alert     ${result.days.find((d) => d.alerts.some((a) => a.startsWith(DRIFT_NAMES.driftRule)))?.day ?? 'none'} (the window of that day); webhook deliveries: ${result.received.length}, all signatures valid: ${result.received.every((r) => r.signatureValid)}`,
-        `decision        ${result.decision}${c ? `: ${c.metric} challenger ${c.challenger.toFixed(3)} vs champion ${c.champion.toFixed(3)}, 95 % interval of the difference ${c.interval.map((v) => v.toFixed(3)).join(' … ')}` : ''}`,
-        `serving now     ${DRIFT_NAMES.deployment}: ${result.servingAtEnd.join(', ')}   (undo: fti deploy rollback ${DRIFT_NAMES.deployment})`,
-        `inspect         fti monitor report ${DRIFT_NAMES.monitor} · fti alerts list · fti retrain history ${DRIFT_NAMES.policy} · fti deploy history ${DRIFT_NAMES.deployment}`,
-        `Temporal UI     ${ui}   (retraining loop: ${result.workflowIds.find((id) => id.startsWith('retrain-')) ?? ''})`,
-        `took            ${((Date.now() - started) / 1000).toFixed(0)} s`,
-      ].join('\n') + '\n',
-    );
-    if (result.decision !== 'promoted') process.exitCode = 1;
-  } finally {
-    await database.close();
-    await connection.close();
-  }
-}
-
-main().catch((error: unknown) => {
-  let root: unknown = error;
-  while (root instanceof Error && root.cause instanceof Error) root = root.cause;
-  process.stderr.write(
-    `fraud drift example failed: ${root instanceof Error ? root.message : String(root)}\n`,
+  const result = await runDriftScenario(ctx);
+  const c = result.comparison;
+  const ui = `${config.temporalUiUrl}/namespaces/${config.temporalNamespace}/workflows`;
+  process.stdout.write(
+    [
+      '',
+      '── FTI fraud example with drift: timeline ──────────────────────────────',
+      ...result.timeline,
+      '',
+      `drift started   ${result.driftStart.slice(0, 10)}: crypto exchanges (${result.data.drift!.cryptoMerchants} merchants, a category the model never saw), mid-range amounts near home`,
+      `drift alert     ${result.days.find((d) => d.alerts.some((a) => a.startsWith(DRIFT_NAMES.driftRule)))?.day ?? 'none'} (the window of that day); webhook deliveries: ${result.received.length}, all signatures valid: ${result.received.every((r) => r.signatureValid)}`,
+      `decision        ${result.decision}${c ? `: ${c.metric} challenger ${c.challenger.toFixed(3)} vs champion ${c.champion.toFixed(3)}, 95 % interval of the difference ${c.interval.map((v) => v.toFixed(3)).join(' … ')}` : ''}`,
+      `serving now     ${DRIFT_NAMES.deployment}: ${result.servingAtEnd.join(', ')}   (undo: fti deploy rollback ${DRIFT_NAMES.deployment})`,
+      `inspect         fti monitor report ${DRIFT_NAMES.monitor} · fti alerts list · fti retrain history ${DRIFT_NAMES.policy} · fti deploy history ${DRIFT_NAMES.deployment}`,
+      `Temporal UI     ${ui}   (retraining loop: ${result.workflowIds.find((id) => id.startsWith('retrain-')) ?? ''})`,
+      `took            ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    ].join('\n') + '\n',
   );
-  process.exit(1);
+  if (result.decision !== 'promoted') process.exitCode = 1;
 });
