@@ -62,7 +62,7 @@ export const DRIFT_NAMES = {
   monitor: 'fraud-drift-monitor',
   sink: 'fraud-drift-oncall',
   driftRule: 'fraud-drift-features',
-  performanceRule: 'fraud-drift-auc',
+  performanceRule: 'fraud-drift-performance',
   policy: 'fraud-drift-loop',
 } as const;
 
@@ -112,8 +112,14 @@ export interface DriftScenarioContext extends FraudRunContext {
   /** Retraining: the challenger's parameters and minimum labelled requests per variant. */
   readonly challengerParams?: Readonly<Record<string, unknown>>;
   readonly minLabels?: number;
-  /** Bound of the performance rule (realized ROC AUC below it alerts). @default 0.8 */
-  readonly aucAlertBelow?: number;
+  /**
+   * The performance rule: realized `metric` below `below` alerts and starts retraining. @default
+   * recall below 0.5. Recall at the serving threshold is what the business loses: the old champion
+   * may still rank the new fraud above most sales (ROC AUC stays high), but it flags none of it.
+   */
+  readonly performanceRule?: { readonly metric: string; readonly below: number };
+  /** Metric of the live champion/challenger comparison. @default pr_auc (fraud is rare: ROC AUC saturates) */
+  readonly promotionMetric?: string;
   /** The new tactics (share of cards hit per day, fraudulent amounts); see the generator's defaults. */
   readonly drift?: {
     readonly dailyCompromisedShare?: number;
@@ -362,7 +368,7 @@ export async function runDriftScenario(ctx: DriftScenarioContext): Promise<Drift
       kind: 'performance',
       subject: DRIFT_NAMES.monitor,
       sinks: [DRIFT_NAMES.sink],
-      condition: { metric: 'roc_auc', below: ctx.aucAlertBelow ?? 0.8 },
+      condition: ctx.performanceRule ?? { metric: 'recall', below: 0.5 },
     });
     const training = trainingSpec('fraud-drift-retrain', ctx.challengerParams ?? championParams);
     delete (training as { alias?: string }).alias;
@@ -374,7 +380,7 @@ export async function runDriftScenario(ctx: DriftScenarioContext): Promise<Drift
       // The last 30 days: the store holds only what the replay has reached.
       trainingWindowSeconds: 30 * 86_400,
       mode: 'shadow',
-      metric: 'roc_auc',
+      metric: ctx.promotionMetric ?? 'pr_auc',
       minLabels: ctx.minLabels ?? 1000,
       confidence: 0.95,
       checkEverySeconds: 5,

@@ -74,6 +74,10 @@ describe('example 1 with drift: detected, alerted, retrained, promoted on live l
         // The small champion catches crypto cash-outs of 150–900 by their size alone: the new
         // fraud is made less conspicuous at this scale, and more frequent to give enough labels.
         drift: { dailyCompromisedShare: 0.03, fraudAmount: [60, 300] },
+        // The small champion, on a day-old card activity, also misses some old-style fraud, so recall
+        // alone would alert on the quiet days: at this scale the rule and the comparison use ROC AUC.
+        performanceRule: { metric: 'roc_auc', below: 0.8 },
+        promotionMetric: 'roc_auc',
         stepTimeoutMs: 240_000,
         log: (line) => fs.appendFileSync(path.join(dataDir, 'run.log'), `${line}\n`),
       }),
