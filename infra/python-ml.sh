@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 requirements=infra/requirements-ml.txt
 stamp=.venv/.requirements-ml.stamp
 if [ -f "$stamp" ] && [ ! "$requirements" -nt "$stamp" ] && \
-  .venv/bin/python -c 'import xgboost, numpy, tritonclient.http, kserve' 2>/dev/null; then
+  .venv/bin/python -c 'import xgboost, numpy, sklearn, skl2onnx, onnxmltools, onnx, pyarrow, pandas, pytest, tritonclient.http, kserve' 2>/dev/null; then
   exit 0
 fi
 if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv' 2>/dev/null; then
