@@ -30,8 +30,8 @@ import { emit, table, type OutputOptions } from '../output';
 
 type ViewDeps = FeatureViewDeps & { readonly online: OnlineStore };
 
-/** Opens database, object store, cache and online store; loads on-demand functions from FTI_FEATURE_MODULES. */
-async function withViewDeps<T>(fn: (deps: ViewDeps, config: FtiConfig) => Promise<T>): Promise<T> {
+/** Opens database, object store, cache and online store; loads on-demand functions from FTI_FEATURE_MODULES (closed after `fn`). */
+export async function withViewDeps<T>(fn: (deps: ViewDeps, config: FtiConfig) => Promise<T>): Promise<T> {
   return withDatabase(async (handle, config) => {
     const store = objectStoreFromConfig(config);
     const scratchDir = path.join(os.tmpdir(), `fti-cli-${process.pid}`);

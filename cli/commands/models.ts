@@ -11,8 +11,10 @@ import {
   listModelVersions,
   setModelAlias,
 } from '../../core/registry';
+import { importModel, TrainerRegistry, type ModelImportSpec } from '../../core/ml';
 import { objectStoreFromConfig } from '../../core/storage';
-import { positiveInt, withDatabase } from '../context';
+import { jsonObjectOption, positiveInt, withDatabase } from '../context';
+import { withViewDeps } from './feature-views';
 import { emit, table, type OutputOptions } from '../output';
 
 /** `--version 3` or `--alias champion` (default: latest registered). */
@@ -44,7 +46,8 @@ Examples:
   $ fti models alias history fraud
   $ fti models best fraud --metric pr_auc
   $ fti models download fraud --version 3 --out model.onnx
-  $ fti models delete fraud --version 1`,
+  $ fti models delete fraud --version 1
+  $ fti models import model.onnx --model fraud --feature-view fraud_model --training-dataset 2`,
     );
 
   models
@@ -114,6 +117,7 @@ Examples:
                   .join(', ')})`
               : '—'
           }, training run ${v.lineage.trainingRunId ?? '—'}, workflow ${v.lineage.workflowId ?? '—'}, code ${v.lineage.codeVersion ?? '—'}`,
+          ...(v.lineage.provenance ? [`provenance: ${provenanceLine(v.lineage.provenance)}`] : []),
           `artifact: ${v.artifactKey}`,
         ].join('\n'),
       );
@@ -175,6 +179,88 @@ Examples:
     });
 
   models
+    .command('import <file>')
+    .description(
+      "register an ONNX model trained elsewhere (skl2onnx, onnxmltools, torch.onnx): adapted to the platform interface, scored on the training dataset's test split, gated, with provenance",
+    )
+    .requiredOption('--model <name>', 'registered model name')
+    .requiredOption('--feature-view <name>', 'the feature view the model was trained on')
+    .option('--view-version <n>', 'feature view version (default: latest)')
+    .requiredOption(
+      '--training-dataset <n>',
+      'training dataset version it was trained on (its test split scores it)',
+    )
+    .option('--task <task>', 'binary | multiclass | regression (default: inferred from the label)')
+    .option(
+      '--input <name=features>',
+      'map a model input to view features, e.g. --input float_input=amount,age (repeatable; default: one input takes every feature in order, or one input per feature by name)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      '--output <name>',
+      'output holding class probabilities/scores or the prediction (default: inferred; a ZipMap output is unwrapped)',
+    )
+    .option('--scores <kind>', 'probabilities | logits: what a classifier output holds', 'probabilities')
+    .option('--framework <name>', 'training framework for provenance (default: inferred from the converter)')
+    .option('--framework-version <v>', 'its version, e.g. 1.9.1')
+    .option('--alias <name>', 'alias moved to the new version when every gate passes')
+    .option('--compare-with <alias>', 'alias of the model to compare with on the same test rows', 'champion')
+    .option(
+      '--gates <json>',
+      'gates as in a training pipeline, e.g. \'{"thresholds":{"roc_auc":{"min":0.8}}}\'',
+    )
+    .option(
+      '--slice <column>',
+      'compute slice metrics for a column (repeatable)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option('--description <text>', 'version description')
+    .option('--tag <key=value>', 'version tag (repeatable)', (value: string, previous: string[] = []) => [
+      ...previous,
+      value,
+    ])
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, options: ImportOptions) => {
+      if (!fs.existsSync(file))
+        throw new ValidationError(`${file} does not exist; give the path of an ONNX file.`);
+      const spec: ModelImportSpec = {
+        model: options.model,
+        featureView: {
+          name: options.featureView,
+          ...(options.viewVersion ? { version: positiveInt(options.viewVersion, '--view-version') } : {}),
+        },
+        trainingDataset: positiveInt(options.trainingDataset, '--training-dataset'),
+        ...(options.task ? { task: options.task as 'binary' } : {}),
+        ...(options.input ? { inputs: parseInputs(options.input) } : {}),
+        ...(options.output ? { output: options.output } : {}),
+        scores: options.scores as 'probabilities',
+        ...(options.framework ? { framework: options.framework } : {}),
+        ...(options.frameworkVersion ? { frameworkVersion: options.frameworkVersion } : {}),
+        ...(options.alias ? { alias: options.alias } : {}),
+        compareWith: options.compareWith,
+        ...(options.gates ? { gates: jsonObjectOption(options.gates, '--gates') } : {}),
+        sliceColumns: options.slice ?? [],
+        ...(options.description ? { description: options.description } : {}),
+        tags: parseTags(options.tag ?? []),
+      };
+      const bytes = new Uint8Array(fs.readFileSync(file));
+      const result = await withViewDeps((deps) =>
+        importModel({ ...deps, trainers: new TrainerRegistry() }, spec, bytes, file),
+      );
+      const r = result.registration;
+      emit(options, result, () =>
+        [
+          `${r.model} v${r.version} (${r.state}) imported from ${file} — ${result.provenance.converter} ${result.provenance.converterVersion ?? ''}`.trim(),
+          `${result.evaluation.split} split (${result.evaluation.rows} rows): ${metricsLine(result.evaluation.metrics)}`,
+          ...result.evaluation.gates.results.map((g) => `gate ${g.gate}: ${g.passed ? 'passed' : 'FAILED'}`),
+          ...(r.alias
+            ? [`alias ${r.alias.name}: ${r.alias.from === null ? '—' : `v${r.alias.from}`} → v${r.alias.to}`]
+            : []),
+        ].join('\n'),
+      );
+    });
+
+  models
     .command('download <model>')
     .description("write a version's ONNX file")
     .option('--version <n>', 'version number')
@@ -218,4 +304,54 @@ Examples:
       });
       emit(options, { model, version, deleted: true }, () => `deleted ${model} v${version}`);
     });
+}
+
+interface ImportOptions extends OutputOptions {
+  model: string;
+  featureView: string;
+  viewVersion?: string;
+  trainingDataset: string;
+  task?: string;
+  input?: string[];
+  output?: string;
+  scores: string;
+  framework?: string;
+  frameworkVersion?: string;
+  alias?: string;
+  compareWith: string;
+  gates?: string;
+  slice?: string[];
+  description?: string;
+  tag?: string[];
+}
+
+/** `--input float_input=amount,age` (repeatable) → { float_input: [amount, age] }. */
+function parseInputs(values: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const value of values) {
+    const match = /^([^=]+)=(.+)$/.exec(value);
+    if (!match) throw new ValidationError(`--input ${value} must be NAME=feature1,feature2.`);
+    out[match[1]!.trim()] = match[2]!
+      .split(',')
+      .map((f) => f.trim())
+      .filter(Boolean);
+  }
+  return out;
+}
+
+/** `--tag team=risk` (repeatable) → { team: 'risk' }. */
+function parseTags(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const value of values) {
+    const match = /^([^=]+)=(.*)$/.exec(value);
+    if (!match) throw new ValidationError(`--tag ${value} must be KEY=VALUE.`);
+    out[match[1]!.trim()] = match[2]!;
+  }
+  return out;
+}
+
+/** Provenance of an imported model in one line. */
+function provenanceLine(p: Readonly<Record<string, unknown>>): string {
+  const s = (v: unknown) => (typeof v === 'string' ? v : '?');
+  return `imported ${s(p.file)} (sha256 ${s(p.sha256).slice(0, 12)}…), ${p.framework ? `${s(p.framework)}${p.frameworkVersion ? ` ${s(p.frameworkVersion)}` : ''}, ` : ''}converted by ${s(p.converter)} ${p.converterVersion ? s(p.converterVersion) : ''}`.trim();
 }

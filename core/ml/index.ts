@@ -21,5 +21,11 @@ export {
 } from './external-trainer';
 export type { ExternalTrainerDefinition, ExternalTrainerRequest, ExternalJob } from './external-trainer';
 export * from './training-pipeline';
+export { importModel, modelImportSpecSchema } from './model-import';
+export type { ModelImportSpec, ModelImportResult } from './model-import';
+export { adaptToPlatformInterface } from './onnx/adapt';
+export type { InterfaceMapping, AdaptedModel } from './onnx/adapt';
+export { readOnnxModel } from './onnx/reader';
+export type { OnnxModelInfo, OnnxValueInfo } from './onnx/reader';
 export { DevicePool, gpuDeviceIds } from './device-pool';
 export { TrainerThreads } from './trainer-threads';

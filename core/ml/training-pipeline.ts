@@ -223,6 +223,10 @@ export interface CandidateRef {
   readonly trainerMetrics: Readonly<Record<string, number>>;
   /** The device the job held (`CUDA_VISIBLE_DEVICES` id) on a GPU worker; null on CPU workers. */
   readonly device?: string | null;
+  /** Imported models: where the model came from, recorded in its lineage. */
+  readonly provenance?: Readonly<Record<string, unknown>>;
+  /** Imported models: files kept beside the registered artifact (file name → object-store key). */
+  readonly attachmentKeys?: Readonly<Record<string, string>>;
 }
 
 interface Loaded {
@@ -634,6 +638,9 @@ export async function registerCandidate(
     : undefined;
   const metrics: Record<string, number> = {};
   for (const [k, v] of Object.entries(evaluation.metrics)) if (Number.isFinite(v)) metrics[k] = v;
+  const attachments: Record<string, Uint8Array> = {};
+  for (const [file, key] of Object.entries(candidate.attachmentKeys ?? {}))
+    attachments[file] = new Uint8Array(await deps.store.get(key));
   const version = await registerModelVersion(deps, {
     model: spec.model,
     idempotencyKey: run.runKey,
@@ -661,7 +668,9 @@ export async function registerCandidate(
     description: spec.description,
     state,
     ...(referenceProfile ? { referenceProfile } : {}),
+    ...(Object.keys(attachments).length ? { attachments } : {}),
     lineage: {
+      ...(candidate.provenance ? { provenance: candidate.provenance } : {}),
       featureViewId: dataset.featureView.id,
       trainingDatasetId: td.id,
       trainingRunId: candidate.trainingRunId,

@@ -39,6 +39,8 @@ export interface Lineage {
   readonly workflowId?: string;
   readonly workflowRunId?: string;
   readonly codeVersion?: string;
+  /** Where an imported model came from: framework, converter and their versions, the original file's hash. */
+  readonly provenance?: Readonly<Record<string, unknown>>;
 }
 
 /** A registration request; `idempotencyKey` makes a retry return the same version. */
@@ -58,6 +60,8 @@ export interface RegisterModelRequest {
   readonly state?: 'registered' | 'rejected';
   /** Monitoring reference: the model's prediction profile on its evaluation split (JSON). */
   readonly referenceProfile?: unknown;
+  /** Files kept beside the artifact (e.g. an imported model's original ONNX), by file name. */
+  readonly attachments?: Readonly<Record<string, Uint8Array>>;
 }
 
 /** A stored model version with its resolved lineage. */
@@ -86,6 +90,8 @@ export interface ModelVersionInfo {
     readonly workflowId: string | null;
     readonly workflowRunId: string | null;
     readonly codeVersion: string | null;
+    /** Set for imported models (see {@link Lineage.provenance}). */
+    readonly provenance: Readonly<Record<string, unknown>> | null;
   };
   readonly createdAt: Date;
 }
@@ -127,6 +133,13 @@ export async function registerModelVersion(
   const slot = createHash('sha256').update(request.idempotencyKey).digest('hex').slice(0, 16);
   const artifactKey = joinKey('models', request.model, slot, 'model.onnx');
   await deps.store.put(artifactKey, Buffer.from(request.onnx), { contentType: 'application/octet-stream' });
+  for (const [file, body] of Object.entries(request.attachments ?? {})) {
+    if (!/^[a-z0-9][a-z0-9_.-]{0,62}$/.test(file) || file === 'model.onnx' || file === 'metadata.json')
+      throw new ValidationError(`attachment name ${JSON.stringify(file)} is not a plain file name.`);
+    await deps.store.put(joinKey('models', request.model, slot, file), Buffer.from(body), {
+      contentType: 'application/octet-stream',
+    });
+  }
   await deps.store.put(
     joinKey('models', request.model, slot, 'metadata.json'),
     Buffer.from(
@@ -137,6 +150,7 @@ export async function registerModelVersion(
           params: request.params ?? {},
           lineage: request.lineage ?? {},
           trainer: request.trainer,
+          attachments: Object.keys(request.attachments ?? {}),
         },
         null,
         2,
@@ -190,6 +204,7 @@ export async function registerModelVersion(
         trainingRunId: lineage.trainingRunId ?? null,
         codeVersion: lineage.codeVersion ?? null,
         referenceProfile: request.referenceProfile ?? null,
+        provenance: lineage.provenance ?? null,
         idempotencyKey: request.idempotencyKey,
       })
       .returning({ id: tables.modelVersions.id });
@@ -258,6 +273,7 @@ export async function getModelVersionById(db: Database, id: number): Promise<Mod
       workflowId: workflow?.id ?? null,
       workflowRunId: workflow?.runId ?? null,
       codeVersion: v.codeVersion,
+      provenance: (v.provenance as Record<string, unknown> | null) ?? null,
     },
     createdAt: v.createdAt,
   };
@@ -482,5 +498,12 @@ export async function deleteModelVersion(deps: RegistryDeps, model: string, vers
       .where(eq(tables.modelAliasHistory.toModelVersionId, info.id));
     await tx.delete(tables.modelVersions).where(eq(tables.modelVersions.id, info.id));
   });
-  await deps.store.delete([info.artifactKey, info.artifactKey.replace(/model\.onnx$/, 'metadata.json')]);
+  const attachments = Array.isArray(info.lineage.provenance?.attachments)
+    ? (info.lineage.provenance.attachments as unknown[]).filter((f): f is string => typeof f === 'string')
+    : [];
+  await deps.store.delete([
+    info.artifactKey,
+    info.artifactKey.replace(/model\.onnx$/, 'metadata.json'),
+    ...attachments.map((f) => info.artifactKey.replace(/model\.onnx$/, f)),
+  ]);
 }

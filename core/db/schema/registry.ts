@@ -74,6 +74,8 @@ export const modelVersions = pgTable(
     codeVersion: text('code_version'),
     /** Monitoring reference: the prediction profile on the evaluation split (see core/monitoring). */
     referenceProfile: jsonb('reference_profile'),
+    /** Where an imported model came from (framework, converter, versions, file hash); null when trained here. */
+    provenance: jsonb('provenance'),
     idempotencyKey: text('idempotency_key').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },

@@ -9,7 +9,8 @@ export const ElementType = { FLOAT: 1, INT64: 7, DOUBLE: 11 } as const;
 /** One of {@link ElementType}. */
 export type ElementTypeCode = (typeof ElementType)[keyof typeof ElementType];
 
-class Writer {
+/** A protobuf writer: fields appended in order, nested messages length-prefixed. */
+export class Writer {
   private readonly chunks: Uint8Array[] = [];
   private length = 0;
 
@@ -71,6 +72,11 @@ class Writer {
     const inner = new Writer();
     for (let i = 0; i < values.length; i++) inner.varint(values[i]!);
     this.bytes(field, inner.finish());
+  }
+
+  /** Appends bytes that are already an encoded field (tag included), e.g. one copied from a parsed message. */
+  raw(encoded: Uint8Array): void {
+    this.push(encoded);
   }
 
   message(field: number, write: (w: Writer) => void): void {
@@ -192,6 +198,27 @@ function writeValueInfo(w: Writer, v: ValueInfoSpec): void {
   );
 }
 
+/** Writes a NodeProto's fields (inputs, outputs, name, op type, attributes, domain). */
+export function writeNode(node: Writer, n: NodeSpec): void {
+  for (const input of n.inputs) node.string(1, input);
+  for (const output of n.outputs) node.string(2, output);
+  node.string(3, n.name);
+  node.string(4, n.opType);
+  for (const [name, value] of Object.entries(n.attributes ?? {}))
+    node.message(5, (attr) => writeAttribute(attr, name, value));
+  node.string(7, n.domain);
+}
+
+/** Writes a TensorProto's fields. */
+export function writeTensorSpec(w: Writer, t: TensorSpec): void {
+  writeTensor(w, t);
+}
+
+/** Writes a ValueInfoProto's fields (a tensor type with the given shape). */
+export function writeValueInfoSpec(w: Writer, v: ValueInfoSpec): void {
+  writeValueInfo(w, v);
+}
+
 /** Serializes a model to ONNX protobuf bytes (IR version 8). */
 export function encodeModel(model: ModelSpec): Uint8Array {
   const w = new Writer();
@@ -200,16 +227,7 @@ export function encodeModel(model: ModelSpec): Uint8Array {
   w.string(3, '0.1.0');
   w.string(6, model.docString);
   w.message(7, (g) => {
-    for (const n of model.nodes)
-      g.message(1, (node) => {
-        for (const input of n.inputs) node.string(1, input);
-        for (const output of n.outputs) node.string(2, output);
-        node.string(3, n.name);
-        node.string(4, n.opType);
-        for (const [name, value] of Object.entries(n.attributes ?? {}))
-          node.message(5, (attr) => writeAttribute(attr, name, value));
-        node.string(7, n.domain);
-      });
+    for (const n of model.nodes) g.message(1, (node) => writeNode(node, n));
     g.string(2, model.graphName);
     for (const t of model.initializers) g.message(5, (tensor) => writeTensor(tensor, t));
     for (const i of model.inputs) g.message(11, (v) => writeValueInfo(v, i));
