@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { adaptToPlatformInterface } from './adapt';
 import { ElementType, encodeModel, type ModelSpec } from './proto';
@@ -62,6 +64,24 @@ describe('adaptToPlatformInterface: foreign ONNX models behind the platform inte
       e.map((v) => Number((v / sum).toFixed(6))),
     );
     expect(label).toEqual([2, 0]);
+  });
+
+  it("reproduces torch's softmax on a real torch.onnx export (dynamo exporter, symbolic batch)", async () => {
+    // Made by test/fixtures/torch/export.py with torch 2.13 (not installed in CI: the file is the fixture).
+    const dir = path.resolve(__dirname, '../../../test/fixtures/torch');
+    const expected = JSON.parse(fs.readFileSync(path.join(dir, 'mlp-logits.json'), 'utf8')) as {
+      X: number[][];
+      p: number[][];
+    };
+    const source = new Uint8Array(fs.readFileSync(path.join(dir, 'mlp-logits.onnx')));
+    expect(readOnnxModel(source).producerName).toBe('pytorch');
+    const adapted = adaptToPlatformInterface(
+      source,
+      { task: 'multiclass', featureNames: ['a', 'b', 'c', 'd'], classes: 3 },
+      { scores: 'logits' },
+    );
+    const { probabilities } = await run(adapted.onnx, expected.X);
+    expected.p.flat().forEach((p, i) => expect(Math.abs(probabilities![i]! - p)).toBeLessThan(1e-5));
   });
 
   it('makes two probability columns from one positive-class logit (sigmoid)', async () => {
