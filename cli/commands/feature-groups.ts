@@ -8,7 +8,8 @@ import {
   getFeatureGroup,
   listFeatureGroups,
   OfflineTable,
-  registerFeatureGroup,
+  registerFeatureGroupChecked,
+  describeExternalSource,
   computeCommitStatistics,
   groupStatistics,
   type AsOf,
@@ -92,6 +93,34 @@ async function withStatisticsDeps<T>(fn: (deps: StatisticsDeps) => Promise<T>): 
   });
 }
 
+/**
+ * Starts workflow `featureGroupMaterialization` for groups whose history must go online (online
+ * just enabled over existing history, or an external group served online); does not wait.
+ */
+async function startMaterializations(
+  groups: readonly { name: string; version: number }[],
+  taskQueue: string,
+): Promise<{ name: string; version: number; run: { workflowId: string; url: string } }[]> {
+  if (groups.length === 0) return [];
+  const config = loadConfig();
+  const client = await connectTemporal(config);
+  try {
+    const out = [];
+    for (const g of groups) {
+      const workflowId = `materialize-${g.name}-v${g.version}-${Date.now()}`;
+      const handle = await client.workflow.start('featureGroupMaterialization', {
+        taskQueue,
+        workflowId,
+        args: [{ featureGroup: { name: g.name, version: g.version } }],
+      });
+      out.push({ ...g, run: { workflowId, url: runUrl(config, workflowId, handle.firstExecutionRunId) } });
+    }
+    return out;
+  } finally {
+    await client.connection.close();
+  }
+}
+
 /** `fti fg …` — feature groups: create, list, describe, commits, read, statistics, reports. */
 export function registerFeatureGroupCommands(program: Command): void {
   const fg = program
@@ -110,28 +139,50 @@ export function registerFeatureGroupCommands(program: Command): void {
     )
     .option('--no-maintenance', 'do not create the maintenance schedule (see fti fg maintenance)')
     .option('--json', 'machine-readable output')
-    .action(async (file: string, options: OutputOptions & { maintenance: boolean }) => {
+    .option(
+      '--task-queue <queue>',
+      'features queue that materializes history online when needed',
+      TASK_QUEUES.features,
+    )
+    .action(async (file: string, options: OutputOptions & { maintenance: boolean; taskQueue: string }) => {
       const defs = await loadDefinitions(file);
-      const registered = await withDatabase(async ({ db }) => {
+      const registered = await withStatisticsDeps(async (deps) => {
         const out = [];
         for (const def of defs) {
-          const { record, outcome } = await registerFeatureGroup(db, def);
-          out.push({ name: record.spec.name, version: record.spec.version, id: record.id, outcome });
+          const { record, outcome, needsMaterialization } = await registerFeatureGroupChecked(deps, def);
+          out.push({
+            name: record.spec.name,
+            version: record.spec.version,
+            id: record.id,
+            outcome,
+            external: record.spec.external ? describeExternalSource(record.spec.external) : null,
+            needsMaterialization,
+          });
         }
         return out;
       });
-      const schedules = options.maintenance ? await ensureDefaultMaintenance(registered) : [];
-      const results = registered.map((r) => ({
+      // External groups store nothing here: no compaction or retention to schedule.
+      const stored = registered.filter((r) => r.external === null);
+      const schedules = options.maintenance ? await ensureDefaultMaintenance(stored) : [];
+      const materializations = await startMaterializations(
+        registered.filter((r) => r.needsMaterialization),
+        options.taskQueue,
+      );
+      const results = registered.map(({ needsMaterialization: _, ...r }) => ({
         ...r,
         maintenanceSchedule:
           schedules.find((s) => s.name === r.name && s.version === r.version)?.result ?? null,
+        materialization:
+          materializations.find((m) => m.name === r.name && m.version === r.version)?.run ?? null,
       }));
       emit(options, results, () =>
         results
           .map(
             (r) =>
               `${r.outcome}: ${r.name} v${r.version} (id ${r.id})` +
-              (r.maintenanceSchedule ? `; maintenance: ${r.maintenanceSchedule}` : ''),
+              (r.external ? `; external, read in place from ${r.external}` : '') +
+              (r.maintenanceSchedule ? `; maintenance: ${r.maintenanceSchedule}` : '') +
+              (r.materialization ? `; loading its history online: ${r.materialization.url}` : ''),
           )
           .join('\n'),
       );

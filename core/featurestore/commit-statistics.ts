@@ -35,7 +35,10 @@ async function sketchCommit(
 ): Promise<BatchStatistics> {
   const features = group.spec.features;
   return withDuck(async (duck) => {
-    if (commit.files.length === 0) {
+    if (commit.operation === 'external') {
+      // A read of an external source describes the whole source as it is now.
+      await new OfflineTable(deps, group).registerSnapshot(duck, 'commit_rows', { commitId: commit.id });
+    } else if (commit.files.length === 0) {
       const empty = features.map((f) => `NULL AS ${quoteIdent(f.name)}`).join(', ');
       await duck.run(`CREATE VIEW commit_rows AS SELECT ${empty} WHERE FALSE`);
     } else {
@@ -115,6 +118,17 @@ export async function groupStatistics(
   const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
   const table = new OfflineTable(deps, group);
   const bins = group.spec.statistics.histogramBins;
+  if (group.spec.external) {
+    // No history to merge: the statistics of the source as it is now, stored with this read's record.
+    const read = (await table.pin())!;
+    const { statistics } = await computeCommitStatistics(deps, {
+      featureGroup: input.featureGroup,
+      commitId: read.id,
+      ...(input.exact ? { recompute: true } : {}),
+    });
+    if (statistics)
+      return { basis: 'snapshot', statistics, headCommitId: read.id, commitsMerged: 0, commitsComputed: 1 };
+  }
   const timeline = await table.timeline();
   const head = timeline.at(-1)?.id ?? null;
   if (input.exact) {

@@ -41,6 +41,7 @@ export function recordFromRow(row: Row): FeatureGroupRecord {
       statistics: row.statisticsConfig as FeatureGroupSpec['statistics'],
       retentionDays: row.retentionDays,
       tags: row.tags as Record<string, string>,
+      external: (row.external as FeatureGroupSpec['external']) ?? null,
     },
   };
 }
@@ -69,6 +70,7 @@ export async function registerFeatureGroup(
     statisticsConfig: spec.statistics,
     retentionDays: spec.retentionDays,
     tags: spec.tags,
+    external: spec.external,
   };
   return db.transaction(async (tx) => {
     // Serialise concurrent registrations of the same name.

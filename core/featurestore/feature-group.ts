@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors';
 import { isIdentifier } from '../identifiers';
+import {
+  externalSourceSchema,
+  type ExternalSource,
+  type ExternalSourceDefinition,
+} from './external/external-source';
 import { expectationSuiteSchema, type ExpectationSuite } from './validation/expectations';
 
 /** Column types a feature may have. `float_array` holds embeddings. */
@@ -86,6 +91,12 @@ export interface FeatureGroupDefinition {
   /** Old commits' files may be cleaned after this many days (time travel before that is lost). */
   readonly retentionDays?: number;
   readonly tags?: Readonly<Record<string, string>>;
+  /**
+   * An external group: its rows live in a Postgres table/view or under an S3 Parquet prefix and are
+   * read in place (point-in-time joins, batch retrieval, statistics, materialization), never copied
+   * into the offline store and never written by pipelines.
+   */
+  readonly external?: ExternalSourceDefinition;
 }
 
 /** A validated feature group with every default filled in. */
@@ -101,6 +112,8 @@ export interface FeatureGroupSpec {
   readonly statistics: Required<StatisticsSettings>;
   readonly retentionDays: number | null;
   readonly tags: Readonly<Record<string, string>>;
+  /** Where an external group's rows live; null for groups the platform stores. */
+  readonly external: ExternalSource | null;
 }
 
 const name = z
@@ -134,6 +147,7 @@ const definitionSchema = z.object({
     .optional(),
   retentionDays: z.number().int().positive().optional(),
   tags: z.record(z.string(), z.string()).default({}),
+  external: externalSourceSchema.optional(),
 });
 
 /**
@@ -204,6 +218,11 @@ export function defineFeatureGroup(definition: FeatureGroupDefinition): FeatureG
       );
     }
   }
+  if (d.external && (d.retentionDays !== undefined || d.expectations))
+    throw new ValidationError(
+      `${label}: an external group is read in place and never written, so ${d.retentionDays !== undefined ? 'retentionDays' : 'expectations'} cannot apply; remove it (validate the data where it is written).`,
+      { location: `${label}, external` },
+    );
   const required = new Set([...d.primaryKey, d.eventTime]);
   return {
     name: d.name,
@@ -223,6 +242,7 @@ export function defineFeatureGroup(definition: FeatureGroupDefinition): FeatureG
     statistics: { enabled: d.statistics?.enabled ?? true, histogramBins: d.statistics?.histogramBins ?? 20 },
     retentionDays: d.retentionDays ?? null,
     tags: d.tags,
+    external: d.external ?? null,
   };
 }
 
@@ -239,6 +259,8 @@ export function compareSchemas(stored: FeatureGroupSpec, next: FeatureGroupSpec)
     return { kind: 'breaking', reason: 'the primary key changed' };
   if (stored.eventTime !== next.eventTime)
     return { kind: 'breaking', reason: 'the event-time column changed' };
+  if (JSON.stringify(stored.external) !== JSON.stringify(next.external))
+    return { kind: 'breaking', reason: 'the external source changed' };
   for (let i = 0; i < stored.features.length; i++) {
     const before = stored.features[i]!;
     const after = next.features[i];

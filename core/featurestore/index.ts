@@ -9,6 +9,15 @@ export type {
 } from './feature-group';
 export { registerFeatureGroup, getFeatureGroup, listFeatureGroups } from './feature-group-repository';
 export type { FeatureGroupRecord, RegisterOutcome } from './feature-group-repository';
+export { registerFeatureGroupChecked } from './register-group';
+export type { GroupRegistration } from './register-group';
+export {
+  externalSourceSchema,
+  describeExternalSource,
+  checkExternalSource,
+  loadExternalRows,
+} from './external/external-source';
+export type { ExternalSource, ExternalSourceDefinition } from './external/external-source';
 export {
   FeatureGroupNotFoundError,
   SchemaChangeError,

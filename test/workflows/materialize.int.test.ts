@@ -1,8 +1,13 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { loadConfig } from '../../core/config';
+import { getFeatureGroup, registerFeatureGroup } from '../../core/featurestore';
 import { openDatabase, type DatabaseHandle } from '../../core/db';
 import type { S3ObjectStore } from '../../core/storage';
 import { runCliAsync } from '../support/cli';
 import { commitRows, createGroup, testViewDeps, type ViewTestDeps } from '../support/featureviews';
+import { uniqueGroupName } from '../support/featurestore';
 import { uniqueName } from '../support/ids';
 import { testObjectStore } from '../support/stores';
 import {
@@ -118,5 +123,58 @@ describe('fti fg materialize', () => {
     ]);
     expect(backwards.code).not.toBe(0);
     expect(backwards.stderr).toContain('is not before --end');
+  }, 120_000);
+
+  it('fti fg create starts materialization when it turns online serving on over existing history', async () => {
+    const name = uniqueGroupName('late_online');
+    const definition = { name, primaryKey: ['card_id'], eventTime: 'event_time', features };
+    const { record } = await registerFeatureGroup(database.db, definition);
+    await commitRows(deps, record, [
+      { card_id: 'a', event_time: at(1), amount_sum_1d: 1 },
+      { card_id: 'a', event_time: at(2), amount_sum_1d: 2 },
+      { card_id: 'b', event_time: at(1), amount_sum_1d: 7 },
+    ]);
+    const file = path.join(os.tmpdir(), `${name}.fg.json`);
+    fs.writeFileSync(file, JSON.stringify({ ...definition, online: { enabled: true } }));
+    const [worker] = await createTestWorkers(temporal, [taskQueue], {
+      db: database.db,
+      store,
+      ingestion: deps,
+    });
+    const online = await withWorkers([worker!], async () => {
+      const created = await runCliAsync([
+        'fg',
+        'create',
+        file,
+        '--task-queue',
+        taskQueue,
+        '--no-maintenance',
+        '--json',
+      ]);
+      expect(created.stderr).toBe('');
+      const [result] = JSON.parse(created.stdout) as {
+        outcome: string;
+        materialization: { workflowId: string };
+      }[];
+      expect(result!.outcome).toBe('unchanged');
+      await temporal.client.workflow.getHandle(result!.materialization.workflowId).result();
+      // Registering it again changes nothing and starts nothing.
+      const again = await runCliAsync([
+        'fg',
+        'create',
+        file,
+        '--task-queue',
+        taskQueue,
+        '--no-maintenance',
+        '--json',
+      ]);
+      expect((JSON.parse(again.stdout) as { materialization: unknown }[])[0]!.materialization).toBeNull();
+      return deps.online.read((await getFeatureGroup(database.db, name)).spec, [
+        { card_id: 'a' },
+        { card_id: 'b' },
+      ]);
+    });
+    fs.rmSync(file, { force: true });
+    expect(online.map((r) => r.values?.amount_sum_1d)).toEqual([2, 7]);
   }, 120_000);
 });

@@ -39,6 +39,8 @@ export const featureGroups = pgTable(
     /** Commits older than this many days may be cleaned (never the latest snapshot's files). */
     retentionDays: integer('retention_days'),
     tags: jsonb('tags').notNull().default({}),
+    /** External groups: `{ kind: 'postgres', table, urlEnv }` or `{ kind: 'parquet', prefix }`; read in place. */
+    external: jsonb('external'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -59,6 +61,8 @@ export const commitOperation = pgEnum('commit_operation', [
   'delete',
   'overwrite',
   'compaction',
+  /** A read of an external group's source, recorded for lineage: no files, a fingerprint. */
+  'external',
 ]);
 
 /**

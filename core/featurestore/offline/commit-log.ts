@@ -47,7 +47,7 @@ export interface CompletionRequest {
 
 /** Fields recorded when a commit is begun. */
 export interface BeginRequest {
-  readonly operation: WriteOperation | 'compaction';
+  readonly operation: WriteOperation | 'compaction' | 'external';
   readonly idempotencyKey: string;
   readonly pipelineRunId?: number;
   readonly window?: { readonly start: Date; readonly end: Date };

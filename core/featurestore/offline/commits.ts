@@ -39,7 +39,7 @@ export interface CommitInfo {
   /** Timeline position (completion order); null until completed. */
   readonly sequence: number | null;
   readonly state: 'requested' | 'inflight' | 'completed' | 'aborted';
-  readonly operation: WriteOperation | 'compaction';
+  readonly operation: WriteOperation | 'compaction' | 'external';
   readonly files: readonly CommitFile[];
   readonly replacedFiles: readonly string[];
   readonly rowsInserted: number;

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import type { Database, DatabaseTransaction } from '../../db';
 import { sqlPath, type DuckSession } from '../../duckdb';
 import { ValidationError } from '../../errors';
@@ -6,6 +7,7 @@ import { quoteIdent } from '../../identifiers';
 import { joinKey, type ObjectCache, type ObjectStore } from '../../storage';
 import { DUCK_TYPES } from '../conform';
 import { CommitNotFoundError, WriteConflictError } from '../errors';
+import { describeExternalSource, externalFingerprint, loadExternalRows } from '../external/external-source';
 import type { FeatureGroupRecord } from '../feature-group-repository';
 import { CommitCompletedMeanwhile, CommitLog, type CommitAttempt } from './commit-log';
 import {
@@ -26,6 +28,8 @@ export interface OfflineStoreDeps {
   readonly db: Database;
   readonly store: ObjectStore;
   readonly cache: ObjectCache;
+  /** Local scratch space (external groups' reads). @default the OS temp folder */
+  readonly scratchDir?: string;
 }
 
 /** Options of {@link OfflineTable.write}. */
@@ -140,6 +144,7 @@ export class OfflineTable {
    * small batch costs the same however long the history is.
    */
   async write(duck: DuckSession, batch: string, options: WriteOptions): Promise<WriteResult> {
+    this.refuseExternal('it cannot be written; write to the source instead');
     const existing = await this.log.findByKey(options.idempotencyKey);
     if (existing?.state === 'completed') return { commit: existing, reused: true };
     if (options.supersedes !== undefined && options.operation !== 'upsert') {
@@ -347,6 +352,7 @@ export class OfflineTable {
    * empty table).
    */
   async registerSnapshot(duck: DuckSession, view: string, asOf?: AsOf): Promise<CommitInfo | undefined> {
+    if (this.featureGroup.spec.external) return this.registerExternal(duck, view, asOf);
     // The head (what pins usually name) comes from the live-file list; older snapshots replay the timeline.
     if (asOf === undefined || 'commitId' in asOf) {
       const { head, files } = await this.log.headSnapshot();
@@ -358,6 +364,90 @@ export class OfflineTable {
     const timeline = await this.log.timeline(asOf);
     await this.registerResolved(duck, view, liveFilesOf(timeline), 'snapshot');
     return timeline.at(-1);
+  }
+
+  /**
+   * The commit a read pins (training data, batch retrieval): the latest (or latest at a time) for a
+   * stored group; for an external group, a record of this read of its source (see
+   * {@link recordExternalRead}) — external sources have no time travel.
+   */
+  async pin(asOfTime?: Date): Promise<CommitInfo | undefined> {
+    if (!this.featureGroup.spec.external) return this.head(asOfTime);
+    if (asOfTime)
+      throw new ValidationError(
+        `${this.label} is external (${describeExternalSource(this.featureGroup.spec.external)}): it is read as it is now and cannot be read as of ${asOfTime.toISOString()}; leave out asOf, or store the group's history in the platform.`,
+        { location: 'asOf' },
+      );
+    return this.recordExternalRead();
+  }
+
+  /**
+   * Records a read of an external group's source as a commit without files (operation `external`)
+   * holding the source's fingerprint (row count, latest event time, or the Parquet files' ETags) —
+   * reused while the source is unchanged — so training datasets and predictions name what they read.
+   */
+  async recordExternalRead(rows?: number): Promise<CommitInfo> {
+    const spec = this.featureGroup.spec;
+    const fingerprint = await externalFingerprint(
+      { store: this.deps.store, scratchDir: this.scratchDir },
+      spec,
+    );
+    const head = await this.log.head();
+    if (head?.contentHash === fingerprint.hash) return head;
+    const idempotencyKey = `external:${fingerprint.hash}:after:${head?.id ?? 0}`;
+    let holder;
+    try {
+      const found = await this.log.findByKey(idempotencyKey);
+      if (found?.state === 'completed') return found;
+      holder = await this.log.begin({ operation: 'external', idempotencyKey, contentHash: fingerprint.hash });
+    } catch (error) {
+      if (error instanceof CommitCompletedMeanwhile) return error.commit;
+      throw error;
+    }
+    return this.log.complete(holder, {
+      files: [],
+      rowsInserted: fingerprint.rows ?? rows ?? 0,
+      rowsUpdated: 0,
+      rowsDeleted: 0,
+      dependency: { kind: 'blind' },
+    });
+  }
+
+  private get scratchDir(): string {
+    return this.deps.scratchDir ?? os.tmpdir();
+  }
+
+  private refuseExternal(what: string): void {
+    const external = this.featureGroup.spec.external;
+    if (external)
+      throw new ValidationError(
+        `${this.label} is an external feature group, read in place from ${describeExternalSource(external)}; ${what}.`,
+        { location: this.label },
+      );
+  }
+
+  private async registerExternal(duck: DuckSession, view: string, asOf: AsOf): Promise<CommitInfo> {
+    if (asOf && 'time' in asOf) await this.pin(asOf.time);
+    if (asOf && 'commitId' in asOf) {
+      // A pinned read is honoured only while the source still is what that read saw.
+      const pinned = await this.log.completedById(asOf.commitId);
+      const current = await this.recordExternalRead();
+      if (current.id !== pinned.id)
+        throw new ValidationError(
+          `${this.label} is external and its source changed since read #${pinned.id} (now read #${current.id}); the platform cannot re-read a past state of ${describeExternalSource(this.featureGroup.spec.external!)}. Read it as it is now (create a new training dataset), or store the group's history in the platform.`,
+          { location: this.label },
+        );
+    }
+    const table = `${view}_external`;
+    await fs.promises.mkdir(this.scratchDir, { recursive: true });
+    const rows = await loadExternalRows(
+      duck,
+      { store: this.deps.store, scratchDir: this.scratchDir },
+      this.featureGroup.spec,
+      table,
+    );
+    await duck.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT * FROM ${table}`);
+    return asOf && 'commitId' in asOf ? this.log.completedById(asOf.commitId) : this.recordExternalRead(rows);
   }
 
   /** A completed commit of this group by id; {@link CommitNotFoundError} when there is none. */
@@ -381,6 +471,7 @@ export class OfflineTable {
     fromCommitId: number,
     toCommitId?: number,
   ): Promise<CommitInfo[]> {
+    this.refuseExternal('its source keeps no change history, so it has no incremental reads');
     const all = await this.log.timeline();
     const from = all.find((c) => c.id === fromCommitId);
     if (!from) throw new CommitNotFoundError(this.label, `with id ${fromCommitId}`);
@@ -474,6 +565,7 @@ export class OfflineTable {
    * files for time travel until retention removes them.
    */
   async compact(duck: DuckSession, options: CompactOptions = {}): Promise<CommitInfo | undefined> {
+    if (this.featureGroup.spec.external) return undefined; // nothing stored here to compact
     const snapshot = await this.log.headSnapshot();
     const runs = planCompaction(snapshot.files, options);
     if (runs.length === 0) return undefined;

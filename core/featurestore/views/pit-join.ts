@@ -84,7 +84,7 @@ export async function resolvePins(
 ): Promise<SnapshotPins> {
   const pins: Record<number, number> = {};
   for (const group of viewGroups(view)) {
-    const head = await new OfflineTable(deps, group).head(asOf);
+    const head = await new OfflineTable(deps, group).pin(asOf);
     if (!head && asOf)
       throw new CommitNotFoundError(
         `${group.spec.name} v${group.spec.version}`,

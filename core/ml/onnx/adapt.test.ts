@@ -57,7 +57,7 @@ describe('adaptToPlatformInterface: foreign ONNX models behind the platform inte
       [0, 0, 2],
       [3, 0, 0],
     ]);
-    expect(outputs.sort()).toEqual(['label', 'probabilities']);
+    expect([...outputs].sort()).toEqual(['label', 'probabilities']);
     const e = [Math.exp(0), Math.exp(0), Math.exp(2)];
     const sum = e[0]! + e[1]! + e[2]!;
     expect(probabilities!.slice(0, 3).map((p) => Number(p.toFixed(6)))).toEqual(
