@@ -53,4 +53,11 @@ export interface ObjectStore {
   delete(keys: string | readonly string[]): Promise<void>;
   /** Deletes every object under a prefix; returns how many were removed. */
   deletePrefix(prefix: string): Promise<number>;
+  /**
+   * A URL that downloads the object with a plain HTTP GET, without credentials, until it expires
+   * `expiresInSeconds` (1 s – 7 days) from now: handed to clients (the REST API's training data) so
+   * large files go from the store to them directly. Signing is local: nothing is checked against
+   * the store, so a URL for a missing key answers 404 when used.
+   */
+  presignGet(key: string, expiresInSeconds: number): Promise<string>;
 }

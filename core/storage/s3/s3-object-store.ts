@@ -15,6 +15,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { joinKey, assertObjectKey } from '../keys';
 import { OutageRetryStrategy } from './retry';
 import type { ObjectBody, ObjectInfo, ObjectStore, PutOptions } from '../object-store';
@@ -185,6 +186,21 @@ export class S3ObjectStore implements ObjectStore {
     }
     const size = (await fs.promises.stat(filePath)).size;
     return { key, size, etag: undefined, lastModified: undefined };
+  }
+
+  async presignGet(key: string, expiresInSeconds: number): Promise<string> {
+    // SigV4 query signing allows 1 s to 7 days; anything else is a caller's bug, said plainly.
+    if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 1 || expiresInSeconds > 604_800)
+      throw new RangeError(`presigned URL expiry must be 1–604800 whole seconds, got ${expiresInSeconds}`);
+    try {
+      return await getSignedUrl(
+        this.client,
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }),
+        { expiresIn: expiresInSeconds },
+      );
+    } catch (error) {
+      throw this.wrap(error, key);
+    }
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
