@@ -10,7 +10,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { isDatabaseUnavailable } from '../db/client';
 import { ENV } from '../config';
 import { FtiError, ServiceUnavailableError, ValidationError } from '../errors';
@@ -23,6 +23,9 @@ import {
 import { allows, ApiKeyVerifier, type ApiKeyGrant, type ApiKeyScope } from './api-keys';
 import { DeploymentNotFoundError } from './deployments';
 import { EventIngest, registerEventRoutes, type EventIngestOptions } from './event-ingest';
+import { registerFeatureStoreRoutes } from './feature-store-api';
+import { openApiDocument } from './openapi';
+import { predictSchema } from './predict-schema';
 import { ServingMetrics } from './metrics';
 import { registerMonitorGauges } from '../monitoring/metrics';
 import { pushLabels } from '../monitoring/labels';
@@ -69,21 +72,6 @@ export interface InferenceServer {
   readonly logs: PredictionLogWriter | undefined;
   close(): Promise<void>;
 }
-
-const instanceSchema = z
-  .object({
-    keys: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-    request: z.record(z.string(), z.unknown()).optional(),
-    /** When the event being scored happened (ISO-8601); logged so later labels join on it. */
-    eventTime: z.iso
-      .datetime({ offset: true, message: 'must be an ISO-8601 time, e.g. 2026-11-30T12:00:00Z' })
-      .optional(),
-  })
-  .strict();
-const predictSchema = z.union([
-  z.object({ instances: z.array(instanceSchema).min(1) }).strict(),
-  instanceSchema,
-]);
 
 /** An error that maps to an HTTP status. */
 class HttpError extends Error {
@@ -156,7 +144,9 @@ function statusOf(error: unknown): number {
  * values → online features → transformations → ONNX), the Open Inference Protocol v2
  * (`/v2/health/*`, `/v2/models/:name[/versions/:v][/ready|/infer]`), `/metrics` for Prometheus, and
  * the event push endpoint `/v1/feature-groups/:name/events` (validated events into the group's
- * stream; NATS is connected on first push, so predictions never wait for it).
+ * stream; NATS is connected on first push, so predictions never wait for it), the feature store's
+ * read API (`/v1/feature-groups`, `/v1/feature-views`, see `feature-store-api.ts`) and its OpenAPI
+ * document at `/v1/openapi.json`.
  * Deployments are loaded on first use and kept warm; changes arrive by LISTEN/NOTIFY.
  */
 export async function createInferenceServer(options: InferenceServerOptions): Promise<InferenceServer> {
@@ -480,6 +470,13 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     authenticate: (request) => authenticate(request, 'push'),
     bodyLimit: options.events?.bodyLimit,
   });
+
+  // The feature store's REST API (scope `features`) and the OpenAPI document of the /v1 routes.
+  registerFeatureStoreRoutes(app, {
+    ...options,
+    authenticate: (request) => authenticate(request, 'features'),
+  });
+  app.get('/v1/openapi.json', async () => openApiDocument());
 
   // Open Inference Protocol v2 (KServe / Triton).
   // Liveness never depends on PostgreSQL or S3: restarting the process cannot fix their outage.

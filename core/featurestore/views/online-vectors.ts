@@ -28,7 +28,10 @@ export interface FeatureVector {
   readonly values: Readonly<Record<string, unknown>>;
   /** Per feature, in view order. */
   readonly status: Readonly<Record<string, FeatureStatus>>;
-  /** Model input (transformations applied), in `transformation.outputs` order; NaN = missing. */
+  /**
+   * Model input (transformations applied), in `transformation.outputs` order; NaN = missing. Empty
+   * from a reader built with `encode: false`.
+   */
   readonly vector: readonly number[];
   /** Inference-helper columns (returned for inference only). */
   readonly helpers: Readonly<Record<string, unknown>>;
@@ -56,6 +59,7 @@ export class RequestFieldError extends ValidationError {}
  */
 export class OnlineFeatureReader {
   private readonly fitted: FittedTransformations;
+  private readonly encode: boolean;
   /** Spine columns: request parameters at serving time. */
   private readonly spineColumns: ReadonlySet<string>;
   private readonly functions: readonly {
@@ -71,9 +75,18 @@ export class OnlineFeatureReader {
   constructor(
     private readonly store: OnlineStore,
     readonly view: ResolvedFeatureView,
-    options: { onDemand: OnDemandRegistry; transformation?: FittedTransformations },
+    options: {
+      onDemand: OnDemandRegistry;
+      transformation?: FittedTransformations;
+      /**
+       * Compute model inputs (`vector`). Off for readers that serve feature values only: without a
+       * dataset's transformations a text feature has no numeric encoding. @default true
+       */
+      encode?: boolean;
+    },
   ) {
     this.fitted = options.transformation ?? passthrough(view.features);
+    this.encode = options.encode ?? true;
     this.spineColumns = new Set(view.columns.filter((c) => c.origin === 'spine').map((c) => c.name));
     const typed = (name: string): TypedField => ({
       name,
@@ -255,7 +268,8 @@ export class OnlineFeatureReader {
       }
       const helpers: Record<string, unknown> = {};
       for (const c of view.columns) if (c.role === 'inference_helper') helpers[c.name] = row[c.name] ?? null;
-      return { keys: r.keys, values, status: featureStatus, vector: encodeRow(this.fitted, row), helpers };
+      const vector = this.encode ? encodeRow(this.fitted, row) : [];
+      return { keys: r.keys, values, status: featureStatus, vector, helpers };
     });
   }
 }
