@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command: install, bring the stack up (if it was not already), run lint, format check,
-# type check and every jest test (unit + integration against the real services), bring down what
-# this script started and check nothing it started is left, then print a last line
-# "N passed, N failed" (the checks count as one test each).
+# type check, every jest test (unit + integration against the real services) and the Python
+# client's pytest suite, bring down what this script started and check nothing it started is left,
+# then print a last line "N passed, N failed" (jest + pytest tests; the checks count as one each).
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 
 was_up=0
@@ -34,6 +34,18 @@ jest_status=0
 # timeouts), so four run side by side even on 2 cores.
 npx jest --ci --maxWorkers=4 --json --outputFile="$report" "$@" || jest_status=1
 
+# The Python client's tests run against the same stack (their fixture starts its own online
+# service on a free port); their counts are added to the final line.
+fti_log "pytest (Python client: clients/python/tests)"
+pytest_report=.fti/pytest-report.xml
+rm -f "$pytest_report"
+pytest_status=0
+if bash infra/python-client.sh; then
+  .venv/bin/python -m pytest clients/python/tests -q -p no:cacheprovider --junitxml="$pytest_report" || pytest_status=1
+else
+  pytest_status=1
+fi
+
 cleanup
 trap - EXIT
 if [ "$was_up" = 0 ]; then
@@ -43,9 +55,18 @@ fi
 CHECKS_PASSED=$checks_passed CHECKS_FAILED=$checks_failed node -e '
   const fs = require("fs");
   const r = fs.existsSync(process.argv[1]) ? require(process.argv[1]) : { numPassedTests: 0, numFailedTests: 1, numRuntimeErrorTestSuites: 0, numPendingTests: 0, numTodoTests: 0 };
-  const passed = r.numPassedTests + Number(process.env.CHECKS_PASSED);
-  const failed = r.numFailedTests + r.numRuntimeErrorTestSuites + Number(process.env.CHECKS_FAILED);
-  const skipped = r.numPendingTests + r.numTodoTests;
+  // pytest JUnit XML: <testsuite ... errors="0" failures="0" skipped="0" tests="11" ...>; no report counts as one failure.
+  const py = { passed: 0, failed: 1, skipped: 0 };
+  if (fs.existsSync(process.argv[2])) {
+    const suite = fs.readFileSync(process.argv[2], "utf8").match(/<testsuite\b[^>]*>/)?.[0] ?? "";
+    const n = (name) => Number(suite.match(new RegExp(`\\b${name}="(\\d+)"`))?.[1] ?? 0);
+    py.failed = n("failures") + n("errors");
+    py.skipped = n("skipped");
+    py.passed = n("tests") - py.failed - py.skipped;
+  }
+  const passed = r.numPassedTests + py.passed + Number(process.env.CHECKS_PASSED);
+  const failed = r.numFailedTests + r.numRuntimeErrorTestSuites + py.failed + Number(process.env.CHECKS_FAILED);
+  const skipped = r.numPendingTests + r.numTodoTests + py.skipped;
   console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
-' "$PWD/$report"
-[ "$jest_status" = 0 ] && [ "$checks_failed" = 0 ]
+' "$PWD/$report" "$PWD/$pytest_report"
+[ "$jest_status" = 0 ] && [ "$pytest_status" = 0 ] && [ "$checks_failed" = 0 ]
