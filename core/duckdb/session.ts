@@ -30,7 +30,10 @@ export class DuckSession {
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     if (options.tempDirectory) config.temp_directory = options.tempDirectory;
     const instance = await DuckDBInstance.create(':memory:', config);
-    return new DuckSession(instance, await instance.connect());
+    const connection = await instance.connect();
+    // Event times are UTC wall time everywhere; zone-aware values convert in UTC, whatever the machine's zone.
+    await connection.run("SET TimeZone = 'UTC'");
+    return new DuckSession(instance, connection);
   }
 
   /** Runs a statement for its effect. */

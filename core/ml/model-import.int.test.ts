@@ -240,7 +240,7 @@ describe('model import: Python-trained scikit-learn and XGBoost models as platfo
         expect(maxDiff(online, proba[file]!)).toBeLessThan(1e-5);
 
         // Batch: every spine row of the window, stored with the positive-class score.
-        await runBatchInference(deps, {
+        const batch = await runBatchInference(deps, {
           deployment,
           window: { start: new Date(Date.UTC(2025, 11, 1)), end: new Date(Date.UTC(2026, 1, 1)) },
         });
@@ -257,6 +257,29 @@ describe('model import: Python-trained scikit-learn and XGBoost models as platfo
         );
         expect(stored).toHaveLength(3600);
         expect(max).toBeLessThan(1e-5);
+
+        // The same predictions as a pandas user reads the Parquet file: zone-aware times, typed columns.
+        const parquet = path.join(dir, `${file}.predictions.parquet`);
+        await store.download(batch.outputs.find((o) => o.sink === 's3')!.location, parquet);
+        const expected = path.join(dir, `${file}.expected.json`);
+        fs.writeFileSync(
+          expected,
+          JSON.stringify({ customers: testCustomers, p1: proba[file]!.map((p) => p[1]) }),
+        );
+        const python = projectPython(['pandas', 'pyarrow']);
+        const { stdout } = await run(python, [
+          path.resolve(__dirname, '../../test/support/read-predictions.py'),
+          parquet,
+          expected,
+        ]);
+        expect(JSON.parse(stdout)).toMatchObject({
+          rows: 3600,
+          event_time_arrow: 'timestamp[us, tz=UTC]',
+          event_time_pandas: 'datetime64[us, UTC]',
+          model_version_pandas: 'Int32',
+          score_pandas: 'Float64',
+        });
+        expect((JSON.parse(stdout) as { max_diff: number }).max_diff).toBeLessThan(1e-5);
       }
     } finally {
       await server.close();

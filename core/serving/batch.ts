@@ -173,7 +173,10 @@ export async function runBatchInference(
         const windowLabel = `window=${stamp(request.window.start)}_${stamp(request.window.end)}`;
         if (sinks.includes('s3')) {
           const parquet = path.join(dir, 'predictions.parquet');
-          await duck.run(`COPY _fti_predictions TO ${sqlPath(parquet)} (FORMAT parquet, COMPRESSION zstd)`);
+          // Event times are UTC: written zone-aware so pandas/pyarrow read datetime64[ns, UTC].
+          await duck.run(
+            `COPY (SELECT * REPLACE (timezone('UTC', event_time) AS event_time) FROM _fti_predictions) TO ${sqlPath(parquet)} (FORMAT parquet, COMPRESSION zstd)`,
+          );
           const key = joinKey('predictions', request.deployment, windowLabel, 'predictions.parquet');
           await deps.store.putFile(key, parquet);
           outputs.push({ sink: 's3', location: key, rows: scored });

@@ -283,6 +283,10 @@ async function build(
   const hashes: Record<string, string> = {};
   const statistics: Record<string, BatchStatistics> = {};
   const typed = typedColumns(deps, view, columns);
+  // Timestamps are written zone-aware (UTC), so pandas and pyarrow read datetime64[ns, UTC].
+  const timestamps = new Set(
+    (await duck.describe('SELECT * FROM _fti_td')).filter((c) => c.type === 'TIMESTAMP').map((c) => c.name),
+  );
   for (const split of splitNames(splits)) {
     const relation = `_fti_split_${split}`;
     await duck.run(
@@ -300,7 +304,7 @@ async function build(
       );
     const file = path.join(dir, `${split}.parquet`);
     await duck.run(
-      `COPY (SELECT ${columns.map(quoteIdent).join(', ')} FROM ${relation} ORDER BY ${SPINE_ROW}) TO ${sqlPath(file)} (FORMAT parquet, COMPRESSION zstd)`,
+      `COPY (SELECT ${columns.map((c) => (timestamps.has(c) ? `timezone('UTC', ${quoteIdent(c)}) AS ${quoteIdent(c)}` : quoteIdent(c))).join(', ')} FROM ${relation} ORDER BY ${SPINE_ROW}) TO ${sqlPath(file)} (FORMAT parquet, COMPRESSION zstd)`,
     );
     files[split] = file;
     statistics[split] = await computeStatistics(duck, relation, typed);
