@@ -165,6 +165,11 @@ describe('external feature groups: a Postgres table and an S3 Parquet prefix rea
     expect(reads).toHaveLength(1);
     expect(reads[0]).toMatchObject({ operation: 'external', files: [], rowsInserted: 3 });
     expect(pins[`${profiles}@v1`]).toBe(reads[0]!.id);
+    const merchantReads = await new OfflineTable(
+      deps,
+      await getFeatureGroup(database.db, merchants),
+    ).timeline();
+    expect(merchantReads.map((c) => [c.operation, c.rowsInserted])).toEqual([['external', 3]]);
     const stored = [];
     for await (const o of store.list(`offline/${profiles}/`)) stored.push(o.key);
     for await (const o of store.list(`offline/${merchants}/`)) stored.push(o.key);

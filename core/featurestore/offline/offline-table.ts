@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Database, DatabaseTransaction } from '../../db';
-import { sqlPath, type DuckSession } from '../../duckdb';
+import { sqlPath, withDuck, type DuckSession } from '../../duckdb';
 import { ValidationError } from '../../errors';
 import { quoteIdent } from '../../identifiers';
 import { joinKey, type ObjectCache, type ObjectStore } from '../../storage';
@@ -404,9 +404,16 @@ export class OfflineTable {
       if (error instanceof CommitCompletedMeanwhile) return error.commit;
       throw error;
     }
+    // Parquet fingerprints come from the listing alone: count the rows once, for the record.
+    const count =
+      fingerprint.rows ??
+      rows ??
+      (await withDuck((duck) =>
+        loadExternalRows(duck, { store: this.deps.store, scratchDir: this.scratchDir }, spec, 'counted'),
+      ));
     return this.log.complete(holder, {
       files: [],
-      rowsInserted: fingerprint.rows ?? rows ?? 0,
+      rowsInserted: count,
       rowsUpdated: 0,
       rowsDeleted: 0,
       dependency: { kind: 'blind' },
