@@ -107,6 +107,7 @@ describe('feature store REST API', () => {
       versions: [1],
       description: 'customers for the REST API tests',
       online: { enabled: true, ttlSeconds: null },
+      external: null,
       latestCommit: { id: scenario.customersCommit.id },
     });
     expect(group.features.map((f) => [f.name, f.type, f.nullable])).toEqual([

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { Database } from '../db';
 import { tables } from '../db';
 import {
+  describeExternalSource,
   FeatureGroupNotFoundError,
   FeatureViewNotFoundError,
   getFeatureGroup,
@@ -330,6 +331,9 @@ export function registerFeatureStoreRoutes(app: FastifyInstance, deps: FeatureSt
       online: { enabled: spec.online.enabled, ttlSeconds: spec.online.ttlSeconds },
       retentionDays: spec.retentionDays,
       tags: { ...spec.tags },
+      external: spec.external
+        ? { kind: spec.external.kind, source: describeExternalSource(spec.external) }
+        : null,
       latestCommit: commitJson((await latestCommits(db, [group.id])).get(group.id)),
       createdAt: group.createdAt.toISOString(),
       updatedAt: group.updatedAt.toISOString(),

@@ -158,6 +158,10 @@ export const groupSchema = z
     online: z.object({ enabled: z.boolean(), ttlSeconds: z.number().int().nullable() }),
     retentionDays: z.number().int().nullable(),
     tags: z.record(z.string(), z.string()),
+    external: z.object({ kind: z.string(), source: z.string() }).nullable().meta({
+      description:
+        'For an external group (rows read in place from a Postgres table or a Parquet prefix): its kind and source; null when the platform stores the rows.',
+    }),
     latestCommit: commitSchema.nullable(),
     createdAt: time,
     updatedAt: time,

@@ -44,7 +44,7 @@ def test_get_feature_view(fs: FeatureStore, platform: Dict[str, Any]) -> None:
 
     group = fs.get_feature_group(platform["featureGroups"]["customers"])
     assert group.primary_key == ["customer_id"] and group.event_time == "updated_at"
-    assert group.online_enabled is True
+    assert group.online_enabled is True and group.external is None
     assert [(f.name, f.type, f.nullable) for f in group.features][2:4] == [("age", "int", True), ("visits", "bigint", True)]
     assert group.latest_commit is not None and group.latest_commit["rowsInserted"] == 48
 

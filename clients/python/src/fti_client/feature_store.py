@@ -57,6 +57,8 @@ class FeatureGroup:
     online_enabled: bool
     online_ttl_seconds: Optional[int]
     latest_commit: Optional[Json]
+    #: ``{kind, source}`` of an external group (rows read in place); None when the platform stores them.
+    external: Optional[Json]
     raw: Json = field(repr=False)
 
     @classmethod
@@ -72,6 +74,7 @@ class FeatureGroup:
             online_enabled=body["online"]["enabled"],
             online_ttl_seconds=body["online"]["ttlSeconds"],
             latest_commit=body["latestCommit"],
+            external=body.get("external"),
             raw=body,
         )
 
