@@ -17,6 +17,7 @@ import {
   withDuck,
   type Database,
   type FeaturePipelineSpec,
+  type TrainingPipelineSpec,
 } from '../../core';
 import { generateFraudData, type FraudData } from './data/generator';
 import { featureGroups, fraudView } from './features/module';
@@ -70,6 +71,8 @@ export interface FraudExampleContext extends FraudRunContext {
   /** Live replay rate and length of the real-time step. @default 200 events/s for 12 s */
   readonly liveRate?: number;
   readonly liveSeconds?: number;
+  /** The challenger's trainer, e.g. `xgboostChallenger`. @default gbdt with `challengerParams` */
+  readonly challengerTrainer?: TrainingPipelineSpec['trainer'];
 }
 
 /** What the run produced (the main job prints it). */
@@ -241,7 +244,16 @@ export async function runFraudExample(ctx: FraudExampleContext): Promise<FraudEx
     'trainingPipeline',
     queues.training,
     `example-fraud-challenger-${suffix}-${Date.now()}`,
-    [{ spec: training('fraud-gbdt-small', challengerParams, 'challenger') }],
+    [
+      {
+        spec: ctx.challengerTrainer
+          ? {
+              ...training('fraud-challenger', challengerParams, 'challenger'),
+              trainer: ctx.challengerTrainer,
+            }
+          : training('fraud-gbdt-small', challengerParams, 'challenger'),
+      },
+    ],
     ids,
   );
 

@@ -15,10 +15,13 @@ import {
 } from '../../core/featurestore';
 import { TrainerRegistry } from '../../core/ml';
 import { getModelVersion } from '../../core/registry';
-import { createInferenceServer, type InferenceServer } from '../../core/serving';
+import { createApiKey, createInferenceServer, type InferenceServer } from '../../core/serving';
 import type { S3ObjectStore } from '../../core/storage';
 import { runFraudExample, type FraudExampleResult } from '../../examples/fraud/end-to-end';
 import * as fraudModule from '../../examples/fraud/features/module';
+import { predictFraud } from '../../examples/fraud/inference/client';
+import { xgboostChallenger } from '../../examples/fraud/training/pipelines';
+import { xgboostRegistration } from '../ml/python-xgboost';
 import { uniqueName } from '../support/ids';
 import { testIngestionDeps } from '../support/ingestion';
 import { testObjectStore } from '../support/stores';
@@ -36,6 +39,7 @@ describe('example 1: real-time card fraud, end to end', () => {
   let database: DatabaseHandle & { drop: () => Promise<void> };
   let store: S3ObjectStore;
   let server: InferenceServer;
+  let serviceUrl: string;
   let result: FraudExampleResult;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fti-fraud-'));
   const queues = {
@@ -61,7 +65,12 @@ describe('example 1: real-time card fraud, end to end', () => {
       store,
       ingestion,
       streaming,
-      training: { ...shared, trainers: new TrainerRegistry(), codeVersion: 'test' },
+      // The training worker registers the Python XGBoost trainer; the challenger trains on it.
+      training: {
+        ...shared,
+        trainers: new TrainerRegistry().registerExternal('xgboost-py', xgboostRegistration()),
+        codeVersion: 'test',
+      },
       inference: { ...shared, scoringThreads: 1 },
     });
     workers.push(
@@ -74,7 +83,7 @@ describe('example 1: real-time card fraud, end to end', () => {
       }),
     );
     server = await createInferenceServer({ ...shared, pool: database.pool });
-    const serviceUrl = await server.app.listen({ port: 0, host: '127.0.0.1' });
+    serviceUrl = await server.app.listen({ port: 0, host: '127.0.0.1' });
     result = await withWorkers(workers, () =>
       runFraudExample({
         client: temporal.client,
@@ -88,6 +97,7 @@ describe('example 1: real-time card fraud, end to end', () => {
         stopStreaming: true,
         liveRate: 50,
         liveSeconds: 4,
+        challengerTrainer: xgboostChallenger,
         log: (line) => fs.appendFileSync(path.join(dataDir, 'run.log'), `${line}\n`),
       }),
     ).catch((error: unknown) => {
@@ -179,10 +189,44 @@ describe('example 1: real-time card fraud, end to end', () => {
     );
   });
 
-  it('trains a challenger (60 trees, depth 4, learning rate 0.2) that ranks fraud better than chance', async () => {
-    // It once scored ROC AUC 0.15: uncapped Newton steps on rare positives (see the gbdt trainer).
+  it('trains the challenger with the Python XGBoost trainer (60 rounds, depth 4, learning rate 0.2): it ranks fraud better than chance and answers live traffic in the A/B split', async () => {
+    // Uncapped Newton steps on rare positives once ranked fraud worse than chance (ROC AUC 0.15,
+    // see the gbdt trainer); max_delta_step caps them.
+    expect(result.challenger.state).toBe('registered');
     expect(result.challenger.metrics.roc_auc).toBeGreaterThan(0.8);
     expect(result.challenger.metrics.log_loss ?? 0).toBeLessThan(0.05);
+    const challenger = await getModelVersion(database.db, 'fraud', 'challenger');
+    expect(challenger).toMatchObject({ version: result.challenger.version, trainer: 'external:xgboost-py' });
+    expect(challenger.params).toMatchObject({ n_estimators: 60, max_depth: 4, max_delta_step: 2 });
+    // The A/B split sends a sticky tenth of the cards to it: score each card's last transaction.
+    const { key } = await createApiKey(database.db, uniqueName('fraud-ab-check'), { scopes: ['predict'] });
+    const last = await withDuck((duck) =>
+      duck.all<Record<string, unknown>>(
+        `SELECT * FROM read_parquet(${sqlPath(result.data.transactions)})
+         QUALIFY row_number() OVER (PARTITION BY card_id ORDER BY event_time DESC) = 1`,
+      ),
+    );
+    const answers = await Promise.all(
+      last.map((t) =>
+        predictFraud(serviceUrl, key, {
+          card_id: String(t.card_id),
+          account_id: String(t.account_id),
+          merchant_id: String(t.merchant_id),
+          amount: Number(t.amount),
+          category: String(t.category),
+          card_type: String(t.card_type),
+          lat: Number(t.lat),
+          lon: Number(t.lon),
+        }),
+      ),
+    );
+    const fromChallenger = answers.filter((a) => a.variant === 'challenger');
+    expect(fromChallenger.length).toBeGreaterThan(0);
+    for (const a of fromChallenger) {
+      expect(a.modelVersion).toBe(result.challenger.version);
+      expect(a.probability).toBeGreaterThanOrEqual(0);
+      expect(a.probability).toBeLessThanOrEqual(1);
+    }
   });
 
   it('answers and logs online predictions, splits traffic with the challenger, and scores the last day in batch', async () => {

@@ -33,3 +33,14 @@ export function fraudTrainingPipeline(
 export const championParams = { numTrees: 150, maxDepth: 6, learningRate: 0.1 };
 /** The challenger: smaller and faster. */
 export const challengerParams = { numTrees: 60, maxDepth: 4, learningRate: 0.2 };
+/**
+ * The challenger on the Python XGBoost trainer, for workers that register it as `xgboost-py` (an
+ * external trainer: docs/guides/training.md). Same size; `max_delta_step` 2 caps each leaf's step
+ * as the gbdt trainer does: uncapped Newton steps on rare positives rank fraud worse than chance.
+ */
+export const xgboostChallenger: TrainingPipelineSpec['trainer'] = {
+  external: {
+    name: 'xgboost-py',
+    params: { n_estimators: 60, max_depth: 4, learning_rate: 0.2, max_delta_step: 2 },
+  },
+};
