@@ -29,3 +29,14 @@ export function quoteIdent(name: string): string {
   }
   return `"${name}"`;
 }
+
+/**
+ * Double-quotes a column name the platform derived from data (a one-hot output such as
+ * `plan=free`), doubling embedded quotes: safe for any text without a NUL. Use
+ * {@link quoteIdent} for names users declare, which must pass validation instead.
+ */
+export function quoteDerivedColumn(name: string): string {
+  if (name.includes('\0'))
+    throw new ValidationError(`column name ${JSON.stringify(name)} contains a NUL character`);
+  return `"${name.replace(/"/g, '""')}"`;
+}

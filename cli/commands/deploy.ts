@@ -430,14 +430,14 @@ Changes run as a deploymentRollout workflow on fti-inference: every new binding 
     .description('API keys of the inference service (stored hashed; revocable)')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ fti apikey create fraud-frontend --deployment fraud\n  $ fti apikey create payments --scope push\n  $ fti apikey create ops --scope admin\n  $ fti apikey list\n  $ fti apikey revoke 3',
+      '\nExamples:\n  $ fti apikey create fraud-frontend --deployment fraud\n  $ fti apikey create payments --scope push\n  $ fti apikey create notebook --scope features,models\n  $ fti apikey create ops --scope admin\n  $ fti apikey list\n  $ fti apikey revoke 3',
     );
   apikey
     .command('create <client>')
     .description('create a key for a client (shown once)')
     .option(
       '--scope <scopes>',
-      'comma-separated: predict (predict, OIP), push (feature events), labels (delayed ground truth), admin (everything)',
+      'comma-separated: predict (predict, OIP), push (feature events), labels (delayed ground truth), features (read the feature store over REST), models (import models over REST), admin (everything)',
       'predict',
     )
     .option('--deployment <names>', 'comma-separated deployments the key may call (default: all)')

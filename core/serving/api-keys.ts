@@ -9,9 +9,10 @@ const hash = (key: string) => createHash('sha256').update(key).digest('hex');
 /**
  * What a key may do: `predict` (predict, OIP infer and metadata), `push` (feature events), `labels`
  * (delayed ground truth, which drives performance alerts and promotions), `features` (read the
- * feature store: metadata, training data, online feature vectors), `admin` (everything).
+ * feature store: metadata, training data, online feature vectors), `models` (register models trained
+ * elsewhere: the import route), `admin` (everything).
  */
-export const API_KEY_SCOPES = ['predict', 'push', 'labels', 'features', 'admin'] as const;
+export const API_KEY_SCOPES = ['predict', 'push', 'labels', 'features', 'models', 'admin'] as const;
 /** One of {@link API_KEY_SCOPES}. */
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 

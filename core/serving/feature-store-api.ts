@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
@@ -5,6 +7,7 @@ import type { Database } from '../db';
 import { tables } from '../db';
 import {
   describeExternalSource,
+  ensureModelReadySplit,
   FeatureGroupNotFoundError,
   FeatureViewNotFoundError,
   getFeatureGroup,
@@ -21,7 +24,7 @@ import {
   type OnlineStore,
   type TrainingDatasetInfo,
 } from '../featurestore';
-import { joinKey, type ObjectStore } from '../storage';
+import { joinKey, ObjectCache, type ObjectStore } from '../storage';
 import type {
   datasetListSchema,
   datasetSchema,
@@ -50,6 +53,10 @@ export interface FeatureStoreRouteDeps {
   readonly store: ObjectStore;
   readonly online: OnlineStore;
   readonly onDemand: OnDemandRegistry;
+  /** Local cache of object-store files (model-ready splits read the stored split through it). */
+  readonly cache?: ObjectCache;
+  /** Scratch folder. @default a folder of the OS temp directory */
+  readonly scratchDir?: string;
   /** Checks the caller's API key for scope `features` (401/403 otherwise). */
   readonly authenticate: (request: FastifyRequest) => Promise<unknown>;
 }
@@ -280,6 +287,13 @@ class OnlineReaders {
 export function registerFeatureStoreRoutes(app: FastifyInstance, deps: FeatureStoreRouteDeps): void {
   const readers = new OnlineReaders(deps);
   const db = deps.db;
+  // Model-ready splits are computed here once per dataset split, then served from the store.
+  const scratchDir = deps.scratchDir ?? path.join(os.tmpdir(), `fti-service-${process.pid}`);
+  const viewDeps = {
+    ...deps,
+    cache: deps.cache ?? new ObjectCache(deps.store, { dir: path.join(scratchDir, 'cache') }),
+    scratchDir,
+  };
 
   app.get('/v1/feature-groups', async (request) => {
     await deps.authenticate(request);
@@ -417,7 +431,10 @@ export function registerFeatureStoreRoutes(app: FastifyInstance, deps: FeatureSt
         404,
         `${label} has no ${split} split (splits: ${SPLIT_NAMES.filter((s) => s in found.rowCounts).join(', ')}).`,
       );
-    const key = joinKey(found.storagePrefix, `${split}.parquet`);
+    const transformed = query.transformed === 'true';
+    const key = transformed
+      ? (await ensureModelReadySplit(viewDeps, { name, version: query.version }, dataset, split)).key
+      : joinKey(found.storagePrefix, `${split}.parquet`);
     const info = await deps.store.head(key);
     if (!info)
       throw new FeatureStoreApiError(
@@ -434,6 +451,8 @@ export function registerFeatureStoreRoutes(app: FastifyInstance, deps: FeatureSt
       rows,
       bytes: info.size,
       format: 'parquet',
+      transformed,
+      featureNames: [...found.transformation.outputs],
       url,
       expiresAt: new Date(signedAt + seconds * 1000).toISOString(),
       expiresInSeconds: seconds,

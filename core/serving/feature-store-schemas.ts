@@ -63,6 +63,10 @@ export const splitQuery = z
       .meta({
         description: `Seconds the URL stays valid (${PRESIGN_SECONDS.min}–${PRESIGN_SECONDS.max}); default ${PRESIGN_SECONDS.default}.`,
       }),
+    transformed: z.enum(['true', 'false']).optional().meta({
+      description:
+        "`true`: the model-ready file — the dataset's fitted transformations applied (one-hot `feature=value` columns, scaled values) as DOUBLE columns in model-input order, beside keys, event time and labels. What a model trained outside the platform must take to be imported (`fti models import`).",
+    }),
   })
   .strict();
 
@@ -291,6 +295,10 @@ export const splitDownloadSchema = z
     rows: count,
     bytes: count.meta({ description: 'Size of the Parquet file.' }),
     format: z.literal('parquet'),
+    transformed: z.boolean().meta({ description: 'Whether the file holds model inputs (see the query).' }),
+    featureNames: z
+      .array(z.string())
+      .meta({ description: "The model's input columns, in order (after transformation)." }),
     url: z.url().meta({ description: 'Presigned GET URL of the Parquet file; no credentials needed.' }),
     expiresAt: time,
     expiresInSeconds: z.number().int(),

@@ -18,6 +18,7 @@ import {
   viewQuery,
   viewSchema,
 } from './feature-store-schemas';
+import { modelImportRequestSchema, modelImportResponseSchema } from './model-import-api';
 import { predictSchema } from './predict-schema';
 
 // The OpenAPI 3.1 document of the service's /v1 routes, generated from the zod schemas the routes
@@ -31,7 +32,7 @@ interface RouteDoc {
   /** OpenAPI path, `{param}` style. */
   readonly path: string;
   readonly operationId: string;
-  readonly tag: 'feature store' | 'inference' | 'events' | 'service';
+  readonly tag: 'feature store' | 'models' | 'inference' | 'events' | 'service';
   readonly summary: string;
   readonly description?: string;
   /** API-key scope the route needs (`admin` always works); null: no key. */
@@ -164,7 +165,7 @@ const ROUTES: readonly RouteDoc[] = [
     tag: 'feature store',
     summary: 'A short-lived presigned URL of one split as Parquet.',
     description:
-      "The URL downloads the split's Parquet file (the view's columns as stored: keys, event time, features untransformed, labels) straight from the object store with a plain GET, without credentials, until `expiresAt`. Apply the dataset's `transformation` for model inputs.",
+      "The URL downloads the split's Parquet file straight from the object store with a plain GET, without credentials, until `expiresAt`: the view's columns as stored (keys, event time, features untransformed, labels), or with `transformed=true` the model inputs (the dataset's fitted transformations applied by the platform).",
     scope: 'features',
     params: splitParams,
     query: splitQuery,
@@ -215,6 +216,25 @@ const ROUTES: readonly RouteDoc[] = [
       404: 'No such feature group.',
       413: 'More than 10 000 events.',
       422: 'An invalid event; `index`, `field` and `errors` say which (nothing was stored).',
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/models/{name}/import',
+    operationId: 'importModel',
+    tag: 'models',
+    summary:
+      'Register an ONNX model trained elsewhere (skl2onnx, onnxmltools, torch.onnx) as a version of a model.',
+    description:
+      "Exactly `fti models import`: the model is adapted to the platform's interface (inputs mapped to the training dataset's model inputs, ZipMap unwrapped, label = argmax), checked on the dataset's rows, scored on its test split, gated like a trained model, and registered with provenance. A model that fails a gate is registered `rejected`. The same file and options again return the same version.",
+    scope: 'models',
+    params: z.object({ name: z.string().meta({ description: 'Registered model name.' }) }),
+    body: modelImportRequestSchema,
+    ok: { status: 200, schema: modelImportResponseSchema, description: 'The registered version.' },
+    errors: {
+      400: 'A malformed body, or a model that does not fit the view (nothing is registered).',
+      404: 'No such feature view or training dataset.',
+      413: 'A file over 256 MiB.',
     },
   },
   {
@@ -337,7 +357,7 @@ export function openApiDocument(): Json {
       title: 'FTI Platform online service',
       version: '1',
       description:
-        'Feature store reads (scope `features`), event push (`push`) and predictions (`predict`) of the FTI Platform online service. Send an API key as `Authorization: Bearer <key>` or `x-api-key: <key>` (`fti apikey create <client> --scope features`); `admin` keys may call everything. Errors are `{"error": "..."}` saying what is wrong, where, and how to fix it.',
+        'Feature store reads (scope `features`), model import (`models`), event push (`push`) and predictions (`predict`) of the FTI Platform online service. Send an API key as `Authorization: Bearer <key>` or `x-api-key: <key>` (`fti apikey create <client> --scope features`); `admin` keys may call everything. Errors are `{"error": "..."}` saying what is wrong, where, and how to fix it.',
     },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     tags: [
@@ -345,6 +365,7 @@ export function openApiDocument(): Json {
         name: 'feature store',
         description: 'Feature groups, feature views, training data, online features.',
       },
+      { name: 'models', description: 'Models trained outside the platform.' },
       { name: 'events', description: 'Feature events into streams.' },
       { name: 'inference', description: 'Predictions of deployments.' },
       { name: 'service', description: 'The service itself.' },

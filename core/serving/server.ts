@@ -24,6 +24,7 @@ import { allows, ApiKeyVerifier, type ApiKeyGrant, type ApiKeyScope } from './ap
 import { DeploymentNotFoundError } from './deployments';
 import { EventIngest, registerEventRoutes, type EventIngestOptions } from './event-ingest';
 import { registerFeatureStoreRoutes } from './feature-store-api';
+import { registerModelImportRoute } from './model-import-api';
 import { openApiDocument } from './openapi';
 import { predictSchema } from './predict-schema';
 import { ServingMetrics } from './metrics';
@@ -476,6 +477,7 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     ...options,
     authenticate: (request) => authenticate(request, 'features'),
   });
+  registerModelImportRoute(app, { ...options, authenticate: (request) => authenticate(request, 'models') });
   app.get('/v1/openapi.json', async () => openApiDocument());
 
   // Open Inference Protocol v2 (KServe / Triton).

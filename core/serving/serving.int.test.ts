@@ -436,7 +436,7 @@ describe('serving: deployments, HTTP predict/OIP v2, upgrade and rollback under 
     const refreshed = await post(`/v1/admin/deployments/${name}/refresh`, {}, as(admin));
     expect(refreshed).toMatchObject({ status: 200, body: { name } });
     await expect(createApiKey(database.db, 'bad', { scopes: ['read'] })).rejects.toThrow(
-      'API key scopes must be some of predict, push, labels, features, admin; unknown: read',
+      'API key scopes must be some of predict, push, labels, features, models, admin; unknown: read',
     );
     // The verifier's cache is an LRU: made-up keys cannot grow it past its bound.
     const verifier = new ApiKeyVerifier(database.db, 30_000, 50);

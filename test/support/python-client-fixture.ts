@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   });
 
   const keys: Record<string, string> = {};
-  for (const scope of ['features', 'predict', 'push', 'labels', 'admin'])
+  for (const scope of ['features', 'models', 'predict', 'push', 'labels', 'admin'])
     keys[scope] = (await createApiKey(database.db, `pyclient-${scope}`, { scopes: [scope] })).key;
 
   const server = await createInferenceServer({

@@ -42,6 +42,7 @@ export {
 export { rowsSeenBy } from './split-overlap';
 export type { SeenAs, DatasetVersionRef } from './split-overlap';
 export type { FeatureMatrix, BatchRequest, MaterializedBatch, ReadTrainingDataOptions } from './read';
+export { ensureModelReadySplit, modelReadySplitKey } from './model-ready';
 export {
   transformStepSchema,
   fitTransformations,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 import tempfile
@@ -165,6 +166,10 @@ class SplitDownload:
     rows: int
     bytes: int
     expires_at: dt.datetime
+    #: True when the file holds model inputs (the dataset's transformations applied).
+    transformed: bool = False
+    #: The model's input columns, in order (after transformation).
+    feature_names: List[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -270,15 +275,19 @@ class FeatureStore:
         *,
         expires_in: Optional[int] = None,
         view_version: Optional[int] = None,
+        transformed: bool = False,
     ) -> SplitDownload:
-        """A presigned URL of one split's Parquet file (``expires_in`` seconds, 1–3600; default 900)."""
+        """A presigned URL of one split's Parquet file (``expires_in`` seconds, 1–3600; default 900).
+
+        ``transformed=True``: the model-ready file (see :meth:`get_training_data`).
+        """
         name, vv = _view_ref(view, view_version)
         if version is None:
             version = self._latest_dataset(name, vv)
         body = self._http.request(
             "GET",
             f"/v1/feature-views/{segment(name)}/training-datasets/{int(version)}/splits/{segment(split)}",
-            query={"version": vv, "expiresIn": expires_in},
+            query={"version": vv, "expiresIn": expires_in, "transformed": "true" if transformed else None},
         )
         expires = _time(body["expiresAt"])
         assert expires is not None
@@ -291,6 +300,8 @@ class FeatureStore:
             rows=body["rows"],
             bytes=body["bytes"],
             expires_at=expires,
+            transformed=bool(body["transformed"]),
+            feature_names=list(body["featureNames"]),
         )
 
     def get_training_data(
@@ -301,6 +312,7 @@ class FeatureStore:
         *,
         view_version: Optional[int] = None,
         dtype_backend: DtypeBackend = "numpy_nullable",
+        transformed: bool = False,
     ) -> "pd.DataFrame":
         """One split of a training dataset as a DataFrame (the newest ready dataset without ``version``).
 
@@ -308,10 +320,18 @@ class FeatureStore:
         Columns are the view's as stored (keys, event time, untransformed features, labels):
         timestamps tz-aware UTC, integers and booleans nullable (``Int64``, ``Int32``, ``boolean``;
         ``pd.NA`` for null), floats float64 (NaN for null).
+
+        ``transformed=True`` returns the **model inputs** instead of the untransformed features:
+        the dataset's fitted transformations applied by the platform (one-hot ``feature=value``
+        columns, scaled values) as float64 columns, in model-input order, beside keys, event time
+        and labels. ``df.attrs["feature_names"]`` lists them in order. Train on
+        ``df[df.attrs["feature_names"]]`` to get a model :meth:`import_model` accepts.
         """
         import pyarrow.parquet as pq
 
-        where = self.get_training_data_url(view, version, split, view_version=view_version)
+        where = self.get_training_data_url(
+            view, version, split, view_version=view_version, transformed=transformed
+        )
         what = f"{where.feature_view} v{where.view_version} training dataset {where.training_dataset} split {where.split}"
         with tempfile.TemporaryFile() as file:
             download(where.url, file, timeout=max(self._http.timeout, 300.0), what=what)
@@ -319,7 +339,9 @@ class FeatureStore:
             table = pq.read_table(file)
         if table.num_rows != where.rows:
             raise ValueError(f"{what}: downloaded {table.num_rows} rows, the service said {where.rows}")
-        return table_to_pandas(table, dtype_backend)
+        frame = table_to_pandas(table, dtype_backend)
+        frame.attrs["feature_names"] = list(where.feature_names)
+        return frame
 
     # ---- online -------------------------------------------------------------------------------
 
@@ -402,6 +424,71 @@ class FeatureStore:
             total["duplicates"] += answer["duplicates"]
             total["sequences"].extend(answer["sequences"])
         return total
+
+    # ---- models ---------------------------------------------------------------------------------
+
+    def import_model(
+        self,
+        onnx: Union[str, "os.PathLike[str]", bytes],
+        model: str,
+        feature_view: Union[str, FeatureView],
+        training_dataset: int,
+        *,
+        view_version: Optional[int] = None,
+        task: Optional[str] = None,
+        inputs: Optional[Mapping[str, List[str]]] = None,
+        output: Optional[str] = None,
+        scores: str = "probabilities",
+        framework: Optional[str] = None,
+        framework_version: Optional[str] = None,
+        alias: Optional[str] = None,
+        compare_with: str = "champion",
+        gates: Optional[Json] = None,
+        slice_columns: Optional[List[str]] = None,
+        description: str = "",
+        tags: Optional[Mapping[str, str]] = None,
+    ) -> Json:
+        """Registers an ONNX model trained outside the platform (``POST /v1/models/{name}/import``).
+
+        Exactly ``fti models import``: the model (from skl2onnx — ZipMap outputs are fine —,
+        onnxmltools or torch.onnx) is adapted to the platform's interface, checked on the training
+        dataset's rows, scored on its test split, gated like a trained model and registered with
+        provenance, then deploys and serves like any version. Train it on
+        ``get_training_data(view, training_dataset, transformed=True)`` columns
+        ``df.attrs["feature_names"]``, in that order. ``onnx`` is a path or the file's bytes.
+        Returns ``version``, ``state`` (``rejected`` when a gate failed), ``alias``, ``metrics``,
+        ``gates`` and ``provenance``; a model that does not fit raises :class:`BadRequestError`
+        and registers nothing. Needs an API key with scope ``models``.
+        """
+        if isinstance(onnx, (bytes, bytearray)):
+            data, file_name = bytes(onnx), "model.onnx"
+        else:
+            with open(onnx, "rb") as handle:
+                data = handle.read()
+            file_name = os.path.basename(os.fspath(onnx))
+        name, vv = _view_ref(feature_view, view_version)
+        body: Json = {
+            "featureView": {"name": name, **({"version": vv} if vv is not None else {})},
+            "trainingDataset": int(training_dataset),
+            "scores": scores,
+            "compareWith": compare_with,
+            "description": description,
+            "tags": dict(tags or {}),
+            "sliceColumns": list(slice_columns or []),
+            "onnx": base64.b64encode(data).decode("ascii"),
+            "fileName": file_name,
+        }
+        optional = {
+            "task": task,
+            "inputs": {k: list(v) for k, v in inputs.items()} if inputs else None,
+            "output": output,
+            "framework": framework,
+            "frameworkVersion": framework_version,
+            "alias": alias,
+            "gates": gates,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        return dict(self._http.request("POST", f"/v1/models/{segment(model)}/import", body=body))
 
     def openapi(self) -> Json:
         """The service's OpenAPI 3.1 document."""
