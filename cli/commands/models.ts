@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { ValidationError } from '../../core/errors';
 import {
@@ -245,14 +246,19 @@ Examples:
       };
       const bytes = new Uint8Array(fs.readFileSync(file));
       const result = await withViewDeps((deps) =>
-        importModel({ ...deps, trainers: new TrainerRegistry() }, spec, bytes, file),
+        importModel({ ...deps, trainers: new TrainerRegistry() }, spec, bytes, path.basename(file)),
       );
       const r = result.registration;
       emit(options, result, () =>
         [
           `${r.model} v${r.version} (${r.state}) imported from ${file} — ${result.provenance.converter} ${result.provenance.converterVersion ?? ''}`.trim(),
-          `${result.evaluation.split} split (${result.evaluation.rows} rows): ${metricsLine(result.evaluation.metrics)}`,
-          ...result.evaluation.gates.results.map((g) => `gate ${g.gate}: ${g.passed ? 'passed' : 'FAILED'}`),
+          ...(result.reused
+            ? [
+                `already imported: this file and these options registered v${r.version} before; nothing changed`,
+              ]
+            : []),
+          `${result.summary.split} split${result.summary.rows === null ? '' : ` (${result.summary.rows} rows)`}: ${metricsLine(result.summary.metrics)}`,
+          ...result.summary.gates.map((g) => `gate ${g.gate}: ${g.passed ? 'passed' : 'FAILED'}`),
           ...(r.alias
             ? [`alias ${r.alias.name}: ${r.alias.from === null ? '—' : `v${r.alias.from}`} → v${r.alias.to}`]
             : []),

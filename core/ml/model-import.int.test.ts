@@ -163,7 +163,13 @@ describe('model import: Python-trained scikit-learn and XGBoost models as platfo
     await session.release();
     expect(maxDiff(p.probabilities!, proba.logreg!)).toBeLessThan(1e-5);
 
-    // The same file and request again: the same version, nothing new.
+    // A newer version takes the alias; then the same file and request again: the same version,
+    // nothing new, and the alias stays where it moved.
+    await importModel(
+      deps,
+      { model: name, featureView: { name: view }, trainingDataset: datasetVersion, alias: 'champion' },
+      new Uint8Array(fs.readFileSync(path.join(dir, 'gbm.onnx'))),
+    );
     const again = runCli(
       [
         'models',
@@ -184,8 +190,12 @@ describe('model import: Python-trained scikit-learn and XGBoost models as platfo
       { S3_PREFIX: prefix },
     );
     expect(again.code).toBe(0);
-    expect((JSON.parse(again.stdout) as { registration: { version: number } }).registration.version).toBe(1);
-    expect(await listModelVersions(database.db, name)).toHaveLength(1);
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      reused: true,
+      registration: { version: 1, alias: null },
+    });
+    expect(await listModelVersions(database.db, name)).toHaveLength(2);
+    expect((await getModelVersion(database.db, name, 'champion')).version).toBe(2);
   });
 
   it("serves and batch-scores imported gradient boosting and XGBoost models with Python's predict_proba within 1e-5 on 1,000 rows", async () => {
@@ -334,7 +344,7 @@ describe('model import: Python-trained scikit-learn and XGBoost models as platfo
       },
       new Uint8Array(fs.readFileSync(path.join(dir, 'gbm.onnx'))),
     );
-    expect(evaluation.gates.passed).toBe(false);
+    expect(evaluation!.gates.passed).toBe(false);
     expect(registration).toMatchObject({ state: 'rejected', alias: null });
     await expect(getModelVersion(database.db, name, 'champion')).rejects.toThrow(/alias champion/);
   });

@@ -3,11 +3,12 @@ import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { ValidationError } from '../errors';
 import { getTrainingDataset, readTrainingMatrix } from '../featurestore/views';
+import { findModelVersionByKey } from '../registry/model-registry';
 import { startTrainingRun } from '../registry/training-runs';
 import { joinKey } from '../storage';
 import { gatesSchema } from './gates';
 import { inferLabelEncoding } from './labels';
-import { adaptToPlatformInterface, type AdaptedModel, type InterfaceMapping } from './onnx/adapt';
+import { adaptToPlatformInterface, PROBE, type AdaptedModel, type InterfaceMapping } from './onnx/adapt';
 import { readOnnxModel, type OnnxModelInfo } from './onnx/reader';
 import { loadSession } from './onnx/runtime';
 import type { Task } from './task';
@@ -59,7 +60,17 @@ export type ModelImportSpec = z.input<typeof modelImportSpecSchema>;
 /** What an import did: the registration (state, alias), the evaluation and how the model was adapted. */
 export interface ModelImportResult {
   readonly registration: RegistrationResult;
-  readonly evaluation: EvaluationReport;
+  /** True when this file and request had been imported before: the existing version, nothing changed. */
+  readonly reused: boolean;
+  /** The scoring on the test split (from the version's record when `reused`). */
+  readonly summary: {
+    readonly split: string;
+    readonly rows: number | null;
+    readonly metrics: Readonly<Record<string, number>>;
+    readonly gates: readonly { readonly gate: string; readonly passed: boolean }[];
+  };
+  /** The full evaluation; null when `reused`. */
+  readonly evaluation: EvaluationReport | null;
   readonly provenance: Readonly<Record<string, unknown>>;
 }
 
@@ -107,7 +118,7 @@ async function outputWidth(
     const result = await session.run({
       features: new ort.Tensor('float32', X.subarray(0, rows * cols), [rows, cols]),
     });
-    const dims = result.probe!.dims;
+    const dims = result[PROBE]!.dims;
     for (const t of Object.values(result)) t.dispose();
     if (dims.length !== 2)
       throw new ValidationError(
@@ -149,7 +160,16 @@ async function checkOutputs(
   } finally {
     await session.release();
   }
-  if (task === 'regression' || scores === 'logits') return;
+  if (task === 'regression') {
+    const dims = result.prediction!.dims;
+    if (dims.length !== 1 || Number(dims[0]) !== rows)
+      throw new ValidationError(
+        `output ${model.output} gives ${dims.length === 1 ? dims[0] : `[${dims.join(', ')}]`} values for ${rows} rows; a regression model must return one value per row. Name the right output with --output.`,
+        { location: 'output' },
+      );
+    return;
+  }
+  if (scores === 'logits') return;
   const p = result.probabilities!.data as Float32Array;
   const classes = Number(result.probabilities!.dims[1]);
   for (let r = 0; r < rows; r++) {
@@ -197,6 +217,23 @@ export async function importModel(
     id: dataset.id,
     rows: dataset.rowCounts,
   };
+  const sha256 = createHash('sha256').update(onnx).digest('hex');
+  // Same file, same request: same key. A repeat returns the version it registered and changes
+  // nothing — above all no alias, which may have moved on since.
+  const runKey = `import:${createHash('sha256')
+    .update(sha256)
+    .update(JSON.stringify({ ...spec, featureView: dataset.featureView }))
+    .digest('hex')
+    .slice(0, 32)}`;
+  const existing = await findModelVersionByKey(deps.db, spec.model, runKey);
+  if (existing)
+    return {
+      registration: { model: existing.model, version: existing.version, state: existing.state, alias: null },
+      reused: true,
+      summary: { split: existing.tags.split ?? 'test', rows: null, metrics: existing.metrics, gates: [] },
+      evaluation: null,
+      provenance: existing.lineage.provenance ?? {},
+    };
   const { matrix } = await readTrainingMatrix(deps, spec.featureView, spec.trainingDataset, 'train');
   const label = Object.keys(matrix.labels)[0];
   if (!label)
@@ -236,7 +273,6 @@ export async function importModel(
   );
   await checkOutputs(adapted, encoding.task, X, sampleRows, matrix.cols, spec.scores);
 
-  const sha256 = createHash('sha256').update(onnx).digest('hex');
   const { converter, framework } = frameworkOf(info);
   const provenance = {
     source: 'import',
@@ -258,12 +294,6 @@ export async function importModel(
     renamed: adapted.renamed,
     attachments: ['original.onnx'],
   };
-  // Same file, same request: same key, so a retry returns the version it registered.
-  const runKey = `import:${createHash('sha256')
-    .update(sha256)
-    .update(JSON.stringify({ ...spec, featureView: dataset.featureView }))
-    .digest('hex')
-    .slice(0, 32)}`;
   const prefix = joinKey('imports', spec.model, runKey.slice('import:'.length));
   const artifactKey = joinKey(prefix, 'model.onnx');
   const originalKey = joinKey(prefix, 'original.onnx');
@@ -299,7 +329,15 @@ export async function importModel(
     description: spec.description,
     tags: { ...spec.tags, imported: converter },
   });
-  const evaluation = await evaluateCandidate(deps, pipelineSpec, datasetRef, candidate);
+  let evaluation: EvaluationReport;
+  try {
+    evaluation = await evaluateCandidate(deps, pipelineSpec, datasetRef, candidate);
+  } catch (error) {
+    // Nothing was registered: remove what this attempt uploaded (an attempt that succeeds later
+    // uploads it again under the same key).
+    await deps.store.deletePrefix(`${prefix}/`).catch(() => undefined);
+    throw error;
+  }
   // The run is recorded only once the model was scored, so a failed import leaves no run behind.
   const trainingRunId = await startTrainingRun(deps.db, {
     experiment: `import-${spec.model}`,
@@ -316,5 +354,16 @@ export async function importModel(
     evaluation,
     { runKey },
   );
-  return { registration, evaluation, provenance };
+  return {
+    registration,
+    reused: false,
+    summary: {
+      split: evaluation.split,
+      rows: evaluation.rows,
+      metrics: Object.fromEntries(Object.entries(evaluation.metrics).filter(([, v]) => Number.isFinite(v))),
+      gates: evaluation.gates.results.map((g) => ({ gate: g.gate, passed: g.passed })),
+    },
+    evaluation,
+    provenance,
+  };
 }

@@ -213,6 +213,15 @@ export async function registerModelVersion(
   return getModelVersionById(deps.db, id);
 }
 
+/** The version a registration with this idempotency key made, if any. */
+export async function findModelVersionByKey(
+  db: Database,
+  model: string,
+  key: string,
+): Promise<ModelVersionInfo | undefined> {
+  return findByKey(db, model, key);
+}
+
 async function findByKey(db: Database, model: string, key: string): Promise<ModelVersionInfo | undefined> {
   const [row] = await db
     .select({ id: tables.modelVersions.id })

@@ -294,6 +294,24 @@ export function registerFeatureStoreRoutes(app: FastifyInstance, deps: FeatureSt
     cache: deps.cache ?? new ObjectCache(deps.store, { dir: path.join(scratchDir, 'cache') }),
     scratchDir,
   };
+  // Concurrent first requests for one split build its model-ready file once.
+  const building = new Map<string, Promise<string>>();
+  const modelReady = (dataset: TrainingDatasetInfo, split: (typeof SPLIT_NAMES)[number]) => {
+    const id = `${dataset.id}/${split}`;
+    let pending = building.get(id);
+    if (!pending) {
+      pending = ensureModelReadySplit(
+        viewDeps,
+        { name: dataset.featureView.name, version: dataset.featureView.version },
+        dataset.version,
+        split,
+      )
+        .then((r) => r.key)
+        .finally(() => building.delete(id));
+      building.set(id, pending);
+    }
+    return pending;
+  };
 
   app.get('/v1/feature-groups', async (request) => {
     await deps.authenticate(request);
@@ -433,7 +451,7 @@ export function registerFeatureStoreRoutes(app: FastifyInstance, deps: FeatureSt
       );
     const transformed = query.transformed === 'true';
     const key = transformed
-      ? (await ensureModelReadySplit(viewDeps, { name, version: query.version }, dataset, split)).key
+      ? await modelReady(found, split)
       : joinKey(found.storagePrefix, `${split}.parquet`);
     const info = await deps.store.head(key);
     if (!info)

@@ -13,7 +13,7 @@ import { importModel, modelImportSpecSchema, TrainerRegistry } from '../ml';
 import { ObjectCache, type ObjectStore } from '../storage';
 
 /** Largest ONNX file the import route takes (base64 in JSON adds a third). */
-export const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
+export const MAX_IMPORT_BYTES = 128 * 1024 * 1024;
 
 /** Body of `POST /v1/models/{name}/import`: the import options of `fti models import` plus the file. */
 export const modelImportRequestSchema = modelImportSpecSchema
@@ -37,8 +37,12 @@ export const modelImportResponseSchema = z
     version: z.number().int(),
     state: z.enum(['registered', 'rejected']),
     alias: z.object({ name: z.string(), from: z.number().int().nullable(), to: z.number().int() }).nullable(),
+    reused: z.boolean().meta({
+      description:
+        'True when this file and these options were imported before: the existing version, nothing changed (no alias moved).',
+    }),
     split: z.string().meta({ description: 'The split the model was scored on.' }),
-    rows: z.number().int(),
+    rows: z.number().int().nullable().meta({ description: 'Rows scored (null when `reused`).' }),
     metrics: z.record(z.string(), z.number()),
     gates: z.array(z.object({ gate: z.string(), passed: z.boolean() })),
     provenance: z.record(z.string(), z.unknown()),
@@ -81,11 +85,20 @@ export function registerModelImportRoute(app: FastifyInstance, deps: ModelImport
     scratchDir,
     trainers: new TrainerRegistry(),
   };
+  // One import at a time per service: each reads a training split and scores it in this process,
+  // beside the predictions it serves.
+  let previous: Promise<unknown> = Promise.resolve();
   app.post<{ Params: { name: string } }>(
     '/v1/models/:name/import',
-    { bodyLimit: Math.ceil((MAX_IMPORT_BYTES * 4) / 3) + 64 * 1024 },
+    {
+      bodyLimit: Math.ceil((MAX_IMPORT_BYTES * 4) / 3) + 64 * 1024,
+      // The key is checked before the body is read, so nobody without scope `models` can make the
+      // service buffer and parse a large upload.
+      onRequest: async (request) => {
+        await deps.authenticate(request);
+      },
+    },
     async (request) => {
-      await deps.authenticate(request);
       const parsed = modelImportRequestSchema.safeParse(request.body ?? {});
       if (!parsed.success)
         throw new ImportRouteError(
@@ -99,9 +112,13 @@ export function registerModelImportRoute(app: FastifyInstance, deps: ModelImport
           413,
           `the ONNX file is ${bytes.length} bytes; the limit is ${MAX_IMPORT_BYTES}.`,
         );
+      const run = previous.then(() =>
+        importModel(trainingDeps, { ...options, model: request.params.name }, bytes, fileName),
+      );
+      previous = run.catch(() => undefined);
       let result;
       try {
-        result = await importModel(trainingDeps, { ...options, model: request.params.name }, bytes, fileName);
+        result = await run;
       } catch (error) {
         if (error instanceof FeatureViewNotFoundError || error instanceof TrainingDatasetNotFoundError)
           throw new ImportRouteError(404, error.message);
@@ -112,12 +129,11 @@ export function registerModelImportRoute(app: FastifyInstance, deps: ModelImport
         version: result.registration.version,
         state: result.registration.state,
         alias: result.registration.alias,
-        split: result.evaluation.split,
-        rows: result.evaluation.rows,
-        metrics: Object.fromEntries(
-          Object.entries(result.evaluation.metrics).filter(([, v]) => Number.isFinite(v)),
-        ),
-        gates: result.evaluation.gates.results.map((g) => ({ gate: g.gate, passed: g.passed })),
+        reused: result.reused,
+        split: result.summary.split,
+        rows: result.summary.rows,
+        metrics: result.summary.metrics,
+        gates: [...result.summary.gates],
         provenance: result.provenance,
       };
       return body;

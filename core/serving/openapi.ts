@@ -234,7 +234,7 @@ const ROUTES: readonly RouteDoc[] = [
     errors: {
       400: 'A malformed body, or a model that does not fit the view (nothing is registered).',
       404: 'No such feature view or training dataset.',
-      413: 'A file over 256 MiB.',
+      413: 'A file over 128 MiB.',
     },
   },
   {

@@ -51,13 +51,13 @@ export async function ensureModelReadySplit(
     const file = path.join(dir, 'model-inputs.parquet');
     await withDuck(async (duck) => {
       await duck.run(
-        `CREATE VIEW stored AS SELECT *, row_number() OVER () AS _fti_r FROM read_parquet(${sqlPath(source)})`,
+        `CREATE VIEW stored AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _fti_r FROM read_parquet(${sqlPath(source)}, file_row_number = true)`,
       );
       const consumed = new Set(fitted.features);
       const kept = (await duck.describe('SELECT * FROM stored'))
         .filter((c) => c.name !== '_fti_r' && !consumed.has(c.name))
         .map((c) =>
-          c.type === 'TIMESTAMP'
+          /^TIMESTAMP(_NS|_MS|_S)?$/.test(c.type)
             ? `timezone('UTC', s.${quoteIdent(c.name)}) AS ${quoteIdent(c.name)}`
             : `s.${quoteIdent(c.name)}`,
         );

@@ -285,7 +285,9 @@ async function build(
   const typed = typedColumns(deps, view, columns);
   // Timestamps are written zone-aware (UTC), so pandas and pyarrow read datetime64[ns, UTC].
   const timestamps = new Set(
-    (await duck.describe('SELECT * FROM _fti_td')).filter((c) => c.type === 'TIMESTAMP').map((c) => c.name),
+    (await duck.describe('SELECT * FROM _fti_td'))
+      .filter((c) => /^TIMESTAMP(_NS|_MS|_S)?$/.test(c.type))
+      .map((c) => c.name),
   );
   for (const split of splitNames(splits)) {
     const relation = `_fti_split_${split}`;

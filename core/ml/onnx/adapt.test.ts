@@ -176,6 +176,36 @@ describe('adaptToPlatformInterface: foreign ONNX models behind the platform inte
     );
   });
 
+  it('handles tensors named like Object.prototype keys and refuses wide regression outputs', async () => {
+    const source = encodeModel({
+      graphName: 'odd_names',
+      nodes: [
+        { opType: 'Identity', inputs: ['x'], outputs: ['constructor'] },
+        {
+          opType: 'Softmax',
+          inputs: ['constructor'],
+          outputs: ['toString'],
+          attributes: { axis: { kind: 'int', value: 1 } },
+        },
+      ],
+      initializers: [],
+      inputs: [{ name: 'x', type: ElementType.FLOAT, shape: ['N', 2] }],
+      outputs: [{ name: 'toString', type: ElementType.FLOAT, shape: ['N', 2] }],
+      opsets: { '': 13 },
+    });
+    const adapted = adaptToPlatformInterface(source, {
+      task: 'binary',
+      featureNames: ['p', 'q'],
+      classes: 2,
+    });
+    expect(adapted.renamed).toEqual({});
+    const { probabilities } = await run(adapted.onnx, [[0, 0]]);
+    expect(probabilities).toEqual([0.5, 0.5]);
+    expect(() =>
+      adaptToPlatformInterface(source, { task: 'regression', featureNames: ['p', 'q'], classes: 0 }),
+    ).toThrow(/output toString has 2 columns; a regression model must return one value per row/);
+  });
+
   it('refuses what cannot be mapped, naming the inputs, outputs and the fix', () => {
     const twoOutputs: ModelSpec = {
       ...linearLogits(2, [1, 0, 0, 0, 1, 0]),

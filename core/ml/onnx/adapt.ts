@@ -75,6 +75,8 @@ const DOUBLE = ElementType.DOUBLE;
 const NUMERIC_INPUT = new Set([1, 2, 3, 5, 6, 7, 9, 10, 11, 12, 13]);
 const RESERVED = ['features', 'label', 'probabilities', 'prediction'];
 const PREFIX = 'fti_import_';
+/** The probe model's only output (see {@link TargetInterface.probe}). */
+export const PROBE = `${PREFIX}probe`;
 
 function invalid(message: string, location = 'model.onnx'): ValidationError {
   return new ValidationError(message, { location });
@@ -103,7 +105,7 @@ function mapInputs(info: OnnxModelInfo, featureNames: readonly string[], given?:
         `--input names ${unknownInputs.join(', ')}, which the model does not take (inputs: ${names.join(', ')}).`,
         'inputs',
       );
-    const unmapped = names.filter((n) => !(n in given));
+    const unmapped = names.filter((n) => !Object.hasOwn(given, n));
     if (unmapped.length)
       throw invalid(
         `model input(s) ${unmapped.join(', ')} have no mapping; give --input NAME=feature1,feature2 for every input (inputs: ${names.join(', ')}).`,
@@ -148,9 +150,16 @@ function mapInputs(info: OnnxModelInfo, featureNames: readonly string[], given?:
 function findOutput(info: OnnxModelInfo, task: Task, given?: string) {
   const produced = new Map<string, number>();
   info.nodes.forEach((n, i) => n.outputs.forEach((o) => produced.set(o, i)));
+  // ZipMaps that only feed graph outputs are dropped (Node cannot return their maps); one another
+  // node consumes stays, and is the model's own business.
+  const consumed = new Set(info.nodes.flatMap((n) => n.inputs));
   const zipMaps = new Set(
     info.nodes
-      .map((n, i) => (n.opType === 'ZipMap' && n.domain === 'ai.onnx.ml' ? i : -1))
+      .map((n, i) =>
+        n.opType === 'ZipMap' && n.domain === 'ai.onnx.ml' && !n.outputs.some((o) => consumed.has(o))
+          ? i
+          : -1,
+      )
       .filter((i) => i >= 0),
   );
   const behindZipMap = (name: string) => {
@@ -212,6 +221,11 @@ export function adaptToPlatformInterface(
   const outputType = out.declared?.type.kind === 'tensor' ? out.declared.type : undefined;
   const outputWidth = (out.declared ? width(out.declared) : null) ?? target.outputWidth ?? null;
   const scores = mapping.scores ?? 'probabilities';
+  if (!target.probe && target.task === 'regression' && outputWidth !== null && outputWidth !== 1)
+    throw invalid(
+      `output ${out.name} has ${outputWidth} columns; a regression model must return one value per row ([N] or [N, 1]). Name the right output with --output, or import it with its task.`,
+      'output',
+    );
   if (
     !target.probe &&
     target.task !== 'regression' &&
@@ -253,20 +267,20 @@ export function adaptToPlatformInterface(
     outputType?.elementType === FLOAT &&
     outputWidth === target.classes;
   if (probabilitiesDirect) keep.add('probabilities');
-  const renamed: Record<string, string> = {};
+  const renamed = new Map<string, string>();
   for (const n of [...names]) {
     if ((RESERVED.includes(n) && !keep.has(n)) || n.startsWith(PREFIX)) {
       let fresh = `${n}_model`;
       while (names.has(fresh)) fresh += '_';
       names.add(fresh);
-      renamed[n] = fresh;
+      renamed.set(n, fresh);
     }
   }
-  if (Object.keys(renamed).length && info.nodes.some((n) => n.hasSubgraph))
+  if (renamed.size && info.nodes.some((n) => n.hasSubgraph))
     throw invalid(
-      `the model uses the name(s) ${Object.keys(renamed).join(', ')}, which the platform's interface reserves, and has control-flow subgraphs where they cannot be renamed safely; rename them when exporting.`,
+      `the model uses the name(s) ${[...renamed.keys()].join(', ')}, which the platform's interface reserves, and has control-flow subgraphs where they cannot be renamed safely; rename them when exporting.`,
     );
-  const r = (name: string) => renamed[name] ?? name;
+  const r = (name: string) => renamed.get(name) ?? name;
   const outputName = r(out.name);
 
   if (!direct)
@@ -307,13 +321,13 @@ export function adaptToPlatformInterface(
     nodes.after.push({
       opType: 'Cast',
       inputs: [outputName],
-      outputs: ['probe'],
+      outputs: [PROBE],
       attributes: { to: { kind: 'int', value: FLOAT } },
     });
-    outputs = [{ name: 'probe', type: FLOAT, shape: ['N', 'W'] }];
+    outputs = [{ name: PROBE, type: FLOAT, shape: ['N', 'W'] }];
   } else if (target.task === 'regression') {
     let value = outputName;
-    if (outputType && outputType.elementType !== FLOAT) {
+    if (!outputType || outputType.elementType !== FLOAT) {
       nodes.after.push({
         opType: 'Cast',
         inputs: [value],
@@ -393,11 +407,11 @@ export function adaptToPlatformInterface(
     inputs: [{ name: 'features', type: FLOAT, shape: ['N', target.featureNames.length] }],
     outputs,
   });
-  return { onnx, inputs, output: out.name, outputWidth, droppedNodes, renamed };
+  return { onnx, inputs, output: out.name, outputWidth, droppedNodes, renamed: Object.fromEntries(renamed) };
 }
 
 interface Rewrite {
-  readonly renamed: Readonly<Record<string, string>>;
+  readonly renamed: ReadonlyMap<string, string>;
   readonly dropNodes: ReadonlySet<number>;
   readonly nodesBefore: readonly NodeSpec[];
   readonly nodesAfter: readonly NodeSpec[];
@@ -411,11 +425,12 @@ function renameFields(
   w: Writer,
   source: readonly WireField[],
   fields: readonly number[],
-  renamed: Readonly<Record<string, string>>,
+  renamed: ReadonlyMap<string, string>,
 ): void {
   for (const f of source) {
     const value = f.wire === 2 && fields.includes(f.field) ? text(f) : undefined;
-    if (value !== undefined && renamed[value] !== undefined) w.string(f.field, renamed[value]);
+    const to = value === undefined ? undefined : renamed.get(value);
+    if (to !== undefined) w.string(f.field, to);
     else w.raw(f.raw);
   }
 }

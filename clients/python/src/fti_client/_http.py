@@ -74,8 +74,12 @@ class Transport:
         *,
         query: Optional[Mapping[str, Any]] = None,
         body: Any = None,
+        timeout: Optional[float] = None,
     ) -> Any:
-        """The decoded JSON answer; raises an :class:`FtiApiError` subclass for 4xx/5xx answers."""
+        """The decoded JSON answer; raises an :class:`FtiApiError` subclass for 4xx/5xx answers.
+
+        ``timeout`` overrides the client's for calls that do real work on the server (imports).
+        """
         params = {k: str(v) for k, v in (query or {}).items() if v is not None}
         url = self.url + path + (f"?{urllib.parse.urlencode(params)}" if params else "")
         headers = {"accept": "application/json", "user-agent": USER_AGENT}
@@ -87,7 +91,7 @@ class Transport:
             headers["content-type"] = "application/json"
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
                 payload = response.read()
         except urllib.error.HTTPError as error:
             raise self._error(error, method, path) from None

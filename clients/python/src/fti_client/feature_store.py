@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 #: Environment variables read when ``url`` / ``api_key`` are not given.
 URL_ENV = "FTI_URL"
+#: Seconds allowed for calls that do real work on the server (an import scores a test split).
+LONG_CALL_SECONDS = 600.0
 API_KEY_ENV = "FTI_API_KEY"
 DEFAULT_URL = "http://127.0.0.1:8080"
 #: Events per push request (the service takes at most 10 000).
@@ -288,6 +290,8 @@ class FeatureStore:
             "GET",
             f"/v1/feature-views/{segment(name)}/training-datasets/{int(version)}/splits/{segment(split)}",
             query={"version": vv, "expiresIn": expires_in, "transformed": "true" if transformed else None},
+            # The first request for a split's model inputs builds them on the server.
+            timeout=max(self._http.timeout, LONG_CALL_SECONDS) if transformed else None,
         )
         expires = _time(body["expiresAt"])
         assert expires is not None
@@ -488,7 +492,14 @@ class FeatureStore:
             "gates": gates,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
-        return dict(self._http.request("POST", f"/v1/models/{segment(model)}/import", body=body))
+        return dict(
+            self._http.request(
+                "POST",
+                f"/v1/models/{segment(model)}/import",
+                body=body,
+                timeout=max(self._http.timeout, LONG_CALL_SECONDS),
+            )
+        )
 
     def openapi(self) -> Json:
         """The service's OpenAPI 3.1 document."""
