@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { getFeatureGroup } from '../core/featurestore';
+import { assertWritableGroup, getFeatureGroup } from '../core/featurestore';
 import {
   connectJetStream,
   ensureEventStream,
@@ -43,6 +43,7 @@ export function createStreamingActivities(deps: StreamingDeps): StreamingActivit
         const source = await getFeatureGroup(deps.db, spec.source.name, spec.source.version);
         const targetRef = spec.featureGroup ?? spec.source;
         const target = await getFeatureGroup(deps.db, targetRef.name, targetRef.version);
+        assertWritableGroup(target.spec, `streaming pipeline ${spec.name}`);
         const transformation = spec.transformation
           ? deps.transformations.get(spec.transformation)
           : undefined;

@@ -22,7 +22,9 @@ import { ObjectCache, objectStoreFromConfig } from '../../core/storage';
 import { loadConfig } from '../../core/config';
 import { isoOption, readJsonFile, positiveInt, withDatabase } from '../context';
 import { DEFAULT_MAINTENANCE, ensureMaintenanceSchedule } from '../schedules';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { connectTemporal, runUrl, showProgress } from '../temporal-client';
+import { withViewDeps } from './feature-views';
 import { TASK_QUEUES } from '../../core/pipelines';
 import { emit, table, type OutputOptions } from '../output';
 
@@ -107,13 +109,19 @@ async function startMaterializations(
   try {
     const out = [];
     for (const g of groups) {
-      const workflowId = `materialize-${g.name}-v${g.version}-${Date.now()}`;
-      const handle = await client.workflow.start('featureGroupMaterialization', {
-        taskQueue,
-        workflowId,
-        args: [{ featureGroup: { name: g.name, version: g.version } }],
-      });
-      out.push({ ...g, run: { workflowId, url: runUrl(config, workflowId, handle.firstExecutionRunId) } });
+      // One id per group version: a create repeated while the load runs joins it instead of starting another.
+      const workflowId = `materialize-${g.name}-v${g.version}-online`;
+      try {
+        const handle = await client.workflow.start('featureGroupMaterialization', {
+          taskQueue,
+          workflowId,
+          args: [{ featureGroup: { name: g.name, version: g.version } }],
+        });
+        out.push({ ...g, run: { workflowId, url: runUrl(config, workflowId, handle.firstExecutionRunId) } });
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+        out.push({ ...g, run: { workflowId, url: runUrl(config, workflowId) } });
+      }
     }
     return out;
   } finally {
@@ -146,7 +154,7 @@ export function registerFeatureGroupCommands(program: Command): void {
     )
     .action(async (file: string, options: OutputOptions & { maintenance: boolean; taskQueue: string }) => {
       const defs = await loadDefinitions(file);
-      const registered = await withStatisticsDeps(async (deps) => {
+      const registered = await withViewDeps(async (deps) => {
         const out = [];
         for (const def of defs) {
           const { record, outcome, needsMaterialization } = await registerFeatureGroupChecked(deps, def);

@@ -1,4 +1,4 @@
-import { FtiError } from '../errors';
+import { FtiError, ValidationError } from '../errors';
 
 /** A named feature group (or version) does not exist. */
 export class FeatureGroupNotFoundError extends FtiError {
@@ -86,4 +86,20 @@ export class WriteConflictError extends FtiError {
       { retryable: true },
     );
   }
+}
+
+/**
+ * Refuses to write to an external feature group (its rows live in its source): called before any
+ * work by every writer — feature and streaming pipelines, the event push endpoint — so nothing,
+ * online rows included, is written.
+ */
+export function assertWritableGroup(
+  spec: { readonly name: string; readonly version: number; readonly external: unknown },
+  writer: string,
+): void {
+  if (spec.external)
+    throw new ValidationError(
+      `feature group ${spec.name} v${spec.version} is external: its rows are read in place from its source, so ${writer} cannot write to it. Write to the source instead, or target a group stored in the platform.`,
+      { location: `${spec.name}` },
+    );
 }

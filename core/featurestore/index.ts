@@ -24,6 +24,7 @@ export {
   CommitNotFoundError,
   CommitFencedError,
   WriteConflictError,
+  assertWritableGroup,
 } from './errors';
 export { OfflineTable } from './offline/offline-table';
 export type { OfflineStoreDeps, WriteOptions, WriteResult, CompactOptions } from './offline/offline-table';

@@ -7,6 +7,7 @@ import { ValidationError } from '../errors';
 import { quoteIdent } from '../identifiers';
 import type { ObjectCache, ObjectStore } from '../storage';
 import { conformBatch, ROW_COLUMN } from './conform';
+import { assertWritableGroup } from './errors';
 import { getFeatureGroup } from './feature-group-repository';
 import { OfflineTable } from './offline/offline-table';
 import type { CommitInfo, WriteOperation } from './offline/commits';
@@ -127,6 +128,7 @@ export async function transformToStaging(
   onProgress?: Progress,
 ): Promise<{ rows: number; bytes: number; featureGroupId: number; contentHash: string }> {
   const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
+  assertWritableGroup(group.spec, 'a feature pipeline');
   const transformation = input.transformation ? deps.transformations.get(input.transformation) : undefined;
   const local = await downloadStaged(deps, input.rawKey);
   try {

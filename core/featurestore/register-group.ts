@@ -11,6 +11,7 @@ import {
 import { FeatureGroupNotFoundError } from './errors';
 import { OfflineTable } from './offline/offline-table';
 import type { ObjectCache } from '../storage';
+import type { OnlineStore } from './online';
 
 /** What registering a definition did, and whether its history should now go online. */
 export interface GroupRegistration {
@@ -35,6 +36,8 @@ export async function registerFeatureGroupChecked(
     readonly store: ObjectStore;
     readonly cache: ObjectCache;
     readonly scratchDir: string;
+    /** With it, an online group whose online store is still empty over existing history also counts. */
+    readonly online?: OnlineStore;
   },
   definition: FeatureGroupDefinition,
 ): Promise<GroupRegistration> {
@@ -47,8 +50,12 @@ export async function registerFeatureGroupChecked(
     if (!(error instanceof FeatureGroupNotFoundError)) throw error;
   }
   const { record, outcome } = await registerFeatureGroup(deps.db, definition);
-  const turnedOnline = record.spec.online.enabled && !(before?.spec.online.enabled ?? false);
+  if (!record.spec.online.enabled) return { record, outcome, needsMaterialization: false };
   const hasHistory =
     record.spec.external !== null || (await new OfflineTable(deps, record).head()) !== undefined;
-  return { record, outcome, needsMaterialization: turnedOnline && hasHistory };
+  const turnedOnline = !(before?.spec.online.enabled ?? false);
+  // Decided from state as well as from the change: a run whose materialization never started (the
+  // command failed after registering) starts it when the definition is registered again.
+  const emptyOnline = deps.online !== undefined && (await deps.online.count(record.spec)) === 0;
+  return { record, outcome, needsMaterialization: hasHistory && (turnedOnline || emptyOnline) };
 }

@@ -140,9 +140,15 @@ export async function runFeatureGroupMonitor(
 
 /** Refuses a feature-group monitor on a group that does not exist. */
 export async function assertMonitorableGroup(deps: Pick<FeatureViewDeps, 'db'>, name: string): Promise<void> {
+  let external: unknown;
   try {
-    await getFeatureGroup(deps.db, name);
+    external = (await getFeatureGroup(deps.db, name)).spec.external;
   } catch (error) {
     throw new ValidationError(`feature group ${name}: ${(error as Error).message}`, { location: 'subject' });
   }
+  if (external)
+    throw new ValidationError(
+      `feature group ${name} is external: a feature-group monitor compares the commits a window added with the history before it, and an external source keeps no history here. Monitor the deployments that use it (their inputs drift checks cover its features).`,
+      { location: 'subject' },
+    );
 }

@@ -3,7 +3,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { loadConfig, redactUrl } from '../config';
 import type { Database } from '../db';
 import { ServiceUnavailableError, ValidationError } from '../errors';
-import { FeatureGroupNotFoundError, getFeatureGroup, type FeatureGroupSpec } from '../featurestore';
+import {
+  assertWritableGroup,
+  FeatureGroupNotFoundError,
+  getFeatureGroup,
+  type FeatureGroupSpec,
+} from '../featurestore';
 import {
   connectJetStream,
   eventStreamNames,
@@ -173,6 +178,7 @@ export class EventIngest {
     const cached = this.specs.get(key);
     if (cached && cached.expires > Date.now()) return cached.spec;
     const { spec } = await getFeatureGroup(this.db, name, version);
+    assertWritableGroup(spec, 'the event push endpoint');
     if (this.specs.size > 1000) this.specs.clear();
     this.specs.set(key, { spec, expires: Date.now() + this.specCacheMs });
     return spec;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DuckSession } from '../duckdb';
 import { describeError, ValidationError } from '../errors';
 import type { FeatureGroupSpec } from '../featurestore/feature-group';
+import { assertWritableGroup } from '../featurestore/errors';
 import { getFeatureGroup, type FeatureGroupRecord } from '../featurestore/feature-group-repository';
 import type { IngestionDeps } from '../featurestore/ingestion';
 import { OfflineTable } from '../featurestore/offline/offline-table';
@@ -95,6 +96,7 @@ export async function runStreamPartition(
   const sourceGroup = await getFeatureGroup(deps.db, spec.source.name, spec.source.version);
   const targetRef = spec.featureGroup ?? spec.source;
   const targetGroup = await getFeatureGroup(deps.db, targetRef.name, targetRef.version);
+  assertWritableGroup(targetGroup.spec, `streaming pipeline ${spec.name}`);
   const transformation = spec.transformation ? deps.transformations.get(spec.transformation) : undefined;
   const checkpoints = new CheckpointStore(deps.db);
   const claimed = await checkpoints.claim(spec.name, partition, spec.partitions);

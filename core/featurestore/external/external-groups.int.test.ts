@@ -9,7 +9,9 @@ import type { S3ObjectStore } from '../../storage';
 import { commitRows, createGroup, testViewDeps, type ViewTestDeps } from '../../../test/support/featureviews';
 import { uniqueGroupName } from '../../../test/support/featurestore';
 import { testObjectStore } from '../../../test/support/stores';
+import { assertMonitorableGroup } from '../../monitoring/feature-group-monitor';
 import { groupStatistics } from '../commit-statistics';
+import { assertWritableGroup } from '../errors';
 import { getFeatureGroup } from '../feature-group-repository';
 import { materializeOnline } from '../materialize';
 import { OfflineTable } from '../offline/offline-table';
@@ -186,7 +188,7 @@ describe('external feature groups: a Postgres table and an S3 Parquet prefix rea
     // The stored dataset still reads; recreating it from a source that changed since is refused.
     await expect(allRows(view, dataset.version)).resolves.toHaveLength(4);
     await expect(recreateTrainingData(deps, { name: view }, dataset.version)).rejects.toThrow(
-      /is external and its source changed since read #\d+ \(now read #\d+\); the platform cannot re-read a past state/,
+      /is external and its source changed since read #\d+; the platform cannot re-read a past state/,
     );
     const third = await createTrainingData(deps, {
       featureView: { name: view },
@@ -218,8 +220,24 @@ describe('external feature groups: a Postgres table and an S3 Parquet prefix rea
     expect(online.map((r) => r.values?.credit_limit)).toEqual([5000, 300]);
   });
 
-  it('refuses writes, time travel, a missing column and an unreadable table, storing nothing', async () => {
+  it('readers racing on a changed source share one read record', async () => {
     const group = await getFeatureGroup(database.db, profiles);
+    await warehouse.query(`INSERT INTO ${schema}.card_profile VALUES ('c7', $1, 70, 'race')`, [at(9)]);
+    const reads = await Promise.all(
+      Array.from({ length: 4 }, () => new OfflineTable(deps, group).recordExternalRead()),
+    );
+    expect(new Set(reads.map((r) => r.id)).size).toBe(1);
+    expect(reads[0]!.rowsInserted).toBe(5);
+  });
+
+  it('refuses writes, time travel, monitors, a missing column and an unreadable table, storing nothing', async () => {
+    const group = await getFeatureGroup(database.db, profiles);
+    await expect(assertMonitorableGroup(deps, profiles)).rejects.toThrow(
+      /is external: a feature-group monitor compares/,
+    );
+    expect(() => assertWritableGroup(group.spec, 'the event push endpoint')).toThrow(
+      /is external: its rows are read in place from its source, so the event push endpoint cannot write to it/,
+    );
     const table = new OfflineTable(deps, group);
     await expect(
       withDuck(async (duck) => {

@@ -5,12 +5,13 @@ import pg from 'pg';
 import { z } from 'zod';
 import { ENV } from '../../config/env-names';
 import { sqlPath, withDuck, type DuckSession } from '../../duckdb';
-import { ValidationError } from '../../errors';
+import { ServiceUnavailableError, ValidationError } from '../../errors';
 import { quoteIdent } from '../../identifiers';
 import type { ObjectStore } from '../../storage';
 import { conformBatch, DUCK_TYPES, ROW_COLUMN } from '../conform';
 import type { FeatureGroupSpec } from '../feature-group';
 import { PostgresSource } from '../sources/postgres/postgres-source';
+import { DEFAULT_SOURCE_STATEMENT_TIMEOUT_SECONDS } from '../sources/spec';
 
 const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -91,8 +92,81 @@ function postgresUrl(
 async function parquetFiles(source: Extract<ExternalSource, { kind: 'parquet' }>, store: ObjectStore) {
   const files = [];
   const prefix = source.prefix.endsWith('/') ? source.prefix : `${source.prefix}/`;
-  for await (const o of store.list(prefix)) if (o.key.endsWith('.parquet')) files.push(o);
+  for await (const o of store.list(prefix)) {
+    // Writers' work in progress and metadata (Spark's _temporary, _SUCCESS, Delta's _delta_log,
+    // hidden files) are not data.
+    const hidden = o.key
+      .slice(prefix.length)
+      .split('/')
+      .some((part) => part.startsWith('_') || part.startsWith('.'));
+    if (o.key.endsWith('.parquet') && !hidden) files.push(o);
+  }
   return files.sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** Runs `work` over `items` with at most `limit` at a time, keeping the order of results. */
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/**
+ * Runs `query` against the source database in a READ ONLY transaction with a statement timeout;
+ * an outage (cannot connect, connection lost, server shutting down) is retryable, anything else
+ * is a ValidationError naming the source.
+ */
+async function withSourceQuery<T>(
+  url: string,
+  label: string,
+  location: string,
+  query: (client: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new ServiceUnavailableError(
+      'external-source',
+      `${label}: cannot connect (${(error as Error).message}).`,
+      {
+        cause: error,
+      },
+    );
+  }
+  try {
+    await client.query('BEGIN TRANSACTION READ ONLY');
+    await client.query("SELECT set_config('statement_timeout', $1, true)", [
+      String(DEFAULT_SOURCE_STATEMENT_TIMEOUT_SECONDS * 1000),
+    ]);
+    const result = await query(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && /^(08|53|57P)/.test(code))
+      throw new ServiceUnavailableError('external-source', `${label}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    throw new ValidationError(
+      `${label}: ${(error as Error).message}; the table or view must exist, be readable, and have every declared feature as a column.`,
+      { location, cause: error },
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 /**
@@ -125,13 +199,11 @@ export async function loadExternalRows(
       // Downloaded for this read only: external files can change under the same key.
       const dir = await fs.promises.mkdtemp(path.join(deps.scratchDir, 'external-'));
       try {
-        const paths = await Promise.all(
-          files.map(async (f, i) => {
-            const local = path.join(dir, `${i}.parquet`);
-            await deps.store.download(f.key, local);
-            return local;
-          }),
-        );
+        const paths = await mapLimited(files, 4, async (f, i) => {
+          const local = path.join(dir, `${i}.parquet`);
+          await deps.store.download(f.key, local);
+          return local;
+        });
         const present = new Map(
           (
             await duck.describe(
@@ -190,30 +262,21 @@ export async function externalFingerprint(
   const source = sourceOf(spec);
   const label = `external feature group ${spec.name} v${spec.version} (${describeExternalSource(source)})`;
   if (source.kind === 'postgres') {
-    const client = new pg.Client({
-      connectionString: postgresUrl(source, deps, label),
-      connectionTimeoutMillis: 10_000,
-    });
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      const table = source.table.split('.').map(quoteIdent).join('.');
-      const { rows } = await client.query<{ n: string; latest: Date | null }>(
-        `SELECT count(*) AS n, max(${quoteIdent(spec.eventTime)}) AS latest FROM ${table}`,
-      );
-      const n = Number(rows[0]?.n ?? 0);
-      const latest = rows[0]?.latest ? new Date(rows[0].latest).toISOString() : null;
-      return { hash: digest(`${n}|${latest}`), rows: n, latestEventTime: latest, files: null };
-    } catch (error) {
-      throw new ValidationError(
-        `${label}: cannot read it: ${(error as Error).message}. Check the table name and grants.`,
-        {
-          location: 'external.table',
-        },
-      );
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    const table = source.table.split('.').map(quoteIdent).join('.');
+    const row = await withSourceQuery(
+      postgresUrl(source, deps, label),
+      label,
+      'external.table',
+      async (client) => {
+        const { rows } = await client.query<{ n: string; latest: Date | null }>(
+          `SELECT count(*) AS n, max(${quoteIdent(spec.eventTime)}) AS latest FROM ${table}`,
+        );
+        return rows[0];
+      },
+    );
+    const n = Number(row?.n ?? 0);
+    const latest = row?.latest ? new Date(row.latest).toISOString() : null;
+    return { hash: digest(`${n}|${latest}`), rows: n, latestEventTime: latest, files: null };
   }
   const files = await parquetFiles(source, deps.store);
   return {
@@ -237,29 +300,10 @@ export async function checkExternalSource(deps: ExternalReadDeps, spec: FeatureG
   const label = `external feature group ${spec.name} v${spec.version} (${describeExternalSource(source)})`;
   const columns = spec.features.map((f) => quoteIdent(f.name)).join(', ');
   if (source.kind === 'postgres') {
-    const client = new pg.Client({
-      connectionString: postgresUrl(source, deps, label),
-      connectionTimeoutMillis: 10_000,
-    });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-    } catch (error) {
-      throw new ValidationError(`${label}: cannot connect: ${(error as Error).message}.`, {
-        location: 'external.urlEnv',
-      });
-    }
-    try {
-      const table = source.table.split('.').map(quoteIdent).join('.');
-      await client.query(`SELECT ${columns} FROM ${table} LIMIT 0`);
-    } catch (error) {
-      throw new ValidationError(
-        `${label}: ${(error as Error).message}; the table or view must exist, be readable, and have every declared feature as a column.`,
-        { location: 'external.table' },
-      );
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    const table = source.table.split('.').map(quoteIdent).join('.');
+    await withSourceQuery(postgresUrl(source, deps, label), label, 'external.table', (client) =>
+      client.query(`SELECT ${columns} FROM ${table} LIMIT 0`),
+    );
     return;
   }
   const [first] = await parquetFiles(source, deps.store);

@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Database, DatabaseTransaction } from '../../db';
 import { sqlPath, withDuck, type DuckSession } from '../../duckdb';
-import { ValidationError } from '../../errors';
+import { ServiceUnavailableError, ValidationError } from '../../errors';
 import { quoteIdent } from '../../identifiers';
 import { joinKey, type ObjectCache, type ObjectStore } from '../../storage';
 import { DUCK_TYPES } from '../conform';
-import { CommitNotFoundError, WriteConflictError } from '../errors';
+import { CommitFencedError, CommitNotFoundError, WriteConflictError } from '../errors';
 import { describeExternalSource, externalFingerprint, loadExternalRows } from '../external/external-source';
 import type { FeatureGroupRecord } from '../feature-group-repository';
 import { CommitCompletedMeanwhile, CommitLog, type CommitAttempt } from './commit-log';
@@ -386,38 +386,54 @@ export class OfflineTable {
    * holding the source's fingerprint (row count, latest event time, or the Parquet files' ETags) —
    * reused while the source is unchanged — so training datasets and predictions name what they read.
    */
-  async recordExternalRead(rows?: number): Promise<CommitInfo> {
-    const spec = this.featureGroup.spec;
-    const fingerprint = await externalFingerprint(
-      { store: this.deps.store, scratchDir: this.scratchDir },
-      spec,
-    );
+  async recordExternalRead(): Promise<CommitInfo> {
+    return this.recordRead(await externalFingerprint(this.externalDeps, this.featureGroup.spec));
+  }
+
+  private get externalDeps() {
+    return { store: this.deps.store, scratchDir: this.scratchDir };
+  }
+
+  private async recordRead(
+    fingerprint: Awaited<ReturnType<typeof externalFingerprint>>,
+    rows?: number,
+  ): Promise<CommitInfo> {
     const head = await this.log.head();
     if (head?.contentHash === fingerprint.hash) return head;
     const idempotencyKey = `external:${fingerprint.hash}:after:${head?.id ?? 0}`;
-    let holder;
-    try {
+    const recorded = async (): Promise<CommitInfo> => {
       const found = await this.log.findByKey(idempotencyKey);
       if (found?.state === 'completed') return found;
-      holder = await this.log.begin({ operation: 'external', idempotencyKey, contentHash: fingerprint.hash });
-    } catch (error) {
-      if (error instanceof CommitCompletedMeanwhile) return error.commit;
-      throw error;
+      const holder = await this.log.begin({
+        operation: 'external',
+        idempotencyKey,
+        contentHash: fingerprint.hash,
+      });
+      // Parquet fingerprints come from the listing alone: count the rows once, for the record.
+      const count =
+        fingerprint.rows ??
+        rows ??
+        (await withDuck((duck) =>
+          loadExternalRows(duck, this.externalDeps, this.featureGroup.spec, 'counted'),
+        ));
+      return this.log.complete(holder, {
+        files: [],
+        rowsInserted: count,
+        rowsUpdated: 0,
+        rowsDeleted: 0,
+        dependency: { kind: 'blind' },
+      });
+    };
+    // Readers that see the same change at once race for the same record: the losers take the winner's.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await recorded();
+      } catch (error) {
+        if (error instanceof CommitCompletedMeanwhile) return error.commit;
+        if (!(error instanceof CommitFencedError) || attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
     }
-    // Parquet fingerprints come from the listing alone: count the rows once, for the record.
-    const count =
-      fingerprint.rows ??
-      rows ??
-      (await withDuck((duck) =>
-        loadExternalRows(duck, { store: this.deps.store, scratchDir: this.scratchDir }, spec, 'counted'),
-      ));
-    return this.log.complete(holder, {
-      files: [],
-      rowsInserted: count,
-      rowsUpdated: 0,
-      rowsDeleted: 0,
-      dependency: { kind: 'blind' },
-    });
   }
 
   private get scratchDir(): string {
@@ -435,26 +451,31 @@ export class OfflineTable {
 
   private async registerExternal(duck: DuckSession, view: string, asOf: AsOf): Promise<CommitInfo> {
     if (asOf && 'time' in asOf) await this.pin(asOf.time);
-    if (asOf && 'commitId' in asOf) {
-      // A pinned read is honoured only while the source still is what that read saw.
-      const pinned = await this.log.completedById(asOf.commitId);
-      const current = await this.recordExternalRead();
-      if (current.id !== pinned.id)
-        throw new ValidationError(
-          `${this.label} is external and its source changed since read #${pinned.id} (now read #${current.id}); the platform cannot re-read a past state of ${describeExternalSource(this.featureGroup.spec.external!)}. Read it as it is now (create a new training dataset), or store the group's history in the platform.`,
-          { location: this.label },
-        );
-    }
+    const external = this.featureGroup.spec.external!;
+    const pinned = asOf && 'commitId' in asOf ? await this.log.completedById(asOf.commitId) : undefined;
     const table = `${view}_external`;
     await fs.promises.mkdir(this.scratchDir, { recursive: true });
-    const rows = await loadExternalRows(
-      duck,
-      { store: this.deps.store, scratchDir: this.scratchDir },
-      this.featureGroup.spec,
-      table,
-    );
-    await duck.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT * FROM ${table}`);
-    return asOf && 'commitId' in asOf ? this.log.completedById(asOf.commitId) : this.recordExternalRead(rows);
+    // The source is fingerprinted before and after the load: a read is recorded (or matched to its
+    // pin) only when nothing changed meanwhile, so the record describes the rows actually read.
+    for (let attempt = 1; ; attempt++) {
+      const before = await externalFingerprint(this.externalDeps, this.featureGroup.spec);
+      if (pinned && pinned.contentHash !== before.hash)
+        throw new ValidationError(
+          `${this.label} is external and its source changed since read #${pinned.id}; the platform cannot re-read a past state of ${describeExternalSource(external)}. Read it as it is now (create a new training dataset), or store the group's history in the platform.`,
+          { location: this.label },
+        );
+      const rows = await loadExternalRows(duck, this.externalDeps, this.featureGroup.spec, table);
+      const after = await externalFingerprint(this.externalDeps, this.featureGroup.spec);
+      if (after.hash === before.hash) {
+        await duck.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT * FROM ${table}`);
+        return pinned ?? this.recordRead(after, rows);
+      }
+      if (attempt >= 3)
+        throw new ServiceUnavailableError(
+          'external-source',
+          `${this.label}: ${describeExternalSource(external)} changed during each of ${attempt} reads; try again when its writer is done.`,
+        );
+    }
   }
 
   /** A completed commit of this group by id; {@link CommitNotFoundError} when there is none. */
