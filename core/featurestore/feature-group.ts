@@ -259,7 +259,11 @@ export function compareSchemas(stored: FeatureGroupSpec, next: FeatureGroupSpec)
     return { kind: 'breaking', reason: 'the primary key changed' };
   if (stored.eventTime !== next.eventTime)
     return { kind: 'breaking', reason: 'the event-time column changed' };
-  if (JSON.stringify(stored.external) !== JSON.stringify(next.external))
+  // Key order is not meaning (the stored copy comes back from jsonb): compare sorted.
+  const sameSource = (a: object | null, b: object | null) =>
+    JSON.stringify(a, a ? Object.keys(a).sort() : undefined) ===
+    JSON.stringify(b, b ? Object.keys(b).sort() : undefined);
+  if (!sameSource(stored.external, next.external))
     return { kind: 'breaking', reason: 'the external source changed' };
   for (let i = 0; i < stored.features.length; i++) {
     const before = stored.features[i]!;
