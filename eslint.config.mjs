@@ -68,7 +68,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.js', '*.config.js', '*.config.cjs'],
+    files: ['bin/**/*.js', '*.config.js', '*.config.cjs', 'test/support/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' },
