@@ -47,6 +47,18 @@ export class DuckSession {
     return reader.getRowObjectsJS() as T[];
   }
 
+  /**
+   * Runs a query and returns its result by column (values as in {@link all}), without making an
+   * object per row: the cheaper shape for wide numeric batches (model inputs).
+   */
+  async columns<T = unknown>(
+    sql: string,
+    params: readonly SqlParam[] = [],
+  ): Promise<{ rows: number; columns: Record<string, T[]> }> {
+    const reader = await this.connection.runAndReadAll(sql, params.map(toDuck));
+    return { rows: reader.currentRowCount, columns: reader.getColumnsObjectJS() as Record<string, T[]> };
+  }
+
   /** First row of a query, or undefined. */
   async one<T = Record<string, unknown>>(
     sql: string,

@@ -10,7 +10,7 @@ import { quoteIdent } from '../identifiers';
 import {
   assertRange,
   SPINE_ROW,
-  toMatrix,
+  toInputMatrix,
   materializeBatch,
   type FeatureViewDeps,
   type SpineInput,
@@ -115,15 +115,16 @@ export async function runBatchInference(
         const featureList = fitted.features.map(quoteIdent).join(', ');
         let scored = 0;
         for (let last = 0; ;) {
-          const rows = await duck.all<Record<string, unknown>>(
+          const chunk = await duck.columns(
             `SELECT ${SPINE_ROW}${featureList ? `, ${featureList}` : ''} FROM ${batch.relation} WHERE ${SPINE_ROW} > ${last} ORDER BY ${SPINE_ROW} LIMIT ${chunkSize}`,
           );
-          if (rows.length === 0) break;
-          last = Number(rows.at(-1)![SPINE_ROW]);
-          const matrix = toMatrix(fitted, rows, [], []);
+          if (chunk.rows === 0) break;
+          const spineRows = chunk.columns[SPINE_ROW]!;
+          last = Number(spineRows.at(-1));
+          const matrix = toInputMatrix(fitted, chunk.columns, chunk.rows);
           const outputs = await predictOnnx(session, matrix.X, matrix.rows, matrix.cols);
-          const lines: string[] = new Array(rows.length);
-          for (let i = 0; i < rows.length; i++) {
+          const lines: string[] = new Array(chunk.rows);
+          for (let i = 0; i < chunk.rows; i++) {
             let score: number;
             let label = '';
             if (outputs.prediction) score = outputs.prediction[i]!;
@@ -136,11 +137,11 @@ export async function runBatchInference(
               score = k === 2 ? outputs.probabilities![i * 2 + 1]! : outputs.probabilities![i * k + best]!;
             }
             lines[i] =
-              `${String(rows[i]![SPINE_ROW])},${Number.isFinite(score) ? score : ''},${JSON.stringify(label)}`;
+              `${String(spineRows[i])},${Number.isFinite(score) ? score : ''},${JSON.stringify(label)}`;
           }
           if (!out.write(`${lines.join('\n')}\n`))
             await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-          scored += rows.length;
+          scored += chunk.rows;
           onProgress?.(`scored ${scored}/${batch.rows} rows`);
         }
         await new Promise<void>((resolve) => out.end(resolve));

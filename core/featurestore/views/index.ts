@@ -38,6 +38,7 @@ export {
   getBatchData,
   transformRow,
   toMatrix,
+  toInputMatrix,
 } from './read';
 export { rowsSeenBy } from './split-overlap';
 export type { SeenAs, DatasetVersionRef } from './split-overlap';

@@ -55,6 +55,29 @@ export function transformRow(
   return out;
 }
 
+/**
+ * Encodes a column-shaped batch (one array per raw feature, as {@link DuckSession.columns} returns
+ * it) into the model-input matrix, with the same per-value code as {@link toMatrix}: the cheaper
+ * path for batch scoring, which needs no row objects.
+ */
+export function toInputMatrix(
+  fitted: FittedTransformations,
+  columns: Readonly<Record<string, readonly unknown[]>>,
+  rows: number,
+): { X: Float64Array; rows: number; cols: number } {
+  const cols = fitted.outputs.length;
+  const X = new Float64Array(rows * cols);
+  const scratch: number[] = [];
+  const sources = fitted.features.map((f) => columns[f] ?? []);
+  for (let r = 0; r < rows; r++) {
+    scratch.length = 0;
+    for (let i = 0; i < sources.length; i++)
+      encodeFeature(fitted, fitted.features[i]!, sources[i]![r] as RawValue, scratch);
+    X.set(scratch, r * cols);
+  }
+  return { X, rows, cols };
+}
+
 /** Encodes rows into a {@link FeatureMatrix}. */
 export function toMatrix(
   fitted: FittedTransformations,
