@@ -14,8 +14,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { externalTrainerDefinitionSchema, runExternalTrainer, seededRandom, type Dataset } from '../core/ml';
+import { externalTrainerDefinitionSchema, runExternalTrainer, type Dataset } from '../core/ml';
 import { projectRoot } from '../core/project-root';
+import { syntheticBinary } from './support/synthetic';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const rows = Number(args[0] ?? 100_000);
@@ -33,24 +34,7 @@ const params = {
   early_stopping_rounds: 0,
 };
 
-function synthetic(n: number, seed: number): Dataset {
-  const random = seededRandom(seed);
-  const X = new Float64Array(n * cols);
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < cols; j++) X[i * cols + j] = random() * 2 - 1;
-    const x = X.subarray(i * cols, (i + 1) * cols);
-    const z =
-      2 * x[0]! * x[1]! +
-      (x[2]! > 0.3 ? 1.2 : -0.4) +
-      Math.sin(3 * x[3]!) +
-      0.8 * x[4]! * x[4]! -
-      0.5 * x[5]! +
-      (random() - 0.5) * 1.5;
-    y[i] = z > 0.4 ? 1 : 0;
-  }
-  return { X, rows: n, cols, y };
-}
+const synthetic = (n: number, seed: number): Dataset => syntheticBinary(n, cols, seed);
 
 /** Plain XGBoost: the same fit in one Python process, timed around `fit` only. */
 const BASELINE = `

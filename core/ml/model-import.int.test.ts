@@ -105,25 +105,16 @@ describe('model import: Python-trained scikit-learn and XGBoost models as platfo
   it('imports a ZipMap logistic regression through `fti models import` with test-split metrics, provenance and the original file', async () => {
     const name = model('logreg');
     const file = path.join(dir, 'logreg.onnx');
-    const result = runCli(
-      [
-        'models',
-        'import',
-        file,
-        '--model',
-        name,
-        '--feature-view',
-        view,
-        '--training-dataset',
-        String(datasetVersion),
-        '--framework-version',
-        versions['scikit-learn']!,
-        '--alias',
-        'champion',
-        '--json',
-      ],
-      { S3_PREFIX: prefix },
-    );
+    const importLogreg = () =>
+      runCli(
+        [
+          ...['models', 'import', file, '--model', name, '--feature-view', view],
+          ...['--training-dataset', String(datasetVersion), '--framework-version', versions['scikit-learn']!],
+          ...['--alias', 'champion', '--json'],
+        ],
+        { S3_PREFIX: prefix },
+      );
+    const result = importLogreg();
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const out = JSON.parse(result.stdout) as {
@@ -170,25 +161,7 @@ describe('model import: Python-trained scikit-learn and XGBoost models as platfo
       { model: name, featureView: { name: view }, trainingDataset: datasetVersion, alias: 'champion' },
       new Uint8Array(fs.readFileSync(path.join(dir, 'gbm.onnx'))),
     );
-    const again = runCli(
-      [
-        'models',
-        'import',
-        file,
-        '--model',
-        name,
-        '--feature-view',
-        view,
-        '--training-dataset',
-        String(datasetVersion),
-        '--framework-version',
-        versions['scikit-learn']!,
-        '--alias',
-        'champion',
-        '--json',
-      ],
-      { S3_PREFIX: prefix },
-    );
+    const again = importLogreg();
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({
       reused: true,

@@ -1,5 +1,3 @@
-import os from 'node:os';
-import path from 'node:path';
 import { and, asc, desc, eq, inArray } from 'drizzle-orm';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
@@ -24,7 +22,7 @@ import {
   type OnlineStore,
   type TrainingDatasetInfo,
 } from '../featurestore';
-import { joinKey, ObjectCache, type ObjectStore } from '../storage';
+import { joinKey, type ObjectCache, type ObjectStore } from '../storage';
 import type {
   datasetListSchema,
   datasetSchema,
@@ -54,9 +52,9 @@ export interface FeatureStoreRouteDeps {
   readonly online: OnlineStore;
   readonly onDemand: OnDemandRegistry;
   /** Local cache of object-store files (model-ready splits read the stored split through it). */
-  readonly cache?: ObjectCache;
-  /** Scratch folder. @default a folder of the OS temp directory */
-  readonly scratchDir?: string;
+  readonly cache: ObjectCache;
+  /** Scratch folder of the service. */
+  readonly scratchDir: string;
   /** Checks the caller's API key for scope `features` (401/403 otherwise). */
   readonly authenticate: (request: FastifyRequest) => Promise<unknown>;
 }
@@ -288,12 +286,8 @@ export function registerFeatureStoreRoutes(app: FastifyInstance, deps: FeatureSt
   const readers = new OnlineReaders(deps);
   const db = deps.db;
   // Model-ready splits are computed here once per dataset split, then served from the store.
-  const scratchDir = deps.scratchDir ?? path.join(os.tmpdir(), `fti-service-${process.pid}`);
-  const viewDeps = {
-    ...deps,
-    cache: deps.cache ?? new ObjectCache(deps.store, { dir: path.join(scratchDir, 'cache') }),
-    scratchDir,
-  };
+  const viewDeps = { ...deps, cache: deps.cache, scratchDir: deps.scratchDir };
+
   // Concurrent first requests for one split build its model-ready file once.
   const building = new Map<string, Promise<string>>();
   const modelReady = (dataset: TrainingDatasetInfo, split: (typeof SPLIT_NAMES)[number]) => {

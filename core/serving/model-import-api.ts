@@ -1,5 +1,3 @@
-import os from 'node:os';
-import path from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Database } from '../db';
@@ -10,7 +8,8 @@ import {
   type OnlineStore,
 } from '../featurestore';
 import { importModel, modelImportSpecSchema, TrainerRegistry } from '../ml';
-import { ObjectCache, type ObjectStore } from '../storage';
+import type { ObjectCache, ObjectStore } from '../storage';
+import { FeatureStoreApiError } from './feature-store-api';
 
 /** Largest ONNX file the import route takes (base64 in JSON adds a third). */
 export const MAX_IMPORT_BYTES = 128 * 1024 * 1024;
@@ -55,20 +54,11 @@ export interface ModelImportRouteDeps {
   readonly store: ObjectStore;
   readonly online: OnlineStore;
   readonly onDemand: OnDemandRegistry;
-  readonly cache?: ObjectCache;
-  readonly scratchDir?: string;
+  /** The service's cache and scratch folder, shared with the feature-store routes. */
+  readonly cache: ObjectCache;
+  readonly scratchDir: string;
   /** Checks the caller's API key for scope `models` (401/403 otherwise). */
   readonly authenticate: (request: FastifyRequest) => Promise<unknown>;
-}
-
-/** An answer with an HTTP status (the server's error handler sends `{ error: message }`). */
-class ImportRouteError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -78,13 +68,7 @@ class ImportRouteError extends Error {
  * (nothing registered), 404 for an unknown view or dataset.
  */
 export function registerModelImportRoute(app: FastifyInstance, deps: ModelImportRouteDeps): void {
-  const scratchDir = deps.scratchDir ?? path.join(os.tmpdir(), `fti-service-${process.pid}`);
-  const trainingDeps = {
-    ...deps,
-    cache: deps.cache ?? new ObjectCache(deps.store, { dir: path.join(scratchDir, 'cache') }),
-    scratchDir,
-    trainers: new TrainerRegistry(),
-  };
+  const trainingDeps = { ...deps, trainers: new TrainerRegistry() };
   // One import at a time per service: each reads a training split and scores it in this process,
   // beside the predictions it serves.
   let previous: Promise<unknown> = Promise.resolve();
@@ -101,14 +85,14 @@ export function registerModelImportRoute(app: FastifyInstance, deps: ModelImport
     async (request) => {
       const parsed = modelImportRequestSchema.safeParse(request.body ?? {});
       if (!parsed.success)
-        throw new ImportRouteError(
+        throw new FeatureStoreApiError(
           400,
           `body: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(whole)'} ${i.message}`).join('; ')}`,
         );
       const { onnx, fileName, ...options } = parsed.data;
       const bytes = new Uint8Array(Buffer.from(onnx, 'base64'));
       if (bytes.length > MAX_IMPORT_BYTES)
-        throw new ImportRouteError(
+        throw new FeatureStoreApiError(
           413,
           `the ONNX file is ${bytes.length} bytes; the limit is ${MAX_IMPORT_BYTES}.`,
         );
@@ -121,7 +105,7 @@ export function registerModelImportRoute(app: FastifyInstance, deps: ModelImport
         result = await run;
       } catch (error) {
         if (error instanceof FeatureViewNotFoundError || error instanceof TrainingDatasetNotFoundError)
-          throw new ImportRouteError(404, error.message);
+          throw new FeatureStoreApiError(404, error.message);
         throw error;
       }
       const body: z.input<typeof modelImportResponseSchema> = {

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import {
   decodeInferRequest,
   encodeInferResponse,
@@ -33,6 +34,7 @@ import { pushLabels } from '../monitoring/labels';
 import { PredictionLogWriter, type PredictionLogOptions } from './prediction-log';
 import { DeploymentRuntime, type ActiveDeployment, type ActiveVariant } from './runtime';
 import { entityKeyOf, pickVariant, type ModelOutput, type ScorerDeps } from './scorer';
+import { ObjectCache } from '../storage';
 
 /** Options of {@link createInferenceServer}. */
 export interface InferenceServerOptions extends ScorerDeps {
@@ -63,6 +65,10 @@ export interface InferenceServerOptions extends ScorerDeps {
   readonly retryAfterSeconds?: number;
   /** The event push endpoint (NATS URL, batch and body limits). @default NATS_URL, 10 000 events */
   readonly events?: EventIngestOptions;
+  /** Local cache of object-store files for dataset reads. @default one under `scratchDir` */
+  readonly cache?: ObjectCache;
+  /** Scratch folder for dataset reads and imports. @default a folder of the OS temp directory */
+  readonly scratchDir?: string;
 }
 
 /** A running inference server and its parts. */
@@ -473,11 +479,22 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   });
 
   // The feature store's REST API (scope `features`) and the OpenAPI document of the /v1 routes.
+  // One cache and scratch folder for the routes that read datasets (model-ready splits, imports).
+  const scratchDir = options.scratchDir ?? path.join(os.tmpdir(), `fti-service-${process.pid}`);
+  const files = {
+    scratchDir,
+    cache: options.cache ?? new ObjectCache(options.store, { dir: path.join(scratchDir, 'cache') }),
+  };
   registerFeatureStoreRoutes(app, {
     ...options,
+    ...files,
     authenticate: (request) => authenticate(request, 'features'),
   });
-  registerModelImportRoute(app, { ...options, authenticate: (request) => authenticate(request, 'models') });
+  registerModelImportRoute(app, {
+    ...options,
+    ...files,
+    authenticate: (request) => authenticate(request, 'models'),
+  });
   app.get('/v1/openapi.json', async () => openApiDocument());
 
   // Open Inference Protocol v2 (KServe / Triton).

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { assertObjectKey } from './keys';
 import type { ObjectStore } from './object-store';
+import { mapLimited } from '../concurrency';
 
 /** Options for {@link ObjectCache}. */
 export interface ObjectCacheOptions {
@@ -78,16 +79,7 @@ export class ObjectCache {
 
   /** Local paths of many objects, fetched with bounded parallelism, in input order. */
   async localPaths(keys: readonly string[], concurrency = 4): Promise<string[]> {
-    const out = new Array<string>(keys.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < keys.length) {
-        const index = next++;
-        out[index] = await this.localPath(keys[index]!);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, worker));
-    return out;
+    return mapLimited(keys, concurrency, (key) => this.localPath(key));
   }
 
   /** Removes least-recently-used files until the cache is under its size limit; returns bytes freed. */

@@ -10,8 +10,9 @@ import { quoteIdent } from '../../identifiers';
 import type { ObjectStore } from '../../storage';
 import { conformBatch, DUCK_TYPES, ROW_COLUMN } from '../conform';
 import type { FeatureGroupSpec } from '../feature-group';
-import { PostgresSource } from '../sources/postgres/postgres-source';
+import { isSourceOutage, PostgresSource } from '../sources/postgres/postgres-source';
 import { DEFAULT_SOURCE_STATEMENT_TIMEOUT_SECONDS } from '../sources/spec';
+import { mapLimited } from '../../concurrency';
 
 const identifier = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -104,24 +105,6 @@ async function parquetFiles(source: Extract<ExternalSource, { kind: 'parquet' }>
   return files.sort((a, b) => a.key.localeCompare(b.key));
 }
 
-/** Runs `work` over `items` with at most `limit` at a time, keeping the order of results. */
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T, i: number) => Promise<R>,
-): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await work(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /**
  * Runs `query` against the source database in a READ ONLY transaction with a statement timeout;
  * an outage (cannot connect, connection lost, server shutting down) is retryable, anything else
@@ -155,8 +138,7 @@ async function withSourceQuery<T>(
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string' && /^(08|53|57P)/.test(code))
+    if (isSourceOutage(error))
       throw new ServiceUnavailableError('external-source', `${label}: ${(error as Error).message}`, {
         cause: error,
       });

@@ -36,18 +36,13 @@ export async function ensureModelReadySplit(
   await fs.promises.mkdir(deps.scratchDir, { recursive: true });
   const dir = await fs.promises.mkdtemp(path.join(deps.scratchDir, 'model-ready-'));
   try {
-    const csv = path.join(dir, 'inputs.csv');
-    const out = fs.createWriteStream(csv);
+    // Row number first, then the inputs: appended straight from the matrix (NaN becomes NULL).
+    const width = matrix.cols + 1;
+    const values = new Float64Array(matrix.rows * width);
     for (let r = 0; r < matrix.rows; r++) {
-      const cells = [String(r + 1)];
-      for (let c = 0; c < matrix.cols; c++) {
-        const v = matrix.X[r * matrix.cols + c]!;
-        cells.push(Number.isNaN(v) ? '' : String(v));
-      }
-      if (!out.write(`${cells.join(',')}\n`))
-        await new Promise<void>((done) => out.once('drain', () => done()));
+      values[r * width] = r + 1;
+      values.set(matrix.X.subarray(r * matrix.cols, (r + 1) * matrix.cols), r * width + 1);
     }
-    await new Promise<void>((resolve) => out.end(resolve));
     const file = path.join(dir, 'model-inputs.parquet');
     await withDuck(async (duck) => {
       await duck.run(
@@ -61,12 +56,15 @@ export async function ensureModelReadySplit(
             ? `timezone('UTC', s.${quoteIdent(c.name)}) AS ${quoteIdent(c.name)}`
             : `s.${quoteIdent(c.name)}`,
         );
-      const columns = [`'_fti_r': 'BIGINT'`, ...fitted.outputs.map((_, i) => `'c${i}': 'DOUBLE'`)].join(', ');
+      await duck.run(
+        `CREATE TABLE inputs (_fti_r DOUBLE${fitted.outputs.map((_, i) => `, c${i} DOUBLE`).join('')})`,
+      );
+      await duck.appendMatrix('inputs', values, matrix.rows, width);
       const inputs = fitted.outputs.map((name, i) => `m.c${i} AS ${quoteDerivedColumn(name)}`);
       await duck.run(
         `COPY (SELECT ${[...kept, ...inputs].join(', ')}
-               FROM stored s JOIN read_csv(${sqlPath(csv)}, header = false, columns = {${columns}}) m USING (_fti_r)
-               ORDER BY _fti_r) TO ${sqlPath(file)} (FORMAT parquet, COMPRESSION zstd)`,
+               FROM stored s JOIN inputs m ON s._fti_r = CAST(m._fti_r AS BIGINT)
+               ORDER BY s._fti_r) TO ${sqlPath(file)} (FORMAT parquet, COMPRESSION zstd)`,
       );
     });
     await deps.store.putFile(key, file);

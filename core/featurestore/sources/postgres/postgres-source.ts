@@ -120,7 +120,7 @@ export class PostgresSource implements Source {
   private queryFailed(error: unknown): Error {
     const code = (error as { code?: unknown }).code;
     const message = (error as Error).message;
-    if (typeof code === 'string' && /^(08|53|57P)/.test(code)) {
+    if (isSourceOutage(error)) {
       // connection lost, server out of resources or shutting down: an outage, worth a retry
       return new ServiceUnavailableError('postgres-source', `${this.describe()}: ${message}`, {
         cause: error,
@@ -132,6 +132,15 @@ export class PostgresSource implements Source {
       cause: error,
     });
   }
+}
+
+/**
+ * Whether a source-database error is an outage worth a retry (connection lost, server out of
+ * resources or shutting down) rather than a query to fix.
+ */
+export function isSourceOutage(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^(08|53|57P)/.test(code);
 }
 
 /** JSON replacer that keeps non-finite numbers as their names (JSON itself would write null). */
