@@ -346,4 +346,15 @@ describe('feature store REST API', () => {
         server.app.hasRoute({ method: route.method as 'GET', url: route.path.replace(/\{(\w+)\}/g, ':$1') }),
       ).toBe(true);
   });
+
+  it('answers 404, not 500, when a split file is gone, also for its model inputs', async () => {
+    await store.delete(`${scenario.dataset.storagePrefix}/test.parquet`);
+    for (const query of ['', '?transformed=true']) {
+      const gone = await call(`/v1/feature-views/${scenario.view}/training-datasets/1/splits/test${query}`);
+      expect(gone.status).toBe(404);
+      expect(gone.body.error).toMatch(
+        /the test split's file is missing from the object store; rebuild the dataset/,
+      );
+    }
+  });
 });

@@ -444,15 +444,17 @@ export function registerFeatureStoreRoutes(app: FastifyInstance, deps: FeatureSt
         `${label} has no ${split} split (splits: ${SPLIT_NAMES.filter((s) => s in found.rowCounts).join(', ')}).`,
       );
     const transformed = query.transformed === 'true';
-    const key = transformed
-      ? await modelReady(found, split)
-      : joinKey(found.storagePrefix, `${split}.parquet`);
-    const info = await deps.store.head(key);
-    if (!info)
-      throw new FeatureStoreApiError(
+    // The stored split is checked first: the model-ready file is built from it.
+    const stored = joinKey(found.storagePrefix, `${split}.parquet`);
+    const missing = () =>
+      new FeatureStoreApiError(
         404,
         `${label}: the ${split} split's file is missing from the object store; rebuild the dataset (fti fv td create).`,
       );
+    if (!(await deps.store.exists(stored))) throw missing();
+    const key = transformed ? await modelReady(found, split) : stored;
+    const info = await deps.store.head(key);
+    if (!info) throw missing();
     const seconds = query.expiresIn ?? PRESIGN_SECONDS.default;
     const signedAt = Date.now();
     const url = await deps.store.presignGet(key, seconds);
