@@ -4,12 +4,14 @@
 // Usage: node dist/bench/batch.js [entities=100000] [spineRows=200000]   (needs infra/stack.sh up)
 //        node dist/bench/batch.js --sizes=20000,200000,1000000 [--plot=FILE.svg]
 //   sweeps the rows scored (entities = rows / 2): time, rows/s and peak memory per size, drawn as SVG.
+//        --cpu-prof=FILE.cpuprofile profiles the measured run (flame graph: bench/support/flamegraph.ts).
 import fs from 'node:fs';
 import os from 'node:os';
 import { getBatchData } from '../core/featurestore';
 import { loadSession, predictOnnx } from '../core/ml';
 import { getModelVersion } from '../core/registry';
 import { getDeployment, runBatchInference } from '../core/serving';
+import { cpuProfileArgument, profiled } from './support/cpu-profile';
 import { lineChartSvg } from './support/plot';
 import { buildScenario } from './support/scenario';
 
@@ -19,6 +21,8 @@ const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const sizes = flag('sizes')?.split(',').map(Number) ?? [Number(positional[1] ?? 200_000)];
 const fixedEntities = positional[0] === undefined ? undefined : Number(positional[0]);
 const plot = flag('plot');
+// --cpu-prof=FILE.cpuprofile: profile the measured batch run only (see bench/support/flamegraph.ts).
+const cpuProfile = cpuProfileArgument();
 const threads = os.cpus().length;
 
 interface BatchFigure {
@@ -39,7 +43,9 @@ async function measure(entities: number, spineRows: number): Promise<BatchFigure
   let peakRss = 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
   const t0 = performance.now();
-  const result = await runBatchInference(scenario.deps, { deployment: scenario.deployment, window, threads });
+  const result = await profiled(cpuProfile, () =>
+    runBatchInference(scenario.deps, { deployment: scenario.deployment, window, threads }),
+  );
   const platformSeconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
 
