@@ -126,6 +126,33 @@ describe('gbdt trainer', () => {
     expect(Number(model.info.rounds)).toBeGreaterThan(10);
   });
 
+  it('trains the same model on one thread and on helper threads (exact histogram sums)', async () => {
+    // Helpers run the compiled gbdt-worker.js (npm run build); without it the run falls back to
+    // one thread and this compares one thread with itself.
+    const data = synthetic(6000, 5, ([a, b, c]) => (a! * b! > 0.2 ? 2 : c! > 0 ? 1 : 0), 5, 0.03);
+    const validation = synthetic(1000, 5, ([a, b, c]) => (a! * b! > 0.2 ? 2 : c! > 0 ? 1 : 0), 6, 0.03);
+    const input = {
+      task: 'multiclass' as const,
+      numClasses: 3,
+      featureNames: names(5),
+      train: data,
+      validation,
+    };
+    const params = { numTrees: 12, maxDepth: 5, subsample: 0.7, colsample: 0.8, earlyStoppingRounds: 3 };
+    const one = await gbdt.train(input, gbdt.paramsSchema.parse({ ...params, threads: 1 }), { seed: 4 });
+    const three = await gbdt.train(input, gbdt.paramsSchema.parse({ ...params, threads: 3 }), { seed: 4 });
+    expect(Buffer.from(three.onnx).equals(Buffer.from(one.onnx))).toBe(true);
+    expect(three.history).toEqual(one.history);
+    const reg = synthetic(5000, 3, ([a, b]) => Math.sin(a!) * 3 + b!);
+    const regInput = { task: 'regression' as const, numClasses: 0, featureNames: names(3), train: reg };
+    const [r1, r2] = await Promise.all(
+      [1, 2].map((threads) =>
+        gbdt.train(regInput, gbdt.paramsSchema.parse({ numTrees: 10, threads }), { seed: 2 }),
+      ),
+    );
+    expect(Buffer.from(r2!.onnx).equals(Buffer.from(r1!.onnx))).toBe(true);
+  });
+
   it('is reproducible for a seed and validates hyperparameters', async () => {
     const data = synthetic(500, 3, ([a]) => (a! > 0 ? 1 : 0));
     const params = gbdt.paramsSchema.parse({ numTrees: 5, subsample: 0.5, colsample: 0.7 });
