@@ -42,6 +42,19 @@ export interface PredictionLogOptions {
   readonly onOutcome?: (outcome: PredictionLogOutcome, rows: number) => void;
 }
 
+/** A logged prediction as its database row, serialized once when logged (JSON, column names). */
+type SerializedRow = string;
+
+/**
+ * The statement writing one batch: the batch travels as one JSON array (one text parameter) that
+ * Postgres turns back into rows. Serializing each row once when it is logged spreads the cost over
+ * the requests; joining them at flush time is cheap, so a flush never holds the event loop for the
+ * milliseconds that escaping three JSON strings per row into Postgres array literals took.
+ */
+const INSERT_BATCH = `INSERT INTO prediction_logs (deployment, deployment_version, variant, model_version, shadow, request_id, entity, features, prediction, latency_ms, event_time)
+  SELECT deployment, deployment_version, variant, model_version, shadow, request_id, entity, features, prediction, latency_ms, event_time
+  FROM json_to_recordset($1::json) AS r(deployment text, deployment_version int, variant text, model_version int, shadow bool, request_id text, entity jsonb, features jsonb, prediction jsonb, latency_ms float8, event_time timestamptz)`;
+
 /**
  * Writes prediction logs asynchronously in batches (every `flushMs` or `maxRows`), off the request
  * path. Nothing is dropped silently: a batch Postgres refuses, and the overflow of a full buffer, go
@@ -50,7 +63,7 @@ export interface PredictionLogOptions {
  * Prometheus counters by the server). Old rows are deleted after `retentionDays`.
  */
 export class PredictionLogWriter {
-  private buffer: PredictionLogEntry[] = [];
+  private buffer: SerializedRow[] = [];
   private readonly timer: NodeJS.Timeout;
   private readonly retention: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -75,8 +88,26 @@ export class PredictionLogWriter {
     return this.buffer.length;
   }
 
+  /**
+   * Queues one prediction. It is serialized now (the caller may reuse or change its objects
+   * afterwards); values JSON cannot hold (NaN, ±Infinity) are logged as null, as before.
+   */
   log(entry: PredictionLogEntry): void {
-    this.buffer.push(this.options.logFeatures === false ? { ...entry, features: {} } : entry);
+    this.buffer.push(
+      JSON.stringify({
+        deployment: entry.deployment,
+        deployment_version: entry.deploymentVersion,
+        variant: entry.variant,
+        model_version: entry.modelVersion,
+        shadow: entry.shadow,
+        request_id: entry.requestId,
+        entity: entry.entity ?? null,
+        features: this.options.logFeatures === false ? {} : (entry.features ?? null),
+        prediction: entry.prediction ?? null,
+        latency_ms: entry.latencyMs,
+        event_time: entry.eventTime?.toISOString() ?? null,
+      }),
+    );
     const max = this.options.maxBuffer ?? 100_000;
     if (this.buffer.length > max) {
       const overflow = this.buffer.splice(0, this.buffer.length - max);
@@ -85,29 +116,13 @@ export class PredictionLogWriter {
     if (this.buffer.length >= (this.options.maxRows ?? 1000)) void this.flush();
   }
 
-  /** Writes what is buffered (one INSERT … SELECT FROM unnest per batch); a refused batch is spilled. */
+  /** Writes what is buffered (one INSERT … FROM json_to_recordset per batch); a refused batch is spilled. */
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       while (this.buffer.length > 0) {
         const batch = this.buffer.splice(0, this.options.maxRows ?? 1000);
         try {
-          await this.pool.query(
-            `INSERT INTO prediction_logs (deployment, deployment_version, variant, model_version, shadow, request_id, entity, features, prediction, latency_ms, event_time)
-             SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::int[], $5::bool[], $6::text[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::float8[], $11::timestamptz[])`,
-            [
-              batch.map((e) => e.deployment),
-              batch.map((e) => e.deploymentVersion),
-              batch.map((e) => e.variant),
-              batch.map((e) => e.modelVersion),
-              batch.map((e) => e.shadow),
-              batch.map((e) => e.requestId),
-              batch.map((e) => JSON.stringify(e.entity)),
-              batch.map((e) => JSON.stringify(e.features)),
-              batch.map((e) => JSON.stringify(e.prediction)),
-              batch.map((e) => e.latencyMs),
-              batch.map((e) => e.eventTime ?? null),
-            ],
-          );
+          await this.pool.query(INSERT_BATCH, [`[${batch.join(',')}]`]);
           this.count('written', batch.length);
         } catch {
           // Logging must never break serving: the batch goes to S3 instead.
@@ -150,7 +165,7 @@ export class PredictionLogWriter {
   }
 
   /** Writes `rows` as one Parquet file to the spill store; counts them dropped when that fails. */
-  private async spill(rows: readonly PredictionLogEntry[]): Promise<void> {
+  private async spill(rows: readonly SerializedRow[]): Promise<void> {
     if (rows.length === 0) return;
     const spill = this.options.spill;
     if (!spill) return this.count('dropped', rows.length);
@@ -158,25 +173,21 @@ export class PredictionLogWriter {
     const dir = await fs.promises.mkdtemp(path.join(spill.scratchDir, 'plog-'));
     try {
       const jsonl = path.join(dir, 'rows.jsonl');
+      const createdAt = new Date().toISOString();
+      // The spill layout keeps entity, features and prediction as JSON text columns.
       await fs.promises.writeFile(
         jsonl,
         rows
-          .map((e) =>
-            JSON.stringify({
-              deployment: e.deployment,
-              deployment_version: e.deploymentVersion,
-              variant: e.variant,
-              model_version: e.modelVersion,
-              shadow: e.shadow,
-              request_id: e.requestId,
-              entity: JSON.stringify(e.entity),
-              features: JSON.stringify(e.features),
-              prediction: JSON.stringify(e.prediction),
-              latency_ms: e.latencyMs,
-              event_time: e.eventTime?.toISOString() ?? null,
-              created_at: new Date().toISOString(),
-            }),
-          )
+          .map((text) => {
+            const row = JSON.parse(text) as Record<string, unknown>;
+            return JSON.stringify({
+              ...row,
+              entity: JSON.stringify(row.entity),
+              features: JSON.stringify(row.features),
+              prediction: JSON.stringify(row.prediction),
+              created_at: createdAt,
+            });
+          })
           .join('\n'),
       );
       const parquet = path.join(dir, 'rows.parquet');

@@ -190,6 +190,68 @@ export function describeOnlineStoreConformance(
       ]);
     });
 
+    it('reads several groups in one call, each in its own key order, whatever the key counts', async () => {
+      const a = spec();
+      const b = spec();
+      await store.writeFromDuck(
+        duck,
+        await batch(
+          `('a', 1, '2026-01-01 00:00:00', 1.0, 'a1', [0.5], '2026-01-01', true), ('b', 2, '2026-01-01 00:00:00', 2.0, NULL, NULL, NULL, NULL)`,
+        ),
+        a,
+      );
+      await store.writeFromDuck(
+        duck,
+        await batch(`('b', 2, '2026-01-03 00:00:00', 20.0, 'b2', NULL, NULL, false)`),
+        b,
+      );
+      const view = (rows: readonly { status: string; values: Readonly<Record<string, unknown>> | null }[]) =>
+        rows.map((r) => [r.status, r.values?.amount ?? null, r.values?.label ?? null]);
+      // One key per group: the single-entity lookup of online serving.
+      const [one, two] = await store.readMany([
+        { spec: a, keys: [{ card_id: 'a', region: 1 }] },
+        { spec: b, keys: [{ card_id: 'a', region: 1 }] },
+      ]);
+      expect(view(one!)).toEqual([['present', 1, 'a1']]);
+      expect(view(two!)).toEqual([['missing', null, null]]);
+      expect(one![0]!.values).toMatchObject({ embedding: [0.5], day: '2026-01-01', flag: true });
+      expect(one![0]!.values!.event_time).toEqual(new Date('2026-01-01T00:00:00Z'));
+      // Different key counts per group, a group with none, the same group twice, repeated keys.
+      const [many, none, few, again] = await store.readMany([
+        {
+          spec: a,
+          keys: [
+            { card_id: 'b', region: 2 },
+            { card_id: 'zz', region: 1 },
+            { card_id: 'a', region: 1 },
+            { card_id: 'b', region: 2 },
+          ],
+        },
+        { spec: b, keys: [] },
+        { spec: b, keys: [{ card_id: 'b', region: 2 }] },
+        {
+          spec: a,
+          keys: [
+            { card_id: 'zz', region: 9 },
+            { card_id: 'a', region: 1 },
+          ],
+        },
+      ]);
+      expect(view(many!)).toEqual([
+        ['present', 2, null],
+        ['missing', null, null],
+        ['present', 1, 'a1'],
+        ['present', 2, null],
+      ]);
+      expect(none).toEqual([]);
+      expect(view(few!)).toEqual([['present', 20, 'b2']]);
+      expect(view(again!)).toEqual([
+        ['missing', null, null],
+        ['present', 1, 'a1'],
+      ]);
+      expect(await store.readMany([])).toEqual([]);
+    });
+
     it('flags values older than the TTL instead of serving them silently', async () => {
       const s = spec(3600);
       await store.writeFromDuck(

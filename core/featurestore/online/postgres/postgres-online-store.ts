@@ -64,7 +64,7 @@ export class PostgresOnlineStore implements OnlineStore {
   }
 
   async ensureTable(spec: FeatureGroupSpec): Promise<void> {
-    const cacheKey = `${spec.name}:${spec.version}:${spec.features.length}`;
+    const cacheKey = ensuredKey(spec);
     if (this.ensured.has(cacheKey)) return;
     const columns = spec.features.map(
       (f) => `${quoteIdent(f.name)} ${PG_TYPES[f.type]}${f.nullable ? '' : ' NOT NULL'}`,
@@ -262,18 +262,34 @@ export class PostgresOnlineStore implements OnlineStore {
   ): Promise<OnlineRow[][]> {
     const active = requests.map((r, i) => ({ ...r, index: i })).filter((r) => r.keys.length > 0);
     if (active.length === 0) return requests.map(() => []);
-    for (const r of active) await this.ensureTable(r.spec);
+    for (const r of active) if (!this.ensured.has(ensuredKey(r.spec))) await this.ensureTable(r.spec);
+    // One key per group (a single online prediction): scalar parameters, no arrays to build,
+    // escape and unnest — the statement Postgres runs is then as cheap as a hand-written lookup.
+    const single = active.every((r) => r.keys.length === 1);
     const values: unknown[] = [];
     for (const { spec, keys } of active) {
       const pkTypes = this.keyTypes(spec);
       spec.primaryKey.forEach((c, i) =>
-        values.push(keys.map((k, row) => keyParam(spec, k, c, row, pkTypes[i]!))),
+        values.push(
+          single
+            ? keyParam(spec, keys[0]!, c, 0, pkTypes[i]!)
+            : keys.map((k, row) => keyParam(spec, k, c, row, pkTypes[i]!)),
+        ),
       );
     }
-    const statement = this.statementFor(active.map((r) => r.spec));
-    let result: pg.QueryResult<Record<string, unknown>>;
+    const statement = this.statementFor(
+      active.map((r) => r.spec),
+      single,
+    );
+    let result: pg.QueryResult<unknown[]>;
     try {
-      result = await this.options.pool.query({ ...statement, values, types: TYPES });
+      result = await this.options.pool.query<unknown[]>({
+        name: statement.name,
+        text: statement.text,
+        values,
+        types: TYPES,
+        rowMode: 'array',
+      });
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === '22P02' || code === '22007' || code === '22008' || code === '22003') {
@@ -283,20 +299,26 @@ export class PostgresOnlineStore implements OnlineStore {
       }
       throw error;
     }
-    const found = active.map(() => new Map<number, Record<string, unknown>>());
+    // One result row per key position: each group's columns, NULL where the group has no row
+    // (its primary-key column, never NULL in the table, tells which).
+    const found = active.map((r) => new Array<Record<string, unknown> | undefined>(r.keys.length));
     for (const row of result.rows) {
-      const g = Number(row._fti_g);
-      const spec = active[g]!.spec;
-      const out: Record<string, unknown> = {};
-      spec.features.forEach((f, j) => (out[f.name] = normalize(f.type, row[`_fti_g${g}_${j}`])));
-      found[g]!.set(Number(row._fti_ord), out);
+      const ord = single ? 1 : Number(row[0]);
+      active.forEach(({ spec, keys }, g) => {
+        if (ord > keys.length) return;
+        const offset = statement.offsets[g]!;
+        if (row[offset + statement.presence[g]!] === null) return;
+        const out: Record<string, unknown> = {};
+        spec.features.forEach((f, j) => (out[f.name] = normalize(f.type, row[offset + j])));
+        found[g]![ord - 1] = out;
+      });
     }
     const byRequest = new Map(active.map((r, position) => [r.index, found[position]!]));
     return requests.map(({ spec, keys }, index) => {
       const rows = byRequest.get(index);
       const ttlMs = spec.online.ttlSeconds === null ? undefined : spec.online.ttlSeconds * 1000;
       return keys.map((key, i) => {
-        const values = rows?.get(i + 1);
+        const values = rows?.[i];
         if (!values) return { key, status: 'missing' as const, values: null };
         const eventTime = values[spec.eventTime];
         const stale =
@@ -306,42 +328,54 @@ export class PostgresOnlineStore implements OnlineStore {
     });
   }
 
-  private readonly statements = new Map<string, { name: string; text: string }>();
+  private readonly statements = new Map<string, ReadStatement>();
 
   private keyTypes(spec: FeatureGroupSpec): string[] {
     return spec.primaryKey.map((c) => PG_TYPES[spec.features.find((f) => f.name === c)!.type]);
   }
 
   /**
-   * The one statement reading these groups (built once per combination of group versions and
-   * columns, then reused): each branch of the UNION fills its own typed columns (`_fti_g<i>_<j>`)
-   * and NULLs for the other groups' columns, so values keep pg's native parsing. It is a named
-   * statement, parsed and planned once per connection.
+   * The one statement reading these groups (built once per combination of group versions, columns
+   * and key shape, then reused): one row per key position, each group LEFT JOINed on its primary
+   * key, so a lookup of one entity in two groups returns one row. With `single`, the keys are
+   * scalar parameters; otherwise arrays unnested together with their position (`_fti_ord`; a
+   * shorter array pads with NULL keys, which match nothing). It is a named statement, parsed and
+   * planned once per connection. Identifiers are quoted; values only ever travel as parameters.
    */
-  private statementFor(specs: readonly FeatureGroupSpec[]): { name: string; text: string } {
-    const signature = specs.map((s) => `${s.name}:${s.version}:${s.features.length}`).join('|');
+  private statementFor(specs: readonly FeatureGroupSpec[], single: boolean): ReadStatement {
+    const signature = `${single ? '1' : 'n'}|${specs.map((s) => `${s.name}:${s.version}:${s.features.length}`).join('|')}`;
     const cached = this.statements.get(signature);
     if (cached) return cached;
-    const alias = (g: number, j: number) => `"_fti_g${g}_${j}"`;
+    const key = (g: number, i: number) => `"_fti_k${g}_${i}"`;
+    const keyColumns: string[] = [];
+    const keyParams: string[] = [];
     let parameter = 0;
-    const parts = specs.map((spec, position) => {
-      const pkTypes = this.keyTypes(spec);
-      const placeholders = pkTypes.map((type) => `$${++parameter}::${type}[]`);
-      const pkList = spec.primaryKey.map(quoteIdent).join(', ');
-      const match = spec.primaryKey.map((c) => `t.${quoteIdent(c)} = k.${quoteIdent(c)}`).join(' AND ');
-      const columns = specs.flatMap((other, g) =>
-        other.features.map((f, j) =>
-          g === position
-            ? `t.${quoteIdent(f.name)} AS ${alias(g, j)}`
-            : `NULL::${PG_TYPES[f.type]} AS ${alias(g, j)}`,
-        ),
-      );
-      return `SELECT ${position}::int AS "_fti_g", k."_fti_ord", ${columns.join(', ')} FROM unnest(${placeholders.join(', ')}) WITH ORDINALITY AS k(${pkList}, "_fti_ord") JOIN ${this.table(spec)} t ON ${match}`;
+    specs.forEach((spec, g) =>
+      this.keyTypes(spec).forEach((type, i) => {
+        keyColumns.push(key(g, i));
+        keyParams.push(single ? `$${++parameter}::${type}` : `$${++parameter}::${type}[]`);
+      }),
+    );
+    const keys = single
+      ? `(VALUES (${keyParams.join(', ')})) AS k(${keyColumns.join(', ')})`
+      : `unnest(${keyParams.join(', ')}) WITH ORDINALITY AS k(${keyColumns.join(', ')}, "_fti_ord")`;
+    const joins = specs.map((spec, g) => {
+      const on = spec.primaryKey.map((c, i) => `t${g}.${quoteIdent(c)} = k.${key(g, i)}`).join(' AND ');
+      return `LEFT JOIN ${this.table(spec)} t${g} ON ${on}`;
     });
-    const text = parts.join(' UNION ALL ');
-    const statement = {
+    const columns = specs.flatMap((spec, g) => spec.features.map((f) => `t${g}.${quoteIdent(f.name)}`));
+    const offsets: number[] = [];
+    let offset = single ? 0 : 1;
+    for (const spec of specs) {
+      offsets.push(offset);
+      offset += spec.features.length;
+    }
+    const text = `SELECT ${single ? '' : 'k."_fti_ord", '}${columns.join(', ')} FROM ${keys} ${joins.join(' ')}`;
+    const statement: ReadStatement = {
       name: `fti_online_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`,
       text,
+      offsets,
+      presence: specs.map((spec) => spec.features.findIndex((f) => f.name === spec.primaryKey[0])),
     };
     this.statements.set(signature, statement);
     return statement;
@@ -354,6 +388,21 @@ export class PostgresOnlineStore implements OnlineStore {
     );
     return Number(result.rows[0]?.n ?? 0);
   }
+}
+
+/** A read statement and where each group's columns start in its result rows. */
+interface ReadStatement {
+  readonly name: string;
+  readonly text: string;
+  /** Column index of each group's first feature. */
+  readonly offsets: readonly number[];
+  /** Per group, the index (among its features) of its first primary-key column: NULL = no row. */
+  readonly presence: readonly number[];
+}
+
+/** What {@link PostgresOnlineStore.ensureTable} remembers a table by (appended columns change it). */
+function ensuredKey(spec: FeatureGroupSpec): string {
+  return `${spec.name}:${spec.version}:${spec.features.length}`;
 }
 
 function keyParam(
