@@ -7,27 +7,71 @@ import type { Dataset } from '../task';
 export function binEdges(X: Float64Array, rows: number, cols: number, maxBins: number): Float32Array[] {
   const edges: Float32Array[] = [];
   const sampleEvery = Math.max(1, Math.floor(rows / 200_000));
+  const buffer = new Float32Array(Math.ceil(rows / sampleEvery));
+  const keys = new Uint32Array(buffer.length);
+  const spare = new Uint32Array(buffer.length);
+  const budget = maxBins - 2;
   for (let f = 0; f < cols; f++) {
-    const values: number[] = [];
+    let n = 0;
     for (let i = 0; i < rows; i += sampleEvery) {
       const v = X[i * cols + f]!;
-      if (!Number.isNaN(v)) values.push(Math.fround(v));
+      if (!Number.isNaN(v)) buffer[n++] = v;
     }
-    const sorted = Float64Array.from(values).sort();
+    const sorted = sortFloat32(buffer.subarray(0, n), keys, spare);
+    // Distinct values, as far as needed to know whether each can have its own bin.
     const unique: number[] = [];
-    for (const v of sorted) if (unique.length === 0 || unique[unique.length - 1] !== v) unique.push(v);
-    const budget = maxBins - 2;
+    for (let i = 0; i < n && unique.length <= budget + 1; i++) {
+      const v = sorted[i]!;
+      if (unique.length === 0 || unique[unique.length - 1] !== v) unique.push(v);
+    }
     let points: number[];
     if (unique.length <= budget + 1) points = unique.slice(0, -1);
     else {
       const set = new Set<number>();
-      for (let b = 1; b <= budget; b++)
-        set.add(sorted[Math.min(sorted.length - 1, Math.floor((b * sorted.length) / (budget + 1)))]!);
+      for (let b = 1; b <= budget; b++) set.add(sorted[Math.min(n - 1, Math.floor((b * n) / (budget + 1)))]!);
       points = [...set].sort((a, b) => a - b);
     }
     edges.push(Float32Array.from(points));
   }
   return edges;
+}
+
+/**
+ * Sorts float32 values (no NaN) ascending in place, -0 before +0 like TypedArray#sort, by a radix
+ * sort of their bits (a comparison sort of 100k values took 14 ms per feature). `keys` and `spare`
+ * are scratch of at least `values.length`.
+ */
+export function sortFloat32(values: Float32Array, keys: Uint32Array, spare: Uint32Array): Float32Array {
+  const n = values.length;
+  const bits = new Uint32Array(values.buffer, values.byteOffset, n);
+  // Order-preserving keys: negative floats reversed below positive ones.
+  for (let i = 0; i < n; i++) {
+    const x = bits[i]!;
+    keys[i] = x & 0x80000000 ? ~x >>> 0 : (x | 0x80000000) >>> 0;
+  }
+  const count = new Uint32Array(256);
+  let src = keys;
+  let dst = spare;
+  for (let shift = 0; shift < 32; shift += 8) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(src[i]! >>> shift) & 255]!++;
+    let sum = 0;
+    for (let d = 0; d < 256; d++) {
+      const c = count[d]!;
+      count[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const k = src[i]!;
+      dst[count[(k >>> shift) & 255]!++] = k;
+    }
+    [src, dst] = [dst, src];
+  }
+  for (let i = 0; i < n; i++) {
+    const k = src[i]!;
+    bits[i] = k & 0x80000000 ? (k ^ 0x80000000) >>> 0 : ~k >>> 0;
+  }
+  return values;
 }
 
 /** The bin of `value` between `edges` (0 = missing). */

@@ -98,7 +98,9 @@ export class TreeGrower {
       s.seg[(root * T + t) * 2] = a;
       s.seg[(root * T + t) * 2 + 1] = b;
     }
+    s.ctrl[CTRL.quantize] = 1;
     const [rootHist] = this.histograms([root]);
+    s.ctrl[CTRL.quantize] = 0;
     // Any feature's bins add up to the node's totals.
     let G = 0;
     let H = 0;

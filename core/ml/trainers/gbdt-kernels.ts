@@ -131,15 +131,26 @@ function partition(s: GbdtState, t: number): void {
  */
 function histogram(s: GbdtState, t: number): void {
   const { threads: T, cols, K, maxBins: B } = s.shape;
-  const { jobs, seg, index, bins, gh, features, histSize } = s;
+  const { jobs, seg, index, bins, gh, ghq, features, histSize } = s;
   const h = s.partials[t]!;
-  const k = s.ctrl[CTRL.k]!;
-  const nf = s.ctrl[CTRL.features]!;
-  const gs = s.scale[0]!;
-  const hs = s.scale[1]!;
   const n = s.ctrl[CTRL.jobs]!;
   if (n > HIST_SLOTS) throw new Error('too many histogram jobs');
+  if (s.ctrl[CTRL.quantize] === 1) {
+    // The root holds every sampled row: quantize them once for the whole tree.
+    const k = s.ctrl[CTRL.k]!;
+    const gs = s.scale[0]!;
+    const hs = s.scale[1]!;
+    const root = jobs[0]!;
+    const end = seg[(root * T + t) * 2 + 1]!;
+    for (let i = seg[(root * T + t) * 2]!; i < end; i++) {
+      const r = index[i]!;
+      ghq[r * 2] = Math.round(gh[(r * K + k) * 2]! * gs);
+      ghq[r * 2 + 1] = Math.round(gh[(r * K + k) * 2 + 1]! * hs);
+    }
+  }
+  const nf = s.ctrl[CTRL.features]!;
   const offsets = new Int32Array(nf);
+  const stride = B * 2;
   for (let j = 0; j < n; j++) {
     const node = jobs[j * 5]!;
     const start = seg[(node * T + t) * 2]!;
@@ -150,24 +161,22 @@ function histogram(s: GbdtState, t: number): void {
     if (nf === cols) {
       for (let i = start; i < end; i++) {
         const r = index[i]!;
-        const at = (r * K + k) * 2;
-        const g = Math.round(gh[at]! * gs);
-        const hh = Math.round(gh[at + 1]! * hs);
+        const g = ghq[r * 2]!;
+        const hh = ghq[r * 2 + 1]!;
         const base = r * cols;
         let off = o;
-        for (let f = 0; f < cols; f++, off += B * 2) {
+        for (let f = 0; f < cols; f++, off += stride) {
           const a = off + (bins[base + f]! << 1);
           h[a]! += g;
           h[a + 1]! += hh;
         }
       }
     } else {
-      for (let q = 0; q < nf; q++) offsets[q] = o + features[q]! * B * 2;
+      for (let q = 0; q < nf; q++) offsets[q] = o + features[q]! * stride;
       for (let i = start; i < end; i++) {
         const r = index[i]!;
-        const at = (r * K + k) * 2;
-        const g = Math.round(gh[at]! * gs);
-        const hh = Math.round(gh[at + 1]! * hs);
+        const g = ghq[r * 2]!;
+        const hh = ghq[r * 2 + 1]!;
         const base = r * cols;
         for (let q = 0; q < nf; q++) {
           const a = offsets[q]! + (bins[base + features[q]!]! << 1);

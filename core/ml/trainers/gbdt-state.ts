@@ -3,7 +3,7 @@
 // gradients and write their partial histograms without copies. One layout, used by both sides.
 
 /** Bumped whenever the layout or the operations change: a helper compiled from other sources is refused. */
-export const GBDT_STATE_VERSION = 1;
+export const GBDT_STATE_VERSION = 2;
 
 /** Rows per loss chunk: chunk sums are added in chunk order, so the loss does not depend on the thread count. */
 export const LOSS_CHUNK = 4096;
@@ -31,8 +31,8 @@ export const CTRL = {
   features: 6,
   /** 1 when some rows are not sampled (apply walks them through the tree). */
   partialSample: 7,
-  /** Rows in `index` (the round's sample). */
-  sampled: 8,
+  /** 1 when a histogram operation also quantizes its rows' gradients into `ghq` (the root's). */
+  quantize: 8,
 } as const;
 
 /** Operations a helper runs on its share of the rows. */
@@ -82,6 +82,8 @@ export interface GbdtState {
   readonly scores: Float64Array;
   /** Interleaved gradient and hessian per row and output column: `gh[(r * K + k) * 2]`. */
   readonly gh: Float64Array;
+  /** The tree's quantized gradient and hessian per row (`ghq[r * 2]`), written with the root's histogram. */
+  readonly ghq: Float64Array;
   /** Per thread and output column: the largest |gradient| and hessian (to pick the scale). */
   readonly stats: Float64Array;
   readonly lossChunks: Float64Array;
@@ -123,6 +125,7 @@ export function allocateState(shape: GbdtShape): GbdtBuffers {
       y: sab(rows * 8),
       scores: sab(rows * K * 8),
       gh: sab(rows * K * 2 * 8),
+      ghq: sab(rows * 2 * 8),
       stats: sab(T * K * 2 * 8),
       lossChunks: sab(Math.ceil(rows / LOSS_CHUNK) * 8),
       index: sab(rows * 4),
@@ -155,6 +158,7 @@ export function viewState(b: GbdtBuffers): GbdtState {
     y: new Float64Array(x.y),
     scores: new Float64Array(x.scores),
     gh: new Float64Array(x.gh),
+    ghq: new Float64Array(x.ghq),
     stats: new Float64Array(x.stats),
     lossChunks: new Float64Array(x.lossChunks),
     index: new Uint32Array(x.index),
