@@ -117,6 +117,22 @@ describe('sketchRelation (DuckDB) and merging column sketches', () => {
     expect(Math.abs(hll.estimate() - 1234) / 1234).toBeLessThan(0.07);
   });
 
+  it('registers from the smallest word per register equal the ones ranked per value (registersSql)', async () => {
+    for (const column of ['s', 'x']) {
+      const ranked = await duck.all<{ idx: number; rank: number }>(HyperLogLog.registersSql('t', column));
+      const words = await duck.all<{ idx: number; w: bigint }>(HyperLogLog.minWordsSql('t', column));
+      const byIdx = (rows: { idx: number; rank: number }[]) =>
+        rows.map((r) => [Number(r.idx), Number(r.rank)]).sort((a, b) => a[0]! - b[0]!);
+      expect(byIdx(words.map((r) => ({ idx: r.idx, rank: HyperLogLog.rankOfWord(BigInt(r.w)) })))).toEqual(
+        byIdx(ranked),
+      );
+    }
+    // Word edges: all zero, one, the largest word, and a power of two.
+    expect([0n, 1n, (1n << 53n) - 1n, 1n << 40n].map((w) => HyperLogLog.rankOfWord(w))).toEqual([
+      54, 53, 1, 13,
+    ]);
+  });
+
   it('sketches of different hash families do not mix: the larger family is kept (a lower bound)', async () => {
     const { s } = await sketchRelation(duck, 't', columns);
     const other = new HyperLogLog(); // md5 family

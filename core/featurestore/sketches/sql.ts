@@ -35,20 +35,31 @@ export async function sketchRelation(
     const c = quoteIdent(name);
     const hll = type === 'float_array' ? undefined : await registers(duck, relation, c, tag);
     if (NUMERIC_TYPES.has(type)) {
-      const row = await duck.one<Record<string, unknown>>(
-        `WITH v AS (SELECT ${c}::DOUBLE AS x, ${c} IS NULL AS is_null FROM ${relation}),
-              s AS (SELECT max(abs(x)) FILTER (WHERE isfinite(x)) AS s FROM v)
-         SELECT count(*) AS rows, count(*) FILTER (WHERE is_null) AS nulls,
-                count(*) FILTER (WHERE isnan(x)) AS nan,
-                count(*) FILTER (WHERE x = 'Infinity'::DOUBLE) AS posinf,
-                count(*) FILTER (WHERE x = '-Infinity'::DOUBLE) AS neginf,
-                count(*) FILTER (WHERE isfinite(x)) AS n,
-                min(x) FILTER (WHERE isfinite(x)) AS min, max(x) FILTER (WHERE isfinite(x)) AS max,
-                any_value(s.s) AS scale,
-                avg(x / nullif(s.s, 0)) FILTER (WHERE isfinite(x)) AS mean_scaled,
-                var_pop(x / nullif(s.s, 0)) FILTER (WHERE isfinite(x)) AS var_scaled
-         FROM v, s`,
+      // Two light passes instead of one with a self cross join (the scale): counts and bounds,
+      // then the moments of the values scaled by their largest magnitude (bound as a parameter).
+      const x = `${c}::DOUBLE`;
+      const bounds = await duck.one<Record<string, unknown>>(
+        `SELECT count(*) AS rows, count(*) - count(${c}) AS nulls,
+                count(*) FILTER (WHERE isnan(${x})) AS nan,
+                count(*) FILTER (WHERE ${x} = 'Infinity'::DOUBLE) AS posinf,
+                count(*) FILTER (WHERE ${x} = '-Infinity'::DOUBLE) AS neginf,
+                count(*) FILTER (WHERE isfinite(${x})) AS n,
+                min(${x}) FILTER (WHERE isfinite(${x})) AS min, max(${x}) FILTER (WHERE isfinite(${x})) AS max,
+                max(abs(${x})) FILTER (WHERE isfinite(${x})) AS scale
+         FROM ${relation}`,
       );
+      const scaleValue = finiteOrNull(bounds?.scale);
+      const scaled =
+        scaleValue === null || scaleValue === 0
+          ? undefined
+          : await duck.one<Record<string, unknown>>(
+              `SELECT avg(${x} / $1::DOUBLE) AS mean_scaled, var_pop(${x} / $1::DOUBLE) AS var_scaled
+               FROM ${relation} WHERE isfinite(${x})`,
+              // As text: the driver binds a whole-valued number as BIGINT, which 1e300 overflows;
+              // JavaScript's shortest form parses back to the same double.
+              [String(scaleValue)],
+            );
+      const row = { ...bounds, ...scaled };
       const count = n(row?.n);
       const scale = n(row?.scale);
       // All-zero columns have scale 0: mean and M2 are 0.
@@ -96,10 +107,10 @@ async function registers(
   column: string,
   tag: string,
 ): Promise<HyperLogLog> {
-  const rows = await duck.all<{ idx: number; rank: number }>(
-    HyperLogLog.registersSql(relation, column, HLL_PRECISION),
+  const rows = await duck.all<{ idx: number; w: bigint }>(
+    HyperLogLog.minWordsSql(relation, column, HLL_PRECISION),
   );
   const hll = new HyperLogLog(HLL_PRECISION, undefined, tag);
-  for (const r of rows) hll.raise(Number(r.idx), Number(r.rank));
+  for (const r of rows) hll.raise(Number(r.idx), HyperLogLog.rankOfWord(BigInt(r.w), HLL_PRECISION));
   return hll;
 }
