@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import {
   commitStaged,
   computeCommitStatistics,
+  dropStaged,
   extractToStaging,
   parseFeaturePipelineSpec,
   parseWindow,
@@ -300,7 +301,10 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
       activityBoundary(async () => {
         await recordRunFinish(deps.db, run.runId, outcome);
         // Staged files are scratch: the commit holds its own copy.
-        if (run.stagingPrefix) await deps.store.deletePrefix(`${run.stagingPrefix}/`).catch(() => undefined);
+        if (run.stagingPrefix) {
+          await dropStaged(deps.store, `${run.stagingPrefix}/`);
+          await deps.store.deletePrefix(`${run.stagingPrefix}/`).catch(() => undefined);
+        }
       }),
   };
 }

@@ -14,6 +14,7 @@ import type { CommitInfo, WriteOperation } from './offline/commits';
 import type { OnlineStore } from './online';
 import { sourceFromSpec, type SourceSpec, type TimeWindow } from './sources';
 import { contentHash, sameContent } from './content-hash';
+import { keepStaged, takeStaged } from './ingest-handoff';
 import type { TransformationRegistry } from './transformations';
 import { summarizeFailures, validateRelation, type ValidationReport } from './validation/validator';
 import type { WriteOptions } from './offline/offline-table';
@@ -39,6 +40,7 @@ export interface IngestionDeps {
 export { computeCommitStatistics, groupStatistics } from './commit-statistics';
 export type { GroupStatistics, StatisticsDeps } from './commit-statistics';
 export { contentHash, sameContent } from './content-hash';
+export { dropStaged } from './ingest-handoff';
 export { mergeStatistics, summarizeSketch, withoutSketches } from './statistics';
 export { planRerun, windowCommits, windowKey, RERUN_SEPARATOR } from './window-commits';
 
@@ -50,13 +52,17 @@ export interface FeatureGroupRef {
 
 type Progress = (message: string) => void;
 
+/** A local copy of a staged batch: the one this process kept when it uploaded it, or a download. */
 async function downloadStaged(deps: IngestionDeps, key: string): Promise<string> {
+  const kept = await takeStaged(deps.store, key);
+  if (kept) return kept;
   const file = `${deps.scratchDir}/${key.replace(/\//g, '_')}`;
   await fs.promises.mkdir(deps.scratchDir, { recursive: true });
   await deps.store.download(key, file);
   return file;
 }
 
+/** Writes a DuckDB table as Parquet to `key`, keeping the file for this process's next step. */
 async function uploadTable(
   deps: IngestionDeps,
   duck: DuckSession,
@@ -67,8 +73,10 @@ async function uploadTable(
   const file = `${deps.scratchDir}/${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.parquet`;
   try {
     await duck.run(`COPY ${table} TO ${sqlPath(file)} (FORMAT parquet, COMPRESSION zstd)`);
-    await deps.store.putFile(key, file);
-    return (await fs.promises.stat(file)).size;
+    const uploaded = await deps.store.putFile(key, file);
+    const bytes = (await fs.promises.stat(file)).size;
+    await keepStaged(deps.store, uploaded, file, `${deps.scratchDir}/handoff`);
+    return bytes;
   } finally {
     await fs.promises.rm(file, { force: true });
   }
@@ -317,7 +325,16 @@ export async function writeCommitOnline(
       const deleted = await deps.online.applyDeletes(duck, 'commit_rows', 'survivors', group.spec);
       return { offered: deleted, applied: deleted, skipped: false };
     }
-    await duck.run(`CREATE VIEW upserts AS SELECT ${columns} FROM commit_rows WHERE _fti_op = 'U'`);
+    // The latest row per primary key, read from the Parquet file once into a table: the online
+    // store's write reads its relation twice (rows to send, and their count), and each read of a
+    // view re-scanned the file and re-ran the window. Taking the latest per key here changes nothing
+    // the store sees: a commit holds one row per record key (primary key + event time), so there
+    // are no ties, and the store's own latest-per-key of these rows is these rows.
+    const pk = group.spec.primaryKey.map(quoteIdent).join(', ');
+    await duck.run(
+      `CREATE TABLE upserts AS SELECT ${columns} FROM commit_rows WHERE _fti_op = 'U'
+       QUALIFY row_number() OVER (PARTITION BY ${pk} ORDER BY ${quoteIdent(group.spec.eventTime)} DESC) = 1`,
+    );
     // An overwrite rewrote the history: the online state becomes its latest rows, even where the
     // store held newer events (a re-run backfill, a rewritten timeline) or keys that no longer exist.
     const result =
