@@ -94,6 +94,8 @@ const bookkeeping = proxyLocalActivities<FeaturePipelineActivities>({
 });
 /** Runs recorded before local bookkeeping replay with the activities they scheduled. */
 const LOCAL_BOOKKEEPING = 'feature-run-bookkeeping-local';
+/** Runs recorded before the post-commit steps ran side by side replay them one after the other. */
+const POST_COMMIT_PARALLEL = 'feature-post-commit-parallel';
 
 /**
  * Steps after the commit (online write, statistics): retried on their own, longer than the data
@@ -149,24 +151,39 @@ export async function featurePipeline(input: FeaturePipelineInput): Promise<Feat
   // From here on the commit is written: nothing below may fail the run.
   const { extracted, staged, validation, commit } = committed;
   const warnings: string[] = [];
-  const online = await afterCommit(
-    () => postCommit.writeFeaturesOnline(run, commit.commitId),
-    (why) => {
-      warnings.push(
-        `online write of commit ${commit.commitId} failed after its retries (${why}); the commit stands. Redo it by running the same window again (it reuses commit ${commit.commitId} and writes it online).`,
-      );
-      return { offered: 0, applied: 0, skipped: false, failed: true };
-    },
-  );
-  const statistics = await afterCommit(
-    () => postCommit.computeFeatureStatistics(run, commit.commitId),
-    (why) => {
-      warnings.push(
-        `statistics of commit ${commit.commitId} failed after their retries (${why}); the commit stands. Redo: fti fg stats ${run.pipeline.featureGroup.name} --commit ${commit.commitId} --recompute (fti fg stats also computes missing ones).`,
-      );
-      return { statisticsId: null };
-    },
-  );
+  const onlineStep = async () => {
+    let warning: string | undefined;
+    const result = await afterCommit(
+      () => postCommit.writeFeaturesOnline(run, commit.commitId),
+      (why) => {
+        warning = `online write of commit ${commit.commitId} failed after its retries (${why}); the commit stands. Redo it by running the same window again (it reuses commit ${commit.commitId} and writes it online).`;
+        return { offered: 0, applied: 0, skipped: false, failed: true };
+      },
+    );
+    return { result, warning };
+  };
+  const statisticsStep = async () => {
+    let warning: string | undefined;
+    const result = await afterCommit(
+      () => postCommit.computeFeatureStatistics(run, commit.commitId),
+      (why) => {
+        warning = `statistics of commit ${commit.commitId} failed after their retries (${why}); the commit stands. Redo: fti fg stats ${run.pipeline.featureGroup.name} --commit ${commit.commitId} --recompute (fti fg stats also computes missing ones).`;
+        return { statisticsId: null };
+      },
+    );
+    return { result, warning };
+  };
+  // The two post-commit steps only read the commit (both idempotent by commit id) and write
+  // different stores, so they run side by side: the online write mostly waits on PostgreSQL while
+  // statistics run in DuckDB (bench/ingest, 1M rows: see docs/performance.md). Runs recorded before
+  // replay them one after the other, as they were scheduled.
+  const [onlineOutcome, statisticsOutcome] = patched(POST_COMMIT_PARALLEL)
+    ? await Promise.all([onlineStep(), statisticsStep()])
+    : [await onlineStep(), await statisticsStep()];
+  // Same order whichever finished first: online, then statistics.
+  for (const w of [onlineOutcome.warning, statisticsOutcome.warning]) if (w) warnings.push(w);
+  const online = onlineOutcome.result;
+  const statistics = statisticsOutcome.result;
   const notice = describeCommit(commit, window);
   const result: FeaturePipelineResult = {
     pipeline: run.pipeline.name,
