@@ -5,11 +5,13 @@
 //        node dist/bench/ingest.js --sizes=10000,100000,1000000 [--plot=FILE.svg]
 //   sweeps the row count (one fresh process per size) and draws time and peak RSS of the platform
 //   run and of the floor as an SVG line chart.
+//        node dist/bench/ingest.js 1000000 --profile=run.cpuprofile   (CPU profile of the run only)
 // The floor runs in a child process of its own, so each side's peak RSS is its own; the platform's
 // is the process that runs the worker (workflow bundle, DuckDB, pg pool) during the run. The run's
 // Temporal history gives the time of each step (started → completed), printed under the figure.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -32,6 +34,9 @@ const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const sizes = flag('sizes')?.split(',').map(Number) ?? [Number(positional[0] ?? 1_000_000)];
 const plot = flag('plot');
+// --profile=FILE.cpuprofile: a V8 CPU profile of this process during the platform run only (the
+// worker's JavaScript: activities, pg, S3 SDK), for bench/support/flamegraph.ts.
+const profile = flag('profile');
 if (sizes.some((n) => !Number.isInteger(n) || n < 1))
   throw new Error('usage: ingest.js [rows] | --sizes=10000,100000,1000000 [--plot=out.svg]');
 const FEATURES = Array.from({ length: 10 }, (_, i) => `f${i}`);
@@ -178,6 +183,12 @@ async function measure(rows: number): Promise<Measured> {
     },
   });
   const workflowId = `bench-ingest-${name}`;
+  const inspector = profile ? new Session() : undefined;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.start');
+  }
   const stop = rssSampler();
   const runStart = performance.now();
   const result = (await worker.runUntil(
@@ -198,6 +209,11 @@ async function measure(rows: number): Promise<Measured> {
   )) as FeaturePipelineResult;
   const runMs = performance.now() - runStart;
   const runPeakRss = stop();
+  if (inspector) {
+    const { profile: cpu } = await inspector.post('Profiler.stop');
+    fs.writeFileSync(profile!, JSON.stringify(cpu));
+    inspector.disconnect();
+  }
   const steps = await stepsOf(temporal, workflowId);
   await connection.close();
   await native.close();
