@@ -157,24 +157,32 @@ describe('point-in-time join vs a reference implementation (real S3 + Postgres +
 
     // Time travel: read group a at a random commit, b at its head.
     const aPin = Math.floor(rand() * aIds.length);
-    const spineRows = await (async () => {
-      const n = await materializeView(duck, deps, view, {
-        pins: {
-          [labels.id]: (await new OfflineTable(deps, labels).timeline()).at(-1)!.id,
-          [ga.id]: aIds[aPin]!,
-          [gb.id]: bIds.at(-1)!,
-        },
+    const pins = {
+      [labels.id]: (await new OfflineTable(deps, labels).timeline()).at(-1)!.id,
+      [ga.id]: aIds[aPin]!,
+      [gb.id]: bIds.at(-1)!,
+    };
+    const materialize = (output: string, ordered?: boolean) =>
+      materializeView(duck, deps, view, {
+        pins,
         spine: { kind: 'group' },
-        output: 'pit_out',
+        output,
         purpose: 'training',
         onDemand: deps.onDemand,
         scratchDir: deps.scratchDir,
+        ...(ordered === undefined ? {} : { ordered }),
       });
-      return {
-        n,
-        rows: await duck.all<Record<string, unknown>>(`SELECT * FROM pit_out ORDER BY ${SPINE_ROW}`),
-      };
-    })();
+    const spineRows = {
+      n: await materialize('pit_out'),
+      rows: await duck.all<Record<string, unknown>>(`SELECT * FROM pit_out ORDER BY ${SPINE_ROW}`),
+    };
+    // The default output is stored in spine-row order; `ordered: false` holds the same rows and numbers.
+    const stored = await duck.all<{ r: bigint }>(`SELECT ${SPINE_ROW} AS r FROM pit_out`);
+    expect(stored.map((x) => Number(x.r))).toEqual(spineRows.rows.map((_, i) => i + 1));
+    expect(await materialize('pit_out_unordered', false)).toBe(spineRows.n);
+    expect(
+      await duck.all<Record<string, unknown>>(`SELECT * FROM pit_out_unordered ORDER BY ${SPINE_ROW}`),
+    ).toEqual(spineRows.rows);
 
     const spine = replay(spineCommits);
     const aSnap = replay(aCommits.slice(0, aPin + 1));

@@ -119,6 +119,14 @@ export interface MaterializeOptions {
   readonly purpose: ReadPurpose;
   readonly onDemand: OnDemandRegistry;
   readonly scratchDir: string;
+  /**
+   * Store the output physically in `_fti_spine_row` order. Chunked readers (`WHERE _fti_spine_row >
+   * last ORDER BY … LIMIT n`) want it; a caller that sorts by `_fti_spine_row` anyway when it writes
+   * (training data's Parquet files) passes false and saves a sort of every output row and column.
+   * Either way the rows and their `_fti_spine_row` numbers are the same.
+   * @default true
+   */
+  readonly ordered?: boolean;
 }
 
 /** The columns a read returns for a purpose (view order; on-demand included). */
@@ -138,8 +146,8 @@ export function outputColumns(view: ResolvedFeatureView, purpose: ReadPurpose): 
  * event time (DuckDB ASOF LEFT JOIN over the snapshot at the pinned commit, where each record key
  * holds its latest commit's row), nulled when older than the join's lookback. Filters apply after
  * the join; on-demand features are computed last by their TypeScript functions. Rows carry
- * `_fti_spine_row` (deterministic order: event time, keys, then every spine column).
- * Returns the row count.
+ * `_fti_spine_row` (deterministic order: event time, keys, then every spine column); the table is
+ * stored in that order unless `ordered` is false. Returns the row count.
  */
 export async function materializeView(
   duck: DuckSession,
@@ -173,7 +181,8 @@ export async function materializeView(
   const rangeFilter = range
     ? `WHERE ${SPINE_TIME} >= ${param(stamp(range.start))}::TIMESTAMP AND ${SPINE_TIME} < ${param(stamp(range.end))}::TIMESTAMP`
     : '';
-  const order = [SPINE_TIME, ...view.entityKeys, ...spineCols].map((c) =>
+  // Entity keys are spine columns too: each column sorts once (a repeated sort key is pure cost).
+  const order = [...new Set([SPINE_TIME, ...view.entityKeys, ...spineCols])].map((c) =>
     c === SPINE_TIME ? c : quoteIdent(c),
   );
   const spineSql = `SELECT row_number() OVER (ORDER BY ${order.join(', ')}) AS ${SPINE_ROW}, *
@@ -215,12 +224,13 @@ export async function materializeView(
      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
   const wanted = outputColumns(view, options.purpose);
   const project = `SELECT ${SPINE_ROW}, ${wanted.map(quoteIdent).join(', ')}`;
+  const orderBy = options.ordered === false ? '' : `ORDER BY ${SPINE_ROW}`;
   if (view.onDemand.length === 0) {
     // One statement: DuckDB plans the spine numbering, the ASOF joins and the ordering together.
     await duck.run(
       `CREATE OR REPLACE TEMP TABLE ${options.output} AS
        WITH _fti_spine AS (${spineSql}), _fti_joined AS (${joinedSql})
-       ${project} FROM _fti_joined ORDER BY ${SPINE_ROW}`,
+       ${project} FROM _fti_joined ${orderBy}`,
       params,
     );
   } else {
@@ -232,7 +242,7 @@ export async function materializeView(
     await computeOnDemandColumns(duck, view, options.onDemand, options.scratchDir);
     await duck.run(
       `CREATE OR REPLACE TEMP TABLE ${options.output} AS
-       ${project} FROM _fti_joined j JOIN _fti_odf o USING (${SPINE_ROW}) ORDER BY ${SPINE_ROW}`,
+       ${project} FROM _fti_joined j JOIN _fti_odf o USING (${SPINE_ROW}) ${orderBy}`,
     );
     await duck.run('DROP TABLE IF EXISTS _fti_joined; DROP TABLE IF EXISTS _fti_odf');
   }

@@ -268,6 +268,9 @@ async function build(
     purpose: 'training',
     onDemand: deps.onDemand,
     scratchDir: deps.scratchDir,
+    // Every read below either aggregates or orders by the spine row itself (the Parquet writes sort):
+    // a physically ordered table would be sorted twice.
+    ordered: false,
   });
   if (rowsTotal === 0)
     throw new ValidationError(
@@ -317,7 +320,8 @@ async function build(
   const trainValues: Record<string, RawValue[]> = {};
   if (toFit.length) {
     const values = await duck.all<Record<string, RawValue>>(
-      `SELECT ${toFit.map(quoteIdent).join(', ')} FROM _fti_split_train`,
+      // In spine order, so fitted parameters and the reference profile sum floats in the same order every time.
+      `SELECT ${toFit.map(quoteIdent).join(', ')} FROM _fti_split_train ORDER BY ${SPINE_ROW}`,
     );
     for (const f of toFit) trainValues[f] = values.map((r) => r[f]);
   }
