@@ -27,7 +27,7 @@ import { EventIngest, registerEventRoutes, type EventIngestOptions } from './eve
 import { registerFeatureStoreRoutes } from './feature-store-api';
 import { registerModelImportRoute } from './model-import-api';
 import { openApiDocument } from './openapi';
-import { predictSchema } from './predict-schema';
+import { parsePredictBody } from './predict-schema';
 import { ServingMetrics } from './metrics';
 import { registerMonitorGauges } from '../monitoring/metrics';
 import { pushLabels } from '../monitoring/labels';
@@ -359,8 +359,13 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   ) => {
     const started = performance.now();
     const groups = new Map<ActiveVariant, number[]>();
+    // One serving variant (no A/B split): every entity goes to it, no key to hash.
+    const only =
+      deployment.variants.length === 1 && !deployment.variants[0]!.shadow
+        ? deployment.variants[0]
+        : undefined;
     instances.forEach((instance, i) => {
-      const variant = pinned ?? pickVariant(deployment.variants, entityKeyOf(instance.keys));
+      const variant = pinned ?? only ?? pickVariant(deployment.variants, entityKeyOf(instance.keys));
       (groups.get(variant) ?? groups.set(variant, []).get(variant)!).push(i);
     });
     const results: {
@@ -435,7 +440,8 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
   const countRequest = (reply: FastifyReply, deployment: string, route: string) => {
     metrics.requests.inc({ deployment, variant: '', route, status: String(reply.statusCode) });
   };
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook, not an async one: it runs on every response and needs no promise.
+  app.addHook('onResponse', (request, reply, done) => {
     const name = (request.params as { name?: string } | undefined)?.name ?? '';
     const route = request.routeOptions.url ?? 'unknown';
     // Label values must stay few whatever clients send: a name becomes a label only for a deployment
@@ -444,13 +450,14 @@ export async function createInferenceServer(options: InferenceServerOptions): Pr
     if (route.startsWith('/v1/deployments') || route.startsWith('/v2/models'))
       countRequest(reply, known ? name : OTHER_DEPLOYMENTS, route);
     else if (route.startsWith('/v1/')) countRequest(reply, '', route);
+    done();
   });
 
   app.post<{ Params: { name: string } }>('/v1/deployments/:name/predict', async (request) => {
     await authenticate(request, 'predict', request.params.name);
-    const parsed = predictSchema.safeParse(request.body);
-    if (!parsed.success) throw new HttpError(400, zodMessage(parsed.error, 'request body'));
-    const instances = 'instances' in parsed.data ? parsed.data.instances : [parsed.data];
+    const parsed = parsePredictBody(request.body);
+    if ('error' in parsed) throw new HttpError(400, zodMessage(parsed.error, 'request body'));
+    const instances = parsed.instances;
     if (instances.length > maxBatch)
       throw new HttpError(
         413,

@@ -308,7 +308,8 @@ export class PostgresOnlineStore implements OnlineStore {
         if (ord > keys.length) return;
         const offset = statement.offsets[g]!;
         if (row[offset + statement.presence[g]!] === null) return;
-        const out: Record<string, unknown> = {};
+        // A copy of the group's template: filling existing properties beats adding each one.
+        const out: Record<string, unknown> = { ...statement.templates[g]! };
         spec.features.forEach((f, j) => (out[f.name] = normalize(f.type, row[offset + j])));
         found[g]![ord - 1] = out;
       });
@@ -376,6 +377,7 @@ export class PostgresOnlineStore implements OnlineStore {
       text,
       offsets,
       presence: specs.map((spec) => spec.features.findIndex((f) => f.name === spec.primaryKey[0])),
+      templates: specs.map((spec) => Object.fromEntries(spec.features.map((f) => [f.name, null]))),
     };
     this.statements.set(signature, statement);
     return statement;
@@ -398,6 +400,8 @@ interface ReadStatement {
   readonly offsets: readonly number[];
   /** Per group, the index (among its features) of its first primary-key column: NULL = no row. */
   readonly presence: readonly number[];
+  /** Per group, an object with each of its columns (null), in order: rows are copies of it. */
+  readonly templates: readonly Readonly<Record<string, null>>[];
 }
 
 /** What {@link PostgresOnlineStore.ensureTable} remembers a table by (appended columns change it). */
