@@ -31,6 +31,7 @@ interface BatchFigure {
   readonly platformSeconds: number;
   readonly rawSeconds: number;
   readonly peakRss: number;
+  readonly steps: Readonly<Record<string, number>>;
 }
 
 async function measure(entities: number, spineRows: number): Promise<BatchFigure> {
@@ -65,7 +66,7 @@ async function measure(entities: number, spineRows: number): Promise<BatchFigure
   const rawSeconds = (performance.now() - t1) / 1000;
   await session.release();
   await scenario.close();
-  return { rows: result.rows, entities, platformSeconds, rawSeconds, peakRss };
+  return { rows: result.rows, entities, platformSeconds, rawSeconds, peakRss, steps: result.seconds };
 }
 
 async function main(): Promise<void> {
@@ -77,6 +78,9 @@ async function main(): Promise<void> {
       [
         `bench/batch: ${f.rows} rows, 2 feature groups × 10 features (${f.entities} entities), GBDT 100 trees depth 6, ${threads} threads`,
         `  batch inference (PIT batch data + transformations + ONNX + Parquet to S3 + Postgres rows): ${f.platformSeconds.toFixed(2)} s, ${Math.round(f.rows / f.platformSeconds).toLocaleString('en-US')} rows/s, peak RSS ${(f.peakRss / 2 ** 20).toFixed(0)} MiB`,
+        `  steps: ${Object.entries(f.steps)
+          .map(([name, s]) => `${name} ${s.toFixed(2)} s`)
+          .join(', ')}`,
         `  raw onnxruntime-node scoring of the same matrix: ${f.rawSeconds.toFixed(2)} s, ${Math.round(f.rows / f.rawSeconds).toLocaleString('en-US')} rows/s`,
         `  ratio platform/raw time: ${(f.platformSeconds / f.rawSeconds).toFixed(2)}x`,
       ].join('\n') + '\n',
