@@ -60,7 +60,10 @@ async function expectSameAsRowByRow(task: 'multiclass' | 'regression', chunkSize
       );
       // Inserted out of order: scores must come back in spine-row order.
       for (let start = 0; start < ROWS; start += 500) {
-        const part = rows.slice(start, start + 500).map((r, k) => ({ ...r, row: start + k + 1 }));
+        const part = rows.slice(start, start + 500).map((r, k): { row: number; values: RawValue[] } => ({
+          row: start + k + 1,
+          values: [r.a, r.b, r.flag, r.c, r.d],
+        }));
         part.reverse();
         const literal = (v: RawValue) =>
           v === null || v === undefined
@@ -73,7 +76,7 @@ async function expectSameAsRowByRow(task: 'multiclass' | 'regression', chunkSize
                   ? "'-inf'::DOUBLE"
                   : String(v);
         await duck.run(
-          `INSERT INTO batch VALUES ${part.map((r) => `(${r.row}, ${[r.a, r.b, r.flag, r.c, r.d].map(literal).join(', ')})`).join(', ')}`,
+          `INSERT INTO batch VALUES ${part.map((r) => `(${r.row}, ${r.values.map(literal).join(', ')})`).join(', ')}`,
         );
       }
       const progress: number[] = [];
