@@ -32,6 +32,8 @@ interface BatchFigure {
   readonly rawSeconds: number;
   readonly peakRss: number;
   readonly steps: Readonly<Record<string, number>>;
+  /** The same run writing only the Parquet sink (no Postgres rows). */
+  readonly s3OnlySeconds: number;
 }
 
 async function measure(entities: number, spineRows: number): Promise<BatchFigure> {
@@ -49,6 +51,9 @@ async function measure(entities: number, spineRows: number): Promise<BatchFigure
   );
   const platformSeconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
+  const t2 = performance.now();
+  await runBatchInference(scenario.deps, { deployment: scenario.deployment, window, sinks: ['s3'], threads });
+  const s3OnlySeconds = (performance.now() - t2) / 1000;
 
   const { matrix } = await getBatchData(scenario.deps, {
     featureView: { name: binding.featureView.name },
@@ -66,7 +71,15 @@ async function measure(entities: number, spineRows: number): Promise<BatchFigure
   const rawSeconds = (performance.now() - t1) / 1000;
   await session.release();
   await scenario.close();
-  return { rows: result.rows, entities, platformSeconds, rawSeconds, peakRss, steps: result.seconds };
+  return {
+    rows: result.rows,
+    entities,
+    platformSeconds,
+    rawSeconds,
+    peakRss,
+    steps: result.seconds,
+    s3OnlySeconds,
+  };
 }
 
 async function main(): Promise<void> {
@@ -83,6 +96,7 @@ async function main(): Promise<void> {
           .join(', ')}`,
         `  raw onnxruntime-node scoring of the same matrix: ${f.rawSeconds.toFixed(2)} s, ${Math.round(f.rows / f.rawSeconds).toLocaleString('en-US')} rows/s`,
         `  ratio platform/raw time: ${(f.platformSeconds / f.rawSeconds).toFixed(2)}x`,
+        `  Parquet sink only (no Postgres rows): ${f.s3OnlySeconds.toFixed(2)} s, ratio ${(f.s3OnlySeconds / f.rawSeconds).toFixed(2)}x`,
       ].join('\n') + '\n',
     );
   }
@@ -96,6 +110,7 @@ async function main(): Promise<void> {
         log: { x: true, y: true },
         series: [
           { name: 'batch inference', points: figures.map((f) => [f.rows, f.platformSeconds]) },
+          { name: 'Parquet sink only', points: figures.map((f) => [f.rows, f.s3OnlySeconds]) },
           { name: 'raw onnxruntime', points: figures.map((f) => [f.rows, f.rawSeconds]) },
         ],
       }),
