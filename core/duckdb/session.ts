@@ -92,14 +92,15 @@ export class DuckSession {
     const result = await this.connection.stream(sql, params.map(toDuck));
     for (;;) {
       const chunk = await result.fetchChunk();
-      if (!chunk || chunk.rowCount === 0) return;
+      const rows = chunk?.rowCount ?? 0; // a native call: read once, not per value
+      if (!chunk || rows === 0) return;
       yield {
-        rows: chunk.rowCount,
+        rows,
         doublesInto(index, into, offset, stride) {
           const vector = chunk.getColumnVector(index);
           if (!(vector instanceof DuckDBDoubleVector))
             throw new Error(`column ${index} is ${vector.type.toString()}, not DOUBLE`);
-          for (let i = 0, at = offset; i < chunk.rowCount; i++, at += stride) {
+          for (let i = 0, at = offset; i < rows; i++, at += stride) {
             const v = vector.getItem(i);
             into[at] = v === null ? Number.NaN : v;
           }
