@@ -31,6 +31,9 @@ interface BatchFigure {
   readonly platformSeconds: number;
   readonly rawSeconds: number;
   readonly peakRss: number;
+  readonly steps: Readonly<Record<string, number>>;
+  /** The same run writing only the Parquet sink (no Postgres rows). */
+  readonly s3OnlySeconds: number;
 }
 
 async function measure(entities: number, spineRows: number): Promise<BatchFigure> {
@@ -48,6 +51,9 @@ async function measure(entities: number, spineRows: number): Promise<BatchFigure
   );
   const platformSeconds = (performance.now() - t0) / 1000;
   clearInterval(sampler);
+  const t2 = performance.now();
+  await runBatchInference(scenario.deps, { deployment: scenario.deployment, window, sinks: ['s3'], threads });
+  const s3OnlySeconds = (performance.now() - t2) / 1000;
 
   const { matrix } = await getBatchData(scenario.deps, {
     featureView: { name: binding.featureView.name },
@@ -65,7 +71,15 @@ async function measure(entities: number, spineRows: number): Promise<BatchFigure
   const rawSeconds = (performance.now() - t1) / 1000;
   await session.release();
   await scenario.close();
-  return { rows: result.rows, entities, platformSeconds, rawSeconds, peakRss };
+  return {
+    rows: result.rows,
+    entities,
+    platformSeconds,
+    rawSeconds,
+    peakRss,
+    steps: result.seconds,
+    s3OnlySeconds,
+  };
 }
 
 async function main(): Promise<void> {
@@ -77,8 +91,12 @@ async function main(): Promise<void> {
       [
         `bench/batch: ${f.rows} rows, 2 feature groups × 10 features (${f.entities} entities), GBDT 100 trees depth 6, ${threads} threads`,
         `  batch inference (PIT batch data + transformations + ONNX + Parquet to S3 + Postgres rows): ${f.platformSeconds.toFixed(2)} s, ${Math.round(f.rows / f.platformSeconds).toLocaleString('en-US')} rows/s, peak RSS ${(f.peakRss / 2 ** 20).toFixed(0)} MiB`,
+        `  steps: ${Object.entries(f.steps)
+          .map(([name, s]) => `${name} ${s.toFixed(2)} s`)
+          .join(', ')}`,
         `  raw onnxruntime-node scoring of the same matrix: ${f.rawSeconds.toFixed(2)} s, ${Math.round(f.rows / f.rawSeconds).toLocaleString('en-US')} rows/s`,
         `  ratio platform/raw time: ${(f.platformSeconds / f.rawSeconds).toFixed(2)}x`,
+        `  Parquet sink only (no Postgres rows): ${f.s3OnlySeconds.toFixed(2)} s, ratio ${(f.s3OnlySeconds / f.rawSeconds).toFixed(2)}x`,
       ].join('\n') + '\n',
     );
   }
@@ -92,6 +110,7 @@ async function main(): Promise<void> {
         log: { x: true, y: true },
         series: [
           { name: 'batch inference', points: figures.map((f) => [f.rows, f.platformSeconds]) },
+          { name: 'Parquet sink only', points: figures.map((f) => [f.rows, f.s3OnlySeconds]) },
           { name: 'raw onnxruntime', points: figures.map((f) => [f.rows, f.rawSeconds]) },
         ],
       }),

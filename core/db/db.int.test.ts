@@ -152,4 +152,40 @@ describe('metadata database', () => {
     expect(message).not.toContain('topsecret');
     expect(message).toContain('infra/stack.sh up');
   });
+  it("refuses predictions of a deployment that does not exist and deletes a deployment's predictions with it (statement-level reference)", async () => {
+    const [deployment] = await handle.db
+      .insert(t.deployments)
+      .values({ name: uniqueName('dep').replace(/-/g, '_') })
+      .returning();
+    const row = (deploymentId: number) => ({
+      deploymentId,
+      deploymentVersion: 1,
+      variant: 'main',
+      modelVersion: 1,
+      windowStart: new Date('2026-01-01T00:00:00Z'),
+      windowEnd: new Date('2026-01-02T00:00:00Z'),
+      entity: { id: 1 },
+      score: 0.5,
+    });
+    await handle.db.insert(t.predictions).values([row(deployment!.id), row(deployment!.id)]);
+    // One unknown id among good ones fails the whole statement, as a foreign key would.
+    await expect(
+      handle.db.insert(t.predictions).values([row(deployment!.id), row(-deployment!.id)]),
+    ).rejects.toMatchObject({ cause: { code: '23503' } });
+    await expect(
+      handle.db
+        .update(t.predictions)
+        .set({ deploymentId: -1 })
+        .where(eq(t.predictions.deploymentId, deployment!.id)),
+    ).rejects.toMatchObject({ cause: { code: '23503' } });
+    const count = async () =>
+      (
+        await handle.db.execute<{ n: number }>(
+          sql`SELECT count(*)::int AS n FROM predictions WHERE deployment_id = ${deployment!.id}`,
+        )
+      ).rows[0]!.n;
+    expect(await count()).toBe(2);
+    await handle.db.delete(t.deployments).where(eq(t.deployments.id, deployment!.id));
+    expect(await count()).toBe(0);
+  });
 });

@@ -1,2 +1,2 @@
-export { DuckSession, withDuck, sqlPath, sqlPathList, sqlString } from './session';
+export { DuckSession, withDuck, sqlPath, sqlPathList, sqlString, type ResultChunk } from './session';
 export type { DuckSessionOptions, SqlParam } from './session';

@@ -1,7 +1,9 @@
 import {
   DOUBLE,
   DuckDBDataChunk,
+  DuckDBDoubleVector,
   DuckDBInstance,
+  JSDuckDBValueConverter,
   listValue,
   type DuckDBConnection,
   type DuckDBValue,
@@ -9,6 +11,21 @@ import {
 
 /** A value bound to a `$n` placeholder. Arrays become DuckDB lists. */
 export type SqlParam = string | number | boolean | null | bigint | Date | readonly (string | number)[];
+
+/**
+ * One chunk (up to 2,048 rows) of a streamed result, read by column without making an object per
+ * row or per value where the column allows it.
+ */
+export interface ResultChunk {
+  readonly rows: number;
+  /**
+   * Writes DOUBLE column `index` into `into[offset + i * stride]` for each row i (NULL → NaN): the
+   * row-major model-input matrix is filled straight from DuckDB's vector. Throws for other types.
+   */
+  doublesInto(index: number, into: Float32Array | Float64Array, offset: number, stride: number): void;
+  /** Column `index` as JavaScript values, converted as {@link DuckSession.all} converts them. */
+  values(index: number): unknown[];
+}
 
 /** Options for {@link DuckSession.open}. */
 export interface DuckSessionOptions {
@@ -67,6 +84,33 @@ export class DuckSession {
   }
 
   /**
+   * Streams a query's result chunk by chunk (DuckDB's vector size, 2,048 rows), in the query's order,
+   * so a large result is never held whole in JavaScript. No other statement may run on this session
+   * until the generator finishes: DuckDB closes a streaming result when its connection runs another.
+   */
+  async *stream(sql: string, params: readonly SqlParam[] = []): AsyncGenerator<ResultChunk> {
+    const result = await this.connection.stream(sql, params.map(toDuck));
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      const rows = chunk?.rowCount ?? 0; // a native call: read once, not per value
+      if (!chunk || rows === 0) return;
+      yield {
+        rows,
+        doublesInto(index, into, offset, stride) {
+          const vector = chunk.getColumnVector(index);
+          if (!(vector instanceof DuckDBDoubleVector))
+            throw new Error(`column ${index} is ${vector.type.toString()}, not DOUBLE`);
+          for (let i = 0, at = offset; i < rows; i++, at += stride) {
+            const v = vector.getItem(i);
+            into[at] = v === null ? Number.NaN : v;
+          }
+        },
+        values: (index) => chunk.convertColumnValues(index, JSDuckDBValueConverter),
+      };
+    }
+  }
+
+  /**
    * Appends a row-major matrix of numbers to an existing table whose columns are all DOUBLE, in
    * vector-sized chunks through DuckDB's appender (NaN becomes NULL): no text round trip, about
    * ten times faster than writing and parsing CSV for a million rows.
@@ -85,6 +129,31 @@ export class DuckSession {
         }
       const chunk = DuckDBDataChunk.create(types, n);
       chunk.setColumns(columns);
+      appender.appendDataChunk(chunk);
+    }
+    appender.closeSync();
+  }
+
+  /**
+   * Appends columns of numbers (all the same length) to an existing table whose columns are all
+   * DOUBLE, through DuckDB's appender in vector-sized chunks (NaN becomes NULL).
+   */
+  async appendColumns(table: string, columns: readonly Float64Array[], rows: number): Promise<void> {
+    const appender = await this.connection.createAppender(table);
+    const types = columns.map(() => DOUBLE);
+    const size = 2048;
+    for (let start = 0; start < rows; start += size) {
+      const n = Math.min(size, rows - start);
+      const values = columns.map((column) => {
+        const out = new Array<number | null>(n);
+        for (let r = 0; r < n; r++) {
+          const v = column[start + r]!;
+          out[r] = Number.isNaN(v) ? null : v;
+        }
+        return out;
+      });
+      const chunk = DuckDBDataChunk.create(types, n);
+      chunk.setColumns(values);
       appender.appendDataChunk(chunk);
     }
     appender.closeSync();

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
+import type { PoolClient } from 'pg';
 import { poolOf, tables } from '../db';
 import { sqlPath, sqlString, withDuck } from '../duckdb';
 import { ValidationError } from '../errors';
@@ -10,16 +9,17 @@ import { quoteIdent } from '../identifiers';
 import {
   assertRange,
   SPINE_ROW,
-  toInputMatrix,
   materializeBatch,
   type FeatureViewDeps,
   type SpineInput,
   type TimeRange,
 } from '../featurestore';
-import { loadSession, predictOnnx } from '../ml';
+import { loadSession } from '../ml';
 import { getModelVersionById } from '../registry';
-import { profileBatch } from '../monitoring/batch-profile';
+import { profileBatch, type StoredBatchProfile } from '../monitoring/batch-profile';
 import { joinKey } from '../storage';
+import { scoreRelation } from './batch-scoring';
+import { stagePredictionRows } from './prediction-rows';
 import { getDeployment, type Binding } from './deployments';
 
 /** Where batch predictions go. */
@@ -56,6 +56,11 @@ export interface BatchInferenceResult {
     readonly location: string;
     readonly rows: number;
   }[];
+  /**
+   * Wall seconds of each step, in order: `features` (point-in-time batch data), `scoring`
+   * (transformations + ONNX), `join` (scores joined back to keys and times), `profile` (monitoring profile), `s3` and `postgres` (the sinks written).
+   */
+  readonly seconds: Readonly<Record<string, number>>;
 }
 
 /** The variant batch scoring uses: the non-shadow variant with the largest weight. */
@@ -93,6 +98,13 @@ export async function runBatchInference(
   });
   await fs.promises.mkdir(deps.scratchDir, { recursive: true });
   const dir = await fs.promises.mkdtemp(path.join(deps.scratchDir, 'batch-'));
+  const seconds: Record<string, number> = {};
+  let lap = performance.now();
+  const step = (name: string) => {
+    const now = performance.now();
+    seconds[name] = Math.round(now - lap) / 1000;
+    lap = now;
+  };
   try {
     return await withDuck(
       async (duck) => {
@@ -103,131 +115,116 @@ export async function runBatchInference(
           ...(request.asOf ? { asOf: request.asOf } : {}),
           trainingDatasetVersion: binding.trainingDataset.version,
         });
+        step('features');
         const keyColumns = batch.view.columns.filter((c) => c.role === 'key').map((c) => c.name);
         const eventTime = batch.view.eventTime;
         const classes = model.signature.classes;
-        const fitted = batch.transformation;
-        // Only the model inputs cross into JavaScript; keys and times stay in DuckDB and are joined
-        // back to the scores by row position.
-        const scoresCsv = path.join(dir, 'scores.csv');
-        const out = fs.createWriteStream(scoresCsv);
-        const chunkSize = request.chunkSize ?? 50_000;
-        const featureList = fitted.features.map(quoteIdent).join(', ');
-        let scored = 0;
-        for (let last = 0; ;) {
-          const chunk = await duck.columns(
-            `SELECT ${SPINE_ROW}${featureList ? `, ${featureList}` : ''} FROM ${batch.relation} WHERE ${SPINE_ROW} > ${last} ORDER BY ${SPINE_ROW} LIMIT ${chunkSize}`,
-          );
-          if (chunk.rows === 0) break;
-          const spineRows = chunk.columns[SPINE_ROW]!;
-          last = Number(spineRows.at(-1));
-          const matrix = toInputMatrix(fitted, chunk.columns, chunk.rows);
-          const outputs = await predictOnnx(session, matrix.X, matrix.rows, matrix.cols);
-          const lines: string[] = new Array(chunk.rows);
-          for (let i = 0; i < chunk.rows; i++) {
-            let score: number;
-            let label = '';
-            if (outputs.prediction) score = outputs.prediction[i]!;
-            else {
-              const k = outputs.classes!;
-              let best = 0;
-              for (let c = 1; c < k; c++)
-                if (outputs.probabilities![i * k + c]! > outputs.probabilities![i * k + best]!) best = c;
-              label = classes?.[best] ?? String(best);
-              score = k === 2 ? outputs.probabilities![i * 2 + 1]! : outputs.probabilities![i * k + best]!;
-            }
-            lines[i] =
-              `${String(spineRows[i])},${Number.isFinite(score) ? score : ''},${JSON.stringify(label)}`;
-          }
-          if (!out.write(`${lines.join('\n')}\n`))
-            await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-          scored += chunk.rows;
-          onProgress?.(`scored ${scored}/${batch.rows} rows`);
-        }
-        await new Promise<void>((resolve) => out.end(resolve));
+        // Only the model inputs cross into JavaScript, and only as typed arrays; keys and times stay
+        // in DuckDB and are joined back to the scores by spine row.
+        const scoredRows = await scoreRelation(duck, session, {
+          relation: batch.relation,
+          fitted: batch.transformation,
+          rows: batch.rows,
+          chunkSize: request.chunkSize ?? 50_000,
+          onProgress: (n) => onProgress?.(`scored ${n}/${batch.rows} rows`),
+        });
+        const scored = scoredRows.rows;
+        step('scoring');
+        await duck.run('CREATE OR REPLACE TEMP TABLE _fti_scores (row DOUBLE, score DOUBLE, class DOUBLE)');
+        await duck.appendColumns(
+          '_fti_scores',
+          [
+            scoredRows.spineRows,
+            scoredRows.scores,
+            ...(scoredRows.classIndex ? [Float64Array.from(scoredRows.classIndex)] : []),
+          ],
+          scored,
+        );
+        const classOf = 'CAST(s.class AS INTEGER)';
+        const label = scoredRows.classIndex
+          ? classes?.length
+            ? `COALESCE(list_extract([${classes.map(sqlString).join(', ')}], ${classOf} + 1), CAST(${classOf} AS VARCHAR))`
+            : `CAST(${classOf} AS VARCHAR)`
+          : 'NULL::VARCHAR';
         const entity = keyColumns.length
           ? `to_json(struct_pack(${keyColumns.map((k) => `${quoteIdent(k)} := b.${quoteIdent(k)}`).join(', ')}))::VARCHAR`
           : `'{}'`;
         await duck.run(
           scored > 0
             ? `CREATE OR REPLACE TEMP TABLE _fti_predictions AS
-               SELECT ${entity} AS entity, CAST(b.${quoteIdent(eventTime)} AS TIMESTAMP) AS event_time, s.score, NULLIF(s.label, '') AS label,
+               SELECT ${entity} AS entity, CAST(b.${quoteIdent(eventTime)} AS TIMESTAMP) AS event_time, s.score, ${label} AS label,
                  ${model.version}::INTEGER AS model_version, ${deployment.current.version}::INTEGER AS deployment_version, ${sqlString(binding.variant)} AS variant
-               FROM ${batch.relation} b JOIN read_csv(${sqlPath(scoresCsv)}, header = false, columns = {'row': 'BIGINT', 'score': 'DOUBLE', 'label': 'VARCHAR'}) s ON s.row = b.${SPINE_ROW}
+               FROM ${batch.relation} b JOIN _fti_scores s ON CAST(s.row AS BIGINT) = b.${SPINE_ROW}
                ORDER BY b.${SPINE_ROW}`
             : `CREATE OR REPLACE TEMP TABLE _fti_predictions AS SELECT NULL::VARCHAR AS entity, NULL::TIMESTAMP AS event_time, NULL::DOUBLE AS score, NULL::VARCHAR AS label, NULL::INTEGER AS model_version, NULL::INTEGER AS deployment_version, NULL::VARCHAR AS variant WHERE FALSE`,
         );
-        // Monitors read the batch's inputs and predictions from this profile, never the rows again.
-        const profile =
-          scored > 0
-            ? await profileBatch(duck, deps.db, {
-                inputs: batch.relation,
-                predictions: '_fti_predictions',
-                variant: binding.variant,
-                modelVersionId: binding.model.id,
-                trainingDatasetId: binding.trainingDataset.id,
-                classes: classes ?? undefined,
-              })
-            : null;
-        const inputProfile = profile ? { ...profile, batchId: randomUUID() } : null;
-        const outputs: { sink: PredictionSink; location: string; rows: number }[] = [];
+        step('join');
         const windowLabel = `window=${stamp(request.window.start)}_${stamp(request.window.end)}`;
-        if (sinks.includes('s3')) {
-          const parquet = path.join(dir, 'predictions.parquet');
-          // Event times are UTC: written zone-aware so pandas/pyarrow read datetime64[ns, UTC].
-          await duck.run(
-            `COPY (SELECT * REPLACE (timezone('UTC', event_time) AS event_time) FROM _fti_predictions) TO ${sqlPath(parquet)} (FORMAT parquet, COMPRESSION zstd)`,
-          );
-          const key = joinKey('predictions', request.deployment, windowLabel, 'predictions.parquet');
-          await deps.store.putFile(key, parquet);
-          outputs.push({ sink: 's3', location: key, rows: scored });
-        }
+        // The Postgres rows load inside PostgreSQL while DuckDB profiles the batch and writes the
+        // Parquet; they commit only once everything else has succeeded.
+        let rowsClient: PoolClient | undefined;
+        let staged: Promise<{ error: unknown } | undefined> | undefined;
         if (sinks.includes('postgres')) {
           const csv = path.join(dir, 'predictions.csv');
           await duck.run(
             `COPY (SELECT entity, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%fZ') AS event_time, score, label FROM _fti_predictions) TO ${sqlPath(csv)} (FORMAT csv, HEADER false)`,
           );
           const client = await poolOf(deps.db).connect();
-          try {
-            await client.query('BEGIN');
-            await client.query(
-              'CREATE TEMP TABLE _fti_prediction_rows (entity jsonb, event_time timestamptz, score float8, label text) ON COMMIT DROP',
+          rowsClient = client;
+          staged = stagePredictionRows(client, csv, {
+            deploymentId: deployment.id,
+            deploymentVersion: deployment.current.version,
+            variant: binding.variant,
+            modelVersion: model.version,
+            window: request.window,
+          }).then(
+            () => undefined,
+            (error: unknown) => ({ error }),
+          );
+        }
+        const outputs: { sink: PredictionSink; location: string; rows: number }[] = [];
+        let inputProfile: (StoredBatchProfile & { batchId: string }) | null;
+        try {
+          // Monitors read the batch's inputs and predictions from this profile, never the rows again.
+          const profile =
+            scored > 0
+              ? await profileBatch(duck, deps.db, {
+                  inputs: batch.relation,
+                  predictions: '_fti_predictions',
+                  variant: binding.variant,
+                  modelVersionId: binding.model.id,
+                  trainingDatasetId: binding.trainingDataset.id,
+                  classes: classes ?? undefined,
+                })
+              : null;
+          inputProfile = profile ? { ...profile, batchId: randomUUID() } : null;
+          step('profile');
+          if (sinks.includes('s3')) {
+            const parquet = path.join(dir, 'predictions.parquet');
+            // Event times are UTC: written zone-aware so pandas/pyarrow read datetime64[ns, UTC].
+            await duck.run(
+              `COPY (SELECT * REPLACE (timezone('UTC', event_time) AS event_time) FROM _fti_predictions) TO ${sqlPath(parquet)} (FORMAT parquet, COMPRESSION zstd)`,
             );
-            await pipeline(
-              fs.createReadStream(csv),
-              client.query(copyFrom('COPY _fti_prediction_rows FROM STDIN (FORMAT csv)')),
-            );
-            // Replace, never duplicate, in the same transaction: the window's previous predictions,
-            // and any row of an overlapping window for the same entity and event time.
-            await client.query(
-              'DELETE FROM predictions WHERE deployment_id = $1 AND window_start = $2 AND window_end = $3',
-              [deployment.id, request.window.start, request.window.end],
-            );
-            await client.query(
-              `DELETE FROM predictions p USING _fti_prediction_rows r
-                WHERE p.deployment_id = $1 AND p.event_time IS NOT DISTINCT FROM r.event_time AND p.entity = r.entity`,
-              [deployment.id],
-            );
-            await client.query(
-              `INSERT INTO predictions (deployment_id, deployment_version, variant, model_version, window_start, window_end, entity, event_time, score, label)
-               SELECT $1, $2, $3, $4, $5, $6, entity, event_time, score, label FROM _fti_prediction_rows`,
-              [
-                deployment.id,
-                deployment.current.version,
-                binding.variant,
-                model.version,
-                request.window.start,
-                request.window.end,
-              ],
-            );
-            await client.query('COMMIT');
-          } catch (error) {
-            await client.query('ROLLBACK').catch(() => undefined);
-            throw error;
-          } finally {
-            client.release();
+            const key = joinKey('predictions', request.deployment, windowLabel, 'predictions.parquet');
+            await deps.store.putFile(key, parquet);
+            outputs.push({ sink: 's3', location: key, rows: scored });
+            step('s3');
           }
-          outputs.push({ sink: 'postgres', location: 'predictions', rows: scored });
+          if (rowsClient) {
+            const failed = await staged;
+            if (failed) throw failed.error;
+            await rowsClient.query('COMMIT');
+            outputs.push({ sink: 'postgres', location: 'predictions', rows: scored });
+            step('postgres');
+          }
+        } catch (error) {
+          if (rowsClient) {
+            await staged; // never roll back under a statement still running
+            await rowsClient.query('ROLLBACK').catch(() => undefined);
+          }
+          throw error;
+        } finally {
+          rowsClient?.release();
         }
         for (const o of outputs)
           await deps.db
@@ -267,6 +264,7 @@ export async function runBatchInference(
           rows: scored,
           commits: batch.commits,
           outputs,
+          seconds,
         };
       },
       { threads: request.threads ?? 2, tempDirectory: path.join(deps.scratchDir, 'duck') },

@@ -140,14 +140,17 @@ export const apiKeys = pgTable(
 /**
  * Predictions written by batch inference (the Postgres sink): one row per scored entity. A re-run of
  * a (deployment, window) replaces that window's rows in one transaction.
+ *
+ * `deployment_id` references `deployments` through statement-level triggers (migration
+ * 0017_predictions_statement_reference) instead of a foreign key: the same refusal and cascade, but
+ * checked once per statement. A foreign key checks each of a batch's million rows one by one, which
+ * was 3 of the 5 seconds of a 1M-row insert.
  */
 export const predictions = pgTable(
   'predictions',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    deploymentId: bigint('deployment_id', { mode: 'number' })
-      .notNull()
-      .references(() => deployments.id, { onDelete: 'cascade' }),
+    deploymentId: bigint('deployment_id', { mode: 'number' }).notNull(),
     deploymentVersion: integer('deployment_version').notNull(),
     variant: text('variant').notNull(),
     modelVersion: integer('model_version').notNull(),

@@ -49,11 +49,12 @@ export {
   fitTransformations,
   encodeRow,
   encodeFeature,
+  outputsOf,
   applyStep,
   passthrough,
   UnknownCategoryError,
 } from './model-transforms';
-export type { TransformStep, FittedStep, FittedTransformations } from './model-transforms';
+export type { TransformStep, FittedStep, FittedTransformations, RawValue } from './model-transforms';
 export { defineOnDemandFeature, OnDemandRegistry, onDemandIngestion, computeOnDemand } from './on-demand';
 export type { OnDemandFunction, OnDemandBinding, OnDemandInputs } from './on-demand';
 export { OnlineFeatureReader, MissingFeatureError, RequestFieldError } from './online-vectors';
