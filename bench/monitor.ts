@@ -340,12 +340,15 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, performance.now() - start];
 }
 
-/** Peak RSS (bytes) sampled while each side ran, over every compare() of this process. */
-const peakRss = { ours: 0, raw: 0 };
+/** Peak RSS in bytes while each side ran. */
+interface PeakRss {
+  ours: number;
+  raw: number;
+}
 
-/** Runs `fn` as `side`, sampling the process's RSS every 20 ms (and at both ends) into peakRss. */
-async function sampled<T>(side: keyof typeof peakRss, fn: () => Promise<T>): Promise<T> {
-  const sample = () => (peakRss[side] = Math.max(peakRss[side], process.memoryUsage().rss));
+/** Runs `fn` as `side`, sampling the process's RSS every 20 ms (and at both ends) into `peak`. */
+async function sampled<T>(peak: PeakRss, side: keyof PeakRss, fn: () => Promise<T>): Promise<T> {
+  const sample = () => (peak[side] = Math.max(peak[side], process.memoryUsage().rss));
   const timer = setInterval(sample, 20);
   try {
     return await fn();
@@ -361,9 +364,11 @@ async function compare<A, B>(
   oursRun: () => Promise<A>,
   rawRun: () => Promise<B>,
   check: (a: A, b: B) => void,
-): Promise<{ ours: number[]; raw: number[]; result: A }> {
-  const ours = () => sampled('ours', oursRun);
-  const raw = () => sampled('raw', rawRun);
+): Promise<{ ours: number[]; raw: number[]; result: A; peakRss: PeakRss }> {
+  // A high-water mark of the process per side: the sides alternate, and memory one freed may stay resident.
+  const peakRss = { ours: 0, raw: 0 };
+  const ours = () => sampled(peakRss, 'ours', oursRun);
+  const raw = () => sampled(peakRss, 'raw', rawRun);
   check(await ours(), await raw());
   const times = { ours: [] as number[], raw: [] as number[] };
   let result: A | undefined;
@@ -375,7 +380,7 @@ async function compare<A, B>(
     times.ours.push(ta);
     result = a;
   }
-  return { ...times, result: result! };
+  return { ...times, result: result!, peakRss };
 }
 
 const session = <T>(fn: (duck: DuckSession) => Promise<T>) => withDuck(fn, { threads });
@@ -500,7 +505,7 @@ async function main(): Promise<void> {
         `    monitor: load into (f JSON, p JSON) ${seconds(median(loadMs))} s + profileLogged(featureColumns) + checkWindow: ${seconds(ob)} s  ${perSecond(rows, ob)} rows/s  (runs ${runList(b.ours)})`,
         `    raw DuckDB: the same JSON pointers, one json_extract_string per row, then A's histogram query         : ${seconds(rb)} s  (runs ${runList(b.raw)})`,
         `    ratio monitor/raw: ${ratio(b)}`,
-        `  peak RSS while the monitor ran: ${mib(peakRss.ours)} MiB; while the raw queries ran: ${mib(peakRss.raw)} MiB`,
+        `  peak RSS while the monitor ran: A ${mib(a.peakRss.ours)} MiB, B ${mib(b.peakRss.ours)} MiB; while the raw queries ran: A ${mib(a.peakRss.raw)} MiB, B ${mib(b.peakRss.raw)} MiB`,
         `  counts checked equal: monitor vs raw (every bin and category, both figures), typed vs logged layout`,
         `  columns with problems: ${drifted.map((c) => `${c.column} (${c.problems.join(', ')})`).join(', ') || 'none'}; planted: ${planted.join(', ')}`,
       ].join('\n') + '\n',
@@ -508,9 +513,8 @@ async function main(): Promise<void> {
     const figure: MonitorFigure = {
       rows,
       referenceRows,
-      typed: { oursMs: oa, rawMs: ra },
-      logged: { oursMs: ob, rawMs: rb },
-      peakRss: { ...peakRss },
+      typed: { oursMs: oa, rawMs: ra, peakRss: a.peakRss },
+      logged: { oursMs: ob, rawMs: rb, peakRss: b.peakRss },
     };
     if (json) process.stdout.write(`${JSON.stringify(figure)}\n`);
   } finally {
@@ -520,14 +524,20 @@ async function main(): Promise<void> {
 
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 
-/** One size's medians (ms) and peak RSS (bytes), as a sweep's child reports them. */
+/** One figure's medians (ms) and peak RSS (bytes) of each side. */
+interface SideFigures {
+  readonly oursMs: number;
+  readonly rawMs: number;
+  readonly peakRss: PeakRss;
+}
+
+/** One size's figures, as a sweep's child reports them. */
 interface MonitorFigure {
   readonly rows: number;
   readonly referenceRows: number;
-  /** Figure A (typed columns) and B (the prediction log's layout): medians of each side. */
-  readonly typed: { readonly oursMs: number; readonly rawMs: number };
-  readonly logged: { readonly oursMs: number; readonly rawMs: number };
-  readonly peakRss: { readonly ours: number; readonly raw: number };
+  /** Figure A (typed columns) and B (the prediction log's layout; measured after A). */
+  readonly typed: SideFigures;
+  readonly logged: SideFigures;
 }
 
 /** A sweep: each size in its own process (a clean peak RSS), then the table and the chart. */
@@ -550,16 +560,13 @@ function sweep(list: readonly number[]): void {
     figures.push(JSON.parse(lines.pop()!) as MonitorFigure);
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-  const x = (a: { oursMs: number; rawMs: number }) =>
-    `${seconds(a.oursMs)} | ${seconds(a.rawMs)} | ${(a.oursMs / a.rawMs).toFixed(2)}x`;
+  const x = (a: SideFigures) =>
+    `${seconds(a.oursMs)} | ${seconds(a.rawMs)} | ${(a.oursMs / a.rawMs).toFixed(2)}x | ${mib(a.peakRss.ours)} | ${mib(a.peakRss.raw)}`;
   process.stdout.write(
     [
       `bench/monitor sweep (${FEATURES.length} features, reference ${reference} rows, ${threads} threads; medians, seconds):`,
-      '  rows | A monitor | A raw | A ratio | B monitor | B raw | B ratio | peak RSS monitor MiB | peak RSS raw MiB',
-      ...figures.map(
-        (f) =>
-          `  ${f.rows} | ${x(f.typed)} | ${x(f.logged)} | ${mib(f.peakRss.ours)} | ${mib(f.peakRss.raw)}`,
-      ),
+      '  rows | A monitor | A raw | A ratio | A peak RSS monitor MiB | A raw MiB | B monitor | B raw | B ratio | B peak RSS monitor MiB | B raw MiB',
+      ...figures.map((f) => `  ${f.rows} | ${x(f.typed)} | ${x(f.logged)}`),
     ].join('\n') + '\n',
   );
   if (!plot) return;
@@ -585,8 +592,10 @@ function sweep(list: readonly number[]): void {
         yLabel: 'MiB',
         log: { x: true },
         series: [
-          { name: 'monitor', points: points((f) => f.peakRss.ours / 2 ** 20) },
-          { name: 'raw DuckDB', points: points((f) => f.peakRss.raw / 2 ** 20) },
+          { name: 'monitor, typed (A)', points: points((f) => f.typed.peakRss.ours / 2 ** 20) },
+          { name: 'raw DuckDB, typed (A)', points: points((f) => f.typed.peakRss.raw / 2 ** 20) },
+          { name: 'monitor, log layout (B)', points: points((f) => f.logged.peakRss.ours / 2 ** 20) },
+          { name: 'raw DuckDB, log (B)', points: points((f) => f.logged.peakRss.raw / 2 ** 20) },
         ],
       }),
     ]),
