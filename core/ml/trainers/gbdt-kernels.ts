@@ -122,10 +122,15 @@ function partition(s: GbdtState): void {
       const end = seg[(node * P + p) * 2 + 1]!;
       let li = start;
       let ri = start;
+      // Branch-free: a split sends rows either way unpredictably, and a mispredicted branch per row
+      // cost more than writing every row to both arrays (li ≤ i: the row was already read).
       for (let i = start; i < end; i++) {
         const r = index[i]!;
-        if (column[r]! <= b) index[li++] = r;
-        else scratch[ri++] = r;
+        const left = column[r]! <= b ? 1 : 0;
+        index[li] = r;
+        scratch[ri] = r;
+        li += left;
+        ri += 1 - left;
       }
       index.set(scratch.subarray(start, ri), li);
       seg[(left * P + p) * 2] = start;
