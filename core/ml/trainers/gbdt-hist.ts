@@ -18,7 +18,6 @@ export function histogram(s: GbdtState, t: number): void {
   const h = s.partials[t]!;
   const n = s.ctrl[CTRL.jobs]!;
   if (n > HIST_SLOTS) throw new Error('too many histogram jobs');
-  for (let j = 0; j < n; j++) touched[t * HIST_SLOTS + j] = 0;
   const quantize = s.ctrl[CTRL.quantize] === 1;
   const k = s.ctrl[CTRL.k]!;
   const gs = s.params[PARAM.gScale]!;
@@ -61,8 +60,8 @@ export function histogram(s: GbdtState, t: number): void {
     }
   }
   if (quantize) {
-    s.rootSums[t * 2] = gSum;
-    s.rootSums[t * 2 + 1] = hSum;
+    s.rootSums[t * 2]! += gSum;
+    s.rootSums[t * 2 + 1]! += hSum;
   }
 }
 

@@ -33,6 +33,18 @@ export function runOp(s: GbdtState, t: number): void {
 }
 
 /**
+ * Resets what threads accumulate into during operation `op` (on the coordinator, before it starts:
+ * a helper may skip an operation, and must not leave its previous values behind).
+ */
+export function prepareOp(s: GbdtState, op: number): void {
+  if (op === OP.gradients) s.stats.fill(0);
+  else if (op === OP.histogram) {
+    s.touched.fill(0);
+    s.rootSums.fill(0);
+  }
+}
+
+/**
  * Gradients and hessians of every row from the current scores, each loss chunk's sum (the loss of
  * the scores) and, per output column, the largest |gradient| and hessian of the rows this thread did.
  */
@@ -40,10 +52,6 @@ function gradients(s: GbdtState, t: number): void {
   const { rows, K, task } = s.shape;
   const { y, scores, gh, lossChunks, stats } = s;
   const chunks = Math.ceil(rows / LOSS_CHUNK);
-  for (let k = 0; k < K; k++) {
-    stats[(t * K + k) * 2] = 0;
-    stats[(t * K + k) * 2 + 1] = 0;
-  }
   for (let c = claim(s); c < chunks; c = claim(s)) {
     const end = Math.min(rows, (c + 1) * LOSS_CHUNK);
     let total = 0;

@@ -30,12 +30,18 @@ export const JOB_INTS = 6;
  */
 export const ITEM_ROWS = 4096;
 
+/** The seq bits kept in `ctrl[gate]`. */
+export const GATE_SEQ = 0x7fff;
+
+/** The open bit of `ctrl[gate]`. */
+export const GATE_OPEN = 0x8000;
+
 /** Indices into `ctrl`. */
 export const CTRL = {
   /** Bumped by the coordinator for every operation; helpers wait on it. */
   seq: 0,
   op: 1,
-  /** Helpers that finished the current operation. */
+  /** Helpers that finished the current operation (of those that joined it). */
   done: 2,
   /** Set by a helper whose operation threw (the message is lost; the coordinator fails the run). */
   error: 3,
@@ -53,6 +59,13 @@ export const CTRL = {
   next: 9,
   /** Chunks in the histogram pool (a helper with fewer reads the new ones from its port first). */
   poolChunks: 10,
+  /**
+   * Who may still join the current operation: `(seq & GATE_SEQ) << 16 | GATE_OPEN | helpers joined`.
+   * A helper joins by compare-and-swap while the gate is open for its seq; the coordinator closes it
+   * once it has run out of items and then waits only for the helpers that joined, so a helper that
+   * was descheduled wakes to a closed gate and skips the operation instead of holding everyone up.
+   */
+  gate: 11,
 } as const;
 
 /** Indices into `params` (float64 arguments of the split search). */

@@ -1,13 +1,23 @@
 // The threads of one GBDT training run: the calling thread (thread 0) plus `threads - 1` helpers
 // (gbdt-worker.ts) over shared memory. An operation is started by bumping a shared counter; every
-// thread claims work items until none are left; the caller blocks on Atomics until the helpers are done. No message is
+// thread that joins claims work items until none are left; the caller blocks on Atomics until the
+// helpers that joined are done. No message is
 // posted per operation, so a tree's dozen operations cost microseconds of coordination.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { projectRoot } from '../../project-root';
-import { runOp } from './gbdt-kernels';
-import { CTRL, OP, POOL_CHUNK_SLOTS, viewState, type GbdtBuffers, type GbdtState } from './gbdt-state';
+import { prepareOp, runOp } from './gbdt-kernels';
+import {
+  CTRL,
+  GATE_OPEN,
+  GATE_SEQ,
+  OP,
+  POOL_CHUNK_SLOTS,
+  viewState,
+  type GbdtBuffers,
+  type GbdtState,
+} from './gbdt-state';
 
 /** The compiled helper entry: beside this file when running compiled, else the build's copy. */
 function workerEntry(): string | undefined {
@@ -67,21 +77,37 @@ export class GbdtTeam {
     return new GbdtTeam(single(buffers), []);
   }
 
-  /** Runs operation `op` (arguments already in the state) on every thread; returns when all are done. */
+  /**
+   * Runs operation `op` (arguments already in the state) on this thread and whichever helpers join
+   * it in time; returns when all its items are done.
+   */
   run(op: number): void {
     const { ctrl } = this.state;
+    prepareOp(this.state, op);
     Atomics.store(ctrl, CTRL.op, op);
     Atomics.store(ctrl, CTRL.done, 0);
     Atomics.store(ctrl, CTRL.next, 0);
     if (this.helpers.length > 0) {
-      Atomics.add(ctrl, CTRL.seq, 1);
+      const seq = Atomics.load(ctrl, CTRL.seq) + 1;
+      Atomics.store(ctrl, CTRL.gate, ((seq & GATE_SEQ) << 16) | GATE_OPEN);
+      Atomics.store(ctrl, CTRL.seq, seq);
       Atomics.notify(ctrl, CTRL.seq);
     }
     runOp(this.state, 0);
-    for (;;) {
-      const done = Atomics.load(ctrl, CTRL.done);
-      if (done >= this.helpers.length) break;
-      Atomics.wait(ctrl, CTRL.done, done);
+    if (this.helpers.length > 0) {
+      // Every item is claimed: close the gate, then wait for the helpers that joined.
+      let gate = Atomics.load(ctrl, CTRL.gate);
+      for (;;) {
+        const seen = Atomics.compareExchange(ctrl, CTRL.gate, gate, gate & ~GATE_OPEN);
+        if (seen === gate) break;
+        gate = seen;
+      }
+      const joined = gate & (GATE_OPEN - 1);
+      for (;;) {
+        const done = Atomics.load(ctrl, CTRL.done);
+        if (done >= joined) break;
+        Atomics.wait(ctrl, CTRL.done, done);
+      }
     }
     if (Atomics.load(ctrl, CTRL.error) !== 0) throw new Error('a gbdt helper thread failed');
   }

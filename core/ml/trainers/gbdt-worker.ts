@@ -3,7 +3,7 @@
 // to its event loop while the run lasts; the coordinator terminates it afterwards.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { runOp } from './gbdt-kernels';
-import { CTRL, GBDT_STATE_VERSION, OP, viewState, type GbdtBuffers } from './gbdt-state';
+import { CTRL, GATE_OPEN, GATE_SEQ, GBDT_STATE_VERSION, OP, viewState, type GbdtBuffers } from './gbdt-state';
 import type { HelperReady, PoolChunk } from './gbdt-team';
 
 const { buffers, thread } = workerData as { buffers: GbdtBuffers; thread: number };
@@ -23,6 +23,7 @@ if (buffers.version !== GBDT_STATE_VERSION) {
     if (seq === seen) continue;
     seen = seq;
     if (Atomics.load(ctrl, CTRL.op) === OP.stop) break;
+    if (!join(ctrl, seq)) continue;
     try {
       // Histogram pool chunks posted before this operation (queued as soon as posted).
       while (state.pool.length < Atomics.load(ctrl, CTRL.poolChunks)) {
@@ -35,5 +36,16 @@ if (buffers.version !== GBDT_STATE_VERSION) {
     }
     Atomics.add(ctrl, CTRL.done, 1);
     Atomics.notify(ctrl, CTRL.done);
+  }
+}
+
+/** Joins operation `seq` if its gate is still open (else it is over or closing: skip it). */
+function join(ctrl: Int32Array, seq: number): boolean {
+  let gate = Atomics.load(ctrl, CTRL.gate);
+  for (;;) {
+    if (gate >>> 16 !== (seq & GATE_SEQ) || (gate & GATE_OPEN) === 0) return false;
+    const seen = Atomics.compareExchange(ctrl, CTRL.gate, gate, gate + 1);
+    if (seen === gate) return true;
+    gate = seen;
   }
 }
