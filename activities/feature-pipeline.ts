@@ -4,6 +4,7 @@ import {
   computeCommitStatistics,
   dropStaged,
   extractToStaging,
+  extractTransformToStaging,
   parseFeaturePipelineSpec,
   parseWindow,
   planRerun,
@@ -53,6 +54,13 @@ export interface FeaturePipelineActivities {
     rerun?: boolean;
   }): Promise<FeatureRunRef>;
   extractFeatures(run: FeatureRunRef): Promise<{ rawKey: string; rows: number }>;
+  /**
+   * Extract and transform in one step (one DuckDB session, no raw batch staged in between): the
+   * staged batch, rows and content hash that extractFeatures then transformFeatures produce.
+   */
+  extractTransformFeatures(
+    run: FeatureRunRef,
+  ): Promise<{ rowsExtracted: number; stagedKey: string; rows: number; contentHash: string }>;
   transformFeatures(
     run: FeatureRunRef,
     rawKey: string,
@@ -110,6 +118,13 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
     name: run.pipeline.featureGroup.name,
     ...(run.pipeline.featureGroup.version ? { version: run.pipeline.featureGroup.version } : {}),
   });
+  // The window the source is read over: the run's window widened by the pipeline's look-back.
+  const extractWindowOf = (run: FeatureRunRef): { extractWindow?: { start: Date; end: Date } } => {
+    const window = windowOf(run);
+    if (!window) return {};
+    const lookback = run.pipeline.lookbackSeconds * 1000;
+    return { extractWindow: { start: new Date(window.start.getTime() - lookback), end: window.end } };
+  };
   return {
     startFeatureRun: (input) =>
       activityBoundary(async () => {
@@ -169,11 +184,7 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
 
     extractFeatures: (run) =>
       activityBoundary(async () => {
-        const window = windowOf(run);
-        const lookback = run.pipeline.lookbackSeconds * 1000;
-        const extractWindow = window
-          ? { start: new Date(window.start.getTime() - lookback), end: window.end }
-          : undefined;
+        const { extractWindow } = extractWindowOf(run);
         const rawKey = `${run.stagingPrefix}/raw.parquet`;
         const { rows } = await extractToStaging(
           deps,
@@ -185,6 +196,27 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
           heartbeat,
         );
         return { rawKey, rows };
+      }),
+
+    extractTransformFeatures: (run) =>
+      activityBoundary(async () => {
+        const window = windowOf(run);
+        const stagedKey = `${run.stagingPrefix}/staged.parquet`;
+        const { rowsExtracted, rows, contentHash } = await extractTransformToStaging(
+          deps,
+          {
+            source: run.pipeline.source,
+            ...extractWindowOf(run),
+            featureGroup: groupOf(run),
+            ...(run.pipeline.transformation ? { transformation: run.pipeline.transformation } : {}),
+            ...(window ? { window } : {}),
+            outKey: stagedKey,
+            label: `pipeline ${run.pipeline.name} (${sourceLabel(run.pipeline.source)})`,
+            operation: run.pipeline.operation,
+          },
+          heartbeat,
+        );
+        return { rowsExtracted, stagedKey, rows, contentHash };
       }),
 
     transformFeatures: (run, rawKey) =>

@@ -8,9 +8,14 @@
 //      before and after a maintenance pass (compaction), as a ratio.
 // Usage: node dist/bench/commits.js [--full] [--sizes=0,1000000] [--commits=1000] [--samples=7]
 //          [--rows=1000] [--no-stats]          (needs the stack: infra/stack.sh up)
+//        node dist/bench/commits.js --sizes=100000,1000000,10000000 --plot=FILE.svg [--samples=7]
+//   sweeps the history size, part 1 only: one process per size, each timing the small commits on
+//   its group against an empty group's in the same process (interleaved, as above), with the
+//   history write's time and the peak RSS (sampled every 20 ms) while writing and while committing.
 // Defaults (about 3 minutes on 2 cores): sizes 0,1000000 and 200 commits; --full: sizes
 // 0,1000000,10000000 and 1,000 commits (the issue's figures, about 15 minutes). Each option may also
 // be given as an environment variable: BENCH_COMMITS_SIZES, _COMMITS, _SAMPLES, _ROWS.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +44,8 @@ import {
   writeHistory,
   type CommitTiming,
 } from './support/commits-group';
+import { lineChartSvg } from './support/plot';
+import { stackSvgs } from './support/plot-stack';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -54,6 +61,9 @@ const commits = Number(option('commits', full ? '1000' : '200'));
 const samples = Number(option('samples', '7'));
 const rows = Number(option('rows', '1000'));
 const withStatistics = !flag('no-stats');
+const plot = args.find((a) => a.startsWith('--plot='))?.slice('--plot='.length);
+/** Set in a sweep's child: part 1 only, and its figures as one JSON line. */
+const json = flag('json');
 const threads = os.cpus().length;
 const ms = (v: number) => `${v.toFixed(0)} ms`;
 const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
@@ -64,6 +74,33 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const start = performance.now();
   const value = await fn();
   return [value, performance.now() - start];
+}
+
+/** Process RSS sampled every 20 ms (and when read): the high-water mark of a phase. */
+function rssSampler(): { peak(): number; stop(): number } {
+  let peak = 0;
+  const sample = () => (peak = Math.max(peak, process.memoryUsage().rss));
+  const timer = setInterval(sample, 20);
+  sample();
+  return {
+    peak: () => (sample(), peak),
+    stop: () => (clearInterval(timer), sample(), peak),
+  };
+}
+
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/** One history size of a sweep, as its child process reports it. */
+interface SizeFigure {
+  readonly size: number;
+  /** The history's one large commit, and the process's peak RSS while it was written. */
+  readonly historyMs: number;
+  readonly historyPeakRss: number;
+  /** Medians of the small commits on this group and on the empty group (same process, interleaved). */
+  readonly commit: CommitTiming;
+  readonly empty: CommitTiming;
+  /** The process's peak RSS while the small commits ran (after the history write). */
+  readonly commitPeakRss: number;
 }
 
 async function main(): Promise<void> {
@@ -105,22 +142,45 @@ async function main(): Promise<void> {
 
     // 1. Against history size: the same small commits on groups of different sizes.
     out(`1. against history size (median of ${samples} commits each, interleaved across the groups):`);
-    const sized: { size: number; group: FeatureGroupRecord; setupMs: number; timings: CommitTiming[] }[] = [];
+    const sized: {
+      size: number;
+      group: FeatureGroupRecord;
+      setupMs: number;
+      setupPeakRss: number;
+      timings: CommitTiming[];
+    }[] = [];
     for (const size of sizes) {
       const g = await group(`size${size}`);
+      const rss = rssSampler();
       const [, setupMs] = await timed(() => writeHistory(deps, g, size));
-      sized.push({ size, group: g, setupMs, timings: [] });
+      sized.push({ size, group: g, setupMs, setupPeakRss: rss.stop(), timings: [] });
     }
     // Round-robin, so load from other processes on the machine falls on every size alike.
+    const commitRss = rssSampler();
     for (let h = 0; h < samples; h++)
       for (const s of sized) s.timings.push(await timedHourlyCommit(deps, s.group, h, rows, withStatistics));
+    const commitPeakRss = commitRss.stop();
     const empty = medianTiming(sized[0]!.timings);
-    for (const { size, setupMs, timings } of sized) {
+    for (const { size, setupMs, setupPeakRss, timings } of sized) {
       const m = medianTiming(timings);
       out(
         `   ${String(size).padStart(9)} rows of history: ${line(m)}  ratio vs empty ${ratio(m.totalMs, empty.totalMs)} ` +
-          `(write ${ratio(m.writeMs, empty.writeMs)})${size ? `  [history written in ${(setupMs / 1000).toFixed(1)} s]` : ''}`,
+          `(write ${ratio(m.writeMs, empty.writeMs)})${size ? `  [history written in ${(setupMs / 1000).toFixed(1)} s, peak RSS ${mib(setupPeakRss)}]` : ''}`,
       );
+    }
+    out(`   (peak RSS while these commits ran: ${mib(commitPeakRss)})`);
+    if (json) {
+      const last = sized.at(-1)!;
+      const figure: SizeFigure = {
+        size: last.size,
+        historyMs: last.setupMs,
+        historyPeakRss: last.setupPeakRss,
+        commit: medianTiming(last.timings),
+        empty,
+        commitPeakRss,
+      };
+      out(JSON.stringify(figure));
+      return;
     }
 
     // 2. Against history length: successive hourly commits to one group.
@@ -246,7 +306,64 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+/** A sweep of part 1: each history size in its own process (a clean peak RSS), then the table and chart. */
+function sweep(list: readonly number[], file: string): void {
+  const passed = args.filter((a) => /^--(samples|rows)=/.test(a) || a === '--no-stats');
+  const figures: SizeFigure[] = [];
+  for (const size of list.filter((s) => s > 0)) {
+    const child = spawnSync(process.execPath, [__filename, `--sizes=0,${size}`, ...passed, '--json'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 24,
+    });
+    if (child.status !== 0)
+      throw new Error(`bench/commits with ${size} rows of history exited with ${child.status}`);
+    const lines = child.stdout.trim().split('\n');
+    figures.push(JSON.parse(lines.pop()!) as SizeFigure);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  const s = (v: number) => (v / 1000).toFixed(2);
+  process.stdout.write(
+    [
+      `bench/commits sweep: ${rows}-row hourly commit against history size (one process per size, median of ${samples}; ms):`,
+      '  history rows | commit | empty-group commit | ratio | write ratio | history write s | peak RSS writing MiB | peak RSS committing MiB',
+      ...figures.map(
+        (f) =>
+          `  ${f.size} | ${f.commit.totalMs.toFixed(0)} | ${f.empty.totalMs.toFixed(0)} | ${ratio(f.commit.totalMs, f.empty.totalMs)} | ${ratio(f.commit.writeMs, f.empty.writeMs)} | ${s(f.historyMs)} | ${(f.historyPeakRss / 2 ** 20).toFixed(0)} | ${(f.commitPeakRss / 2 ** 20).toFixed(0)}`,
+      ),
+    ].join('\n') + '\n',
+  );
+  const points = (value: (f: SizeFigure) => number) => figures.map((f) => [f.size, value(f)] as const);
+  fs.writeFileSync(
+    file,
+    stackSvgs([
+      lineChartSvg({
+        title: `commits: a ${rows}-row commit as history grows (${threads} cores)`,
+        xLabel: 'rows of history in the group',
+        yLabel: 'seconds',
+        log: { x: true, y: true },
+        series: [
+          { name: 'hourly commit', points: points((f) => f.commit.totalMs / 1000) },
+          { name: 'same, empty group', points: points((f) => f.empty.totalMs / 1000) },
+          { name: 'history write', points: points((f) => f.historyMs / 1000) },
+        ],
+      }),
+      lineChartSvg({
+        title: 'commits: peak RSS as history grows',
+        xLabel: 'rows of history in the group',
+        yLabel: 'MiB',
+        log: { x: true },
+        series: [
+          { name: 'writing the history', points: points((f) => f.historyPeakRss / 2 ** 20) },
+          { name: 'hourly commits', points: points((f) => f.commitPeakRss / 2 ** 20) },
+        ],
+      }),
+    ]),
+  );
+  process.stdout.write(`wrote ${file}\n`);
+}
+
+(plot ? Promise.resolve().then(() => sweep(sizes, plot)) : main()).catch((error: unknown) => {
   process.stderr.write(
     `bench/commits failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );

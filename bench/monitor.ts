@@ -8,8 +8,14 @@
 // Each side: one warm-up, then measured runs alternating with the other side's (7 in A, 3 in B).
 // The ratio is that of the medians; next to it, the median of the paired runs' ratios and the
 // ratio of the best runs (less affected by other load on the machine).
+// Peak RSS is sampled every 20 ms while each side runs (the process's resident memory, DuckDB's
+// included; the sides alternate in one process, so each one's peak is a high-water mark).
 // Usage: node dist/bench/monitor.js [--rows 1000000] [--reference 200000] [--runs n] [--threads 2]
+//        node dist/bench/monitor.js --sizes=10000,100000,1000000 [--plot=FILE.svg] [--runs n]
+//   sweeps the logged predictions (one process per size, the reference fixed at --reference,
+//   default 200k): time of both figures, both sides, and peak RSS per size, drawn as SVG.
 //        (no stack needed; everything runs in local DuckDB sessions)
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +30,8 @@ import {
   type WindowProfile,
 } from '../core/monitoring/profile';
 import { featureColumns, profileLogged } from '../core/monitoring/served-window';
+import { lineChartSvg } from './support/plot';
+import { stackSvgs } from './support/plot-stack';
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);
@@ -38,6 +46,12 @@ const referenceRows = option('reference', Math.min(200_000, rows));
 const runsA = option('runs', 7);
 const runsB = option('runs', 3);
 const threads = option('threads', 2);
+const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+/** --sizes=10000,100000,1000000: window rows per child process (a sweep). */
+const sizes = flag('sizes')?.split(',').map(Number);
+const plot = flag('plot');
+/** Set in a sweep's child: print the figures as one JSON line too. */
+const json = process.argv.includes('--json');
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -326,13 +340,35 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, performance.now() - start];
 }
 
+/** Peak RSS in bytes while each side ran. */
+interface PeakRss {
+  ours: number;
+  raw: number;
+}
+
+/** Runs `fn` as `side`, sampling the process's RSS every 20 ms (and at both ends) into `peak`. */
+async function sampled<T>(peak: PeakRss, side: keyof PeakRss, fn: () => Promise<T>): Promise<T> {
+  const sample = () => (peak[side] = Math.max(peak[side], process.memoryUsage().rss));
+  const timer = setInterval(sample, 20);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+    sample();
+  }
+}
+
 /** Warm-up of both sides, then `runs` alternating measured runs of each; returns every time. */
 async function compare<A, B>(
   runs: number,
-  ours: () => Promise<A>,
-  raw: () => Promise<B>,
+  oursRun: () => Promise<A>,
+  rawRun: () => Promise<B>,
   check: (a: A, b: B) => void,
-): Promise<{ ours: number[]; raw: number[]; result: A }> {
+): Promise<{ ours: number[]; raw: number[]; result: A; peakRss: PeakRss }> {
+  // A high-water mark of the process per side: the sides alternate, and memory one freed may stay resident.
+  const peakRss = { ours: 0, raw: 0 };
+  const ours = () => sampled(peakRss, 'ours', oursRun);
+  const raw = () => sampled(peakRss, 'raw', rawRun);
   check(await ours(), await raw());
   const times = { ours: [] as number[], raw: [] as number[] };
   let result: A | undefined;
@@ -344,7 +380,7 @@ async function compare<A, B>(
     times.ours.push(ta);
     result = a;
   }
-  return { ...times, result: result! };
+  return { ...times, result: result!, peakRss };
 }
 
 const session = <T>(fn: (duck: DuckSession) => Promise<T>) => withDuck(fn, { threads });
@@ -469,16 +505,105 @@ async function main(): Promise<void> {
         `    monitor: load into (f JSON, p JSON) ${seconds(median(loadMs))} s + profileLogged(featureColumns) + checkWindow: ${seconds(ob)} s  ${perSecond(rows, ob)} rows/s  (runs ${runList(b.ours)})`,
         `    raw DuckDB: the same JSON pointers, one json_extract_string per row, then A's histogram query         : ${seconds(rb)} s  (runs ${runList(b.raw)})`,
         `    ratio monitor/raw: ${ratio(b)}`,
+        `  peak RSS while the monitor ran: A ${mib(a.peakRss.ours)} MiB, B ${mib(b.peakRss.ours)} MiB; while the raw queries ran: A ${mib(a.peakRss.raw)} MiB, B ${mib(b.peakRss.raw)} MiB`,
         `  counts checked equal: monitor vs raw (every bin and category, both figures), typed vs logged layout`,
         `  columns with problems: ${drifted.map((c) => `${c.column} (${c.problems.join(', ')})`).join(', ') || 'none'}; planted: ${planted.join(', ')}`,
       ].join('\n') + '\n',
     );
+    const figure: MonitorFigure = {
+      rows,
+      referenceRows,
+      typed: { oursMs: oa, rawMs: ra, peakRss: a.peakRss },
+      logged: { oursMs: ob, rawMs: rb, peakRss: b.peakRss },
+    };
+    if (json) process.stdout.write(`${JSON.stringify(figure)}\n`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((error: unknown) => {
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+
+/** One figure's medians (ms) and peak RSS (bytes) of each side. */
+interface SideFigures {
+  readonly oursMs: number;
+  readonly rawMs: number;
+  readonly peakRss: PeakRss;
+}
+
+/** One size's figures, as a sweep's child reports them. */
+interface MonitorFigure {
+  readonly rows: number;
+  readonly referenceRows: number;
+  /** Figure A (typed columns) and B (the prediction log's layout; measured after A). */
+  readonly typed: SideFigures;
+  readonly logged: SideFigures;
+}
+
+/** A sweep: each size in its own process (a clean peak RSS), then the table and the chart. */
+function sweep(list: readonly number[]): void {
+  // Only the window grows: the reference stays at --reference (default 200k) for every size.
+  const reference = String(option('reference', 200_000));
+  const passed = ['runs', 'threads'].flatMap((name) =>
+    process.argv.includes(`--${name}`) ? [`--${name}`, String(option(name, 1))] : [],
+  );
+  const figures: MonitorFigure[] = [];
+  for (const n of list) {
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--sizes needs positive integers, got ${n}`);
+    const child = spawnSync(
+      process.execPath,
+      [__filename, '--rows', String(n), '--reference', reference, ...passed, '--json'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
+    );
+    if (child.status !== 0) throw new Error(`bench/monitor ${n} rows exited with ${child.status}`);
+    const lines = child.stdout.trim().split('\n');
+    figures.push(JSON.parse(lines.pop()!) as MonitorFigure);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  const x = (a: SideFigures) =>
+    `${seconds(a.oursMs)} | ${seconds(a.rawMs)} | ${(a.oursMs / a.rawMs).toFixed(2)}x | ${mib(a.peakRss.ours)} | ${mib(a.peakRss.raw)}`;
+  process.stdout.write(
+    [
+      `bench/monitor sweep (${FEATURES.length} features, reference ${reference} rows, ${threads} threads; medians, seconds):`,
+      '  rows | A monitor | A raw | A ratio | A peak RSS monitor MiB | A raw MiB | B monitor | B raw | B ratio | B peak RSS monitor MiB | B raw MiB',
+      ...figures.map((f) => `  ${f.rows} | ${x(f.typed)} | ${x(f.logged)}`),
+    ].join('\n') + '\n',
+  );
+  if (!plot) return;
+  const points = (value: (f: MonitorFigure) => number) => figures.map((f) => [f.rows, value(f)] as const);
+  fs.writeFileSync(
+    plot,
+    stackSvgs([
+      lineChartSvg({
+        title: `drift monitoring: time as the window grows (${threads} threads)`,
+        xLabel: 'logged predictions in the window',
+        yLabel: 'seconds (median)',
+        log: { x: true, y: true },
+        series: [
+          { name: 'monitor, typed (A)', points: points((f) => f.typed.oursMs / 1000) },
+          { name: 'raw DuckDB, typed (A)', points: points((f) => f.typed.rawMs / 1000) },
+          { name: 'monitor, log layout (B)', points: points((f) => f.logged.oursMs / 1000) },
+          { name: 'raw DuckDB, log (B)', points: points((f) => f.logged.rawMs / 1000) },
+        ],
+      }),
+      lineChartSvg({
+        title: 'drift monitoring: peak RSS as the window grows',
+        xLabel: 'logged predictions in the window',
+        yLabel: 'MiB',
+        log: { x: true },
+        series: [
+          { name: 'monitor, typed (A)', points: points((f) => f.typed.peakRss.ours / 2 ** 20) },
+          { name: 'raw DuckDB, typed (A)', points: points((f) => f.typed.peakRss.raw / 2 ** 20) },
+          { name: 'monitor, log layout (B)', points: points((f) => f.logged.peakRss.ours / 2 ** 20) },
+          { name: 'raw DuckDB, log (B)', points: points((f) => f.logged.peakRss.raw / 2 ** 20) },
+        ],
+      }),
+    ]),
+  );
+  process.stdout.write(`wrote ${plot}\n`);
+}
+
+(sizes ? Promise.resolve().then(() => sweep(sizes)) : main()).catch((error: unknown) => {
   process.stderr.write(
     `bench/monitor failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );

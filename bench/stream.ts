@@ -10,10 +10,14 @@
 // Usage: npm run bench:stream [--full]   or   node dist/bench/stream.js [--full] [--rates=5000,20000]
 //          [--seconds=15] [--keys=100000] [--backlog=100000] [--partitions=1] [--commit-interval=10]
 //          [--max-batch=2000] [--only=platform|floor]
+//        node dist/bench/stream.js --sizes=500,5000,50000 --seconds=5 --backlog=0 [--plot=FILE.svg]
+//   sweeps the publish rate (--sizes is --rates): per rate, each side's freshness, CPU per consumed
+//   event and the process's peak RSS (sampled every 20 ms while that side ran), as a table and SVG.
 // (needs the stack up; runs from dist/: the publisher thread is a compiled file). Default (about 2
 // minutes): 5k and 20k events/s for 15 s each and a 100k backlog; --full: 5k, 20k, 50k for 30 s each
 // and a 300k backlog. Each option may also be given as an environment variable: BENCH_STREAM_RATES,
 // BENCH_STREAM_SECONDS, … (BENCH_STREAM_COMMIT_INTERVAL for --commit-interval).
+import fs from 'node:fs';
 import os from 'node:os';
 import { parseStreamPipelineSpec } from '../core/streaming';
 import { formatCpu } from './support/stream-cpu';
@@ -23,6 +27,7 @@ import type { RunFigures } from './support/stream-measure';
 import { forgetPipeline, startPipeline, type PlatformFigures } from './support/stream-platform';
 import { runPublisher } from './support/stream-publisher';
 import { setUpStreamBench, WINDOWS, type StreamBench } from './support/stream-setup';
+import { sweepChartSvg, sweepTable, withPeakRss, type SweepPoint } from './support/stream-sweep';
 
 const args = process.argv.slice(2);
 // `npm run bench:stream --full` hands the flag to npm, which passes it on as npm_config_full.
@@ -31,9 +36,11 @@ const option = (name: string, fallback: string) =>
   args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ??
   process.env[`BENCH_STREAM_${name.toUpperCase().replace(/-/g, '_')}`] ??
   fallback;
-const rates = option('rates', full ? '5000,20000,50000' : '5000,20000')
+// --sizes=… is the same as --rates=… (the size a user scales is the traffic).
+const rates = option('sizes', option('rates', full ? '5000,20000,50000' : '5000,20000'))
   .split(',')
   .map(Number);
+const plot = option('plot', '');
 const seconds = Number(option('seconds', full ? '30' : '15'));
 const keys = Number(option('keys', '100000'));
 const backlog = Number(option('backlog', full ? '300000' : '100000'));
@@ -145,16 +152,29 @@ async function run(bench: StreamBench, loadBefore: string): Promise<void> {
   if (only !== 'floor') await platform((start) => driveLive(platformTarget, live(rates[0]!, warmup), start));
 
   const results: { rate: number; ours?: RunFigures & { side: PlatformFigures }; base?: RunFigures }[] = [];
+  const points: SweepPoint[] = [];
   for (const rate of rates) {
     // The floor first, then the platform: both see the same machine within a minute.
-    const base =
-      only === 'platform' ? undefined : await driveLive(floorTarget, live(rate, durationMs), floorSide);
-    const ours =
+    const [base, baseRss] = await withPeakRss(async () =>
+      only === 'platform' ? undefined : await driveLive(floorTarget, live(rate, durationMs), floorSide),
+    );
+    const [ours, oursRss] = await withPeakRss(async () =>
       only === 'floor'
         ? undefined
-        : await platform((start) => driveLive(platformTarget, live(rate, durationMs), start));
+        : await platform((start) => driveLive(platformTarget, live(rate, durationMs), start)),
+    );
     results.push({ rate, ours, base });
+    points.push({
+      rate,
+      ours,
+      base,
+      peakRss: { ours: ours ? oursRss : 0, base: base ? baseRss : 0 },
+    });
     out(`  ${n0(rate)} events/s:`);
+    out(
+      `    peak RSS of this process (publisher thread included): ${ours ? `platform ${(oursRss / 2 ** 20).toFixed(0)} MiB` : ''}` +
+        `${ours && base ? ', ' : ''}${base ? `floor ${(baseRss / 2 ** 20).toFixed(0)} MiB` : ''}`,
+    );
     if (ours) {
       const s = ours.side;
       out(
@@ -192,6 +212,15 @@ async function run(bench: StreamBench, loadBefore: string): Promise<void> {
           `| raw publish ${rawPerEvent.toFixed(1)} µs/event | ratio ${ratio(perEvent, rawPerEvent)}`,
       );
     }
+  }
+
+  if (rates.length > 1 || plot) for (const l of sweepTable(points)) out(l);
+  if (plot) {
+    fs.writeFileSync(
+      plot,
+      sweepChartSvg(points, `${n0(keys)} keys, ${seconds} s per rate, ${os.cpus().length} cores`),
+    );
+    out(`wrote ${plot}`);
   }
 
   let capacity: number | undefined;

@@ -6,23 +6,41 @@
 // times only `fit`). 100 rounds of depth 6, 256 bins, no early stopping, every core. Each side runs
 // `repeats` times and the fastest run counts (shared machines are noisy).
 //
+// Peak RSS (under /usr/bin/time when present): the trainer's Python process and the baseline's, and
+// this process sampled every 20 ms while the external run goes on (the platform side: job write and
+// read back; the data sets themselves are held here throughout).
+//
 // Usage: node dist/bench/train-python-xgboost.js [rows=100000] [features=20] [repeats=3] [--gpu]
+//        node dist/bench/train-python-xgboost.js --sizes=10000,100000,1000000 [--plot=FILE.svg]
+//          [--repeats=3] [features=20]
+//   sweeps the training rows (one process per size, CPU only): both times, the ratio and the peak RSS
+//   of each process per size, drawn as SVG.
 // --gpu adds the same pair on CUDA (device "cuda"; the job gets CUDA_VISIBLE_DEVICES, default 0).
 // It needs a GPU and XGBoost's CUDA build in .venv (`pip install xgboost==3.2.0` in place of the
 // xgboost-cpu wheel): run it on a GPU training worker's machine. No stack needed.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { externalTrainerDefinitionSchema, runExternalTrainer, type Dataset } from '../core/ml';
 import { projectRoot } from '../core/project-root';
+import { lineChartSvg } from './support/plot';
+import { stackSvgs } from './support/plot-stack';
 import { syntheticBinary } from './support/synthetic';
 
+const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+/** --sizes=10000,100000,1000000: training rows per child process (a sweep); features stay positional. */
+const sizes = flag('sizes')?.split(',').map(Number);
+const plot = flag('plot');
+/** Set in a sweep's child: print the CPU pair's figures as one JSON line too. */
+const json = process.argv.includes('--json');
 const rows = Number(args[0] ?? 100_000);
-const cols = Number(args[1] ?? 20);
-const repeats = Number(args[2] ?? 3);
+const cols = Number((sizes ? args[0] : args[1]) ?? 20);
+const repeats = Number(flag('repeats') ?? (sizes ? undefined : args[2]) ?? 3);
 const withGpu = process.argv.includes('--gpu');
+/** GNU time writes a command's peak RSS (KiB) to a file; absent, peak RSS is not reported. */
+const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const threads = os.cpus().length;
 const python = path.join(projectRoot(), '.venv', 'bin', 'python');
 const trainer = path.join(projectRoot(), 'clients', 'python', 'src', 'fti_client', 'trainers', 'xgboost.py');
@@ -65,8 +83,25 @@ interface Pair {
     readonly onnxBytes: number;
   };
   readonly baseline: { readonly seconds: number; readonly validation_logloss: number };
+  /**
+   * Peak RSS in bytes (0 when not measured): the trainer's Python process (largest over the
+   * repeats), this process while the external runs went on, and the baseline's Python process.
+   */
+  readonly peakRss: { readonly trainer: number; readonly platform: number; readonly baseline: number };
   /** A Python process that imports what the trainer imports before its first line (numpy, pyarrow, xgboost), and exits. */
   readonly pythonStart: number;
+}
+
+/** `command` prefixed so that GNU time writes its peak RSS to `file` (unchanged without it). */
+const underTime = (file: string, command: readonly string[]) =>
+  TIME ? [TIME, '-f', '%M', '-o', file, ...command] : [...command];
+
+/** The peak RSS (bytes) GNU time wrote to `file` (its last line, KiB); 0 when there is none. */
+function peakRssFrom(file: string): number {
+  if (!fs.existsSync(file)) return 0;
+  const kib = Number(fs.readFileSync(file, 'utf8').trim().split('\n').at(-1));
+  fs.rmSync(file, { force: true });
+  return Number.isFinite(kib) ? kib * 1024 : 0;
 }
 
 async function measure(
@@ -75,16 +110,20 @@ async function measure(
   validation: Dataset,
   dir: string,
 ): Promise<Pair> {
+  const trainerRss = path.join(dir, `trainer-${device}.rss`);
   const registration = externalTrainerDefinitionSchema.parse({
-    command: [python, trainer, '{job}'],
+    command: underTime(trainerRss, [python, trainer, '{job}']),
     timeoutSeconds: 3600,
     env: { OMP_NUM_THREADS: String(threads) },
   });
+  const peakRss = { trainer: 0, platform: 0, baseline: 0 };
+  const sample = () => (peakRss.platform = Math.max(peakRss.platform, process.memoryUsage().rss));
   let best: Pair['external'] | undefined;
   for (let r = 0; r < repeats; r++) {
     const workDir = fs.mkdtempSync(path.join(dir, `external-${device}-`));
     const started = performance.now();
     let firstLine = 0;
+    const sampler = setInterval(sample, 20);
     const result = await runExternalTrainer(
       { ...registration, name: 'xgboost-py', params: { ...params, device } },
       {
@@ -103,6 +142,9 @@ async function measure(
       },
     );
     const seconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    sample();
+    peakRss.trainer = Math.max(peakRss.trainer, peakRssFrom(trainerRss));
     fs.rmSync(workDir, { recursive: true, force: true });
     if (!best || seconds < best.seconds)
       best = {
@@ -112,19 +154,31 @@ async function measure(
         onnxBytes: result.onnx.length,
       };
   }
-  const out = execFileSync(
+  const baselineRss = path.join(dir, `baseline-${device}.rss`);
+  const [command, ...commandArgs] = underTime(baselineRss, [
     python,
-    ['-c', BASELINE, dir, String(cols), device, '1', JSON.stringify(params), String(repeats)],
-    { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } },
-  );
+    '-c',
+    BASELINE,
+    dir,
+    String(cols),
+    device,
+    '1',
+    JSON.stringify(params),
+    String(repeats),
+  ]);
+  const out = execFileSync(command!, commandArgs, {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+  });
   const baseline = JSON.parse(out.trim().split('\n').pop()!) as Pair['baseline'];
+  peakRss.baseline = peakRssFrom(baselineRss);
   let pythonStart = Infinity;
   for (let r = 0; r < repeats; r++) {
     const started = performance.now();
     execFileSync(python, ['-c', 'import numpy, pyarrow.parquet, xgboost']);
     pythonStart = Math.min(pythonStart, (performance.now() - started) / 1000);
   }
-  return { device, external: best!, baseline, pythonStart };
+  return { device, external: best!, baseline, peakRss, pythonStart };
 }
 
 function describe(pair: Pair): string[] {
@@ -139,6 +193,11 @@ function describe(pair: Pair): string[] {
       ` (same model: validation logloss ${pair.baseline.validation_logloss.toFixed(6)} vs ${m.validation_logloss?.toFixed(6)})`,
     `  ${pair.device}: ratio external end to end / in-process fit: ${(pair.external.seconds / pair.baseline.seconds).toFixed(2)}x;` +
       ` overhead ${(pair.external.seconds - pair.baseline.seconds).toFixed(2)} s`,
+    `  ${pair.device}: peak RSS ${
+      pair.peakRss.trainer
+        ? `trainer process ${mib(pair.peakRss.trainer)} MiB, in-process fit ${mib(pair.peakRss.baseline)} MiB`
+        : 'of the Python processes not measured (no /usr/bin/time)'
+    }; this process during the external runs ${mib(pair.peakRss.platform)} MiB`,
   ];
 }
 
@@ -165,12 +224,73 @@ async function main(): Promise<void> {
         `  cuda vs cpu: external end to end ${(pairs[0]!.external.seconds / pairs[1]!.external.seconds).toFixed(2)}x faster on cuda; fit alone ${(pairs[0]!.baseline.seconds / pairs[1]!.baseline.seconds).toFixed(2)}x`,
       );
     process.stdout.write(`${lines.join('\n')}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ rows, ...pairs[0]! })}\n`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((error: unknown) => {
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+
+/** A sweep: each size in its own process (a clean peak RSS), then the table and the chart. */
+function sweep(list: readonly number[]): void {
+  const figures: (Pair & { readonly rows: number })[] = [];
+  for (const n of list) {
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--sizes needs positive integers, got ${n}`);
+    const child = spawnSync(
+      process.execPath,
+      [__filename, String(n), String(cols), String(repeats), '--json'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
+    );
+    if (child.status !== 0)
+      throw new Error(`bench/train-python-xgboost ${n} rows exited with ${child.status}`);
+    const lines = child.stdout.trim().split('\n');
+    figures.push(JSON.parse(lines.pop()!) as Pair & { rows: number });
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  process.stdout.write(
+    [
+      `bench/train-python-xgboost sweep (cpu, ${cols} features, 100 rounds, depth 6, ${threads} threads, best of ${repeats}):`,
+      '  rows | external s | in-process fit s | ratio | overhead s | trainer peak RSS MiB | fit peak RSS MiB | this process MiB',
+      ...figures.map(
+        (f) =>
+          `  ${f.rows} | ${f.external.seconds.toFixed(2)} | ${f.baseline.seconds.toFixed(2)} | ${(f.external.seconds / f.baseline.seconds).toFixed(2)}x | ${(f.external.seconds - f.baseline.seconds).toFixed(2)} | ${mib(f.peakRss.trainer)} | ${mib(f.peakRss.baseline)} | ${mib(f.peakRss.platform)}`,
+      ),
+    ].join('\n') + '\n',
+  );
+  if (!plot) return;
+  const points = (value: (f: (typeof figures)[number]) => number) =>
+    figures.map((f) => [f.rows, value(f)] as const);
+  fs.writeFileSync(
+    plot,
+    stackSvgs([
+      lineChartSvg({
+        title: `Python XGBoost trainer: time as the rows grow (${cols} features, ${threads} threads)`,
+        xLabel: 'training rows',
+        yLabel: 'seconds (best run)',
+        log: { x: true, y: true },
+        series: [
+          { name: 'external, end to end', points: points((f) => f.external.seconds) },
+          { name: 'in-process fit', points: points((f) => f.baseline.seconds) },
+        ],
+      }),
+      lineChartSvg({
+        title: 'Python XGBoost trainer: peak RSS as the rows grow',
+        xLabel: 'training rows',
+        yLabel: 'MiB',
+        log: { x: true, y: true },
+        series: [
+          { name: 'trainer process', points: points((f) => f.peakRss.trainer / 2 ** 20) },
+          { name: 'in-process fit', points: points((f) => f.peakRss.baseline / 2 ** 20) },
+          { name: 'platform (Node)', points: points((f) => f.peakRss.platform / 2 ** 20) },
+        ],
+      }),
+    ]),
+  );
+  process.stdout.write(`wrote ${plot}\n`);
+}
+
+(sizes ? Promise.resolve().then(() => sweep(sizes)) : main()).catch((error: unknown) => {
   process.stderr.write(
     `bench/train-python-xgboost failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );

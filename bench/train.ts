@@ -34,24 +34,30 @@ interface TrainFigure {
   readonly oursAuc: number;
   /** Peak RSS of this process once trained (data included), bytes. */
   readonly oursPeakRss: number;
+  /** CPU seconds of training, all threads (less sensitive than wall time to other load on the machine). */
+  readonly oursCpuSeconds: number;
   readonly xgbSeconds?: number;
   readonly xgbAuc?: number;
   /** Peak RSS of the xgboost process (CSV parse and training), bytes. */
   readonly xgbPeakRss?: number;
+  /** CPU seconds of the xgboost process, all threads (user + system). */
+  readonly xgbCpuSeconds?: number;
 }
 
-/** Runs `command` under /usr/bin/time: its peak RSS in bytes (0 when time is missing). */
-function runMeasured(command: string, args: readonly string[]): number {
+/** Runs `command` under /usr/bin/time: its peak RSS in bytes and CPU seconds (0 when time is missing). */
+function runMeasured(command: string, args: readonly string[]): { peakRss: number; cpuSeconds: number } {
   const timed = fs.existsSync('/usr/bin/time');
   const result = timed
-    ? spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], {
+    ? spawnSync('/usr/bin/time', ['-f', '%M %U %S', command, ...args], {
         encoding: 'utf8',
         stdio: ['ignore', 'ignore', 'pipe'],
       })
     : spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   if (result.error) throw result.error;
   if (result.status !== 0) throw new Error(`${command} exited with ${result.status}: ${result.stderr}`);
-  return timed ? Number(result.stderr.trim().split('\n').at(-1)) * 1024 : 0;
+  if (!timed) return { peakRss: 0, cpuSeconds: 0 };
+  const [rss, user, sys] = result.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
+  return { peakRss: rss! * 1024, cpuSeconds: user! + sys! };
 }
 
 const synthetic = (n: number, seed: number): Dataset => syntheticBinary(n, cols, seed);
@@ -78,6 +84,7 @@ async function main(): Promise<void> {
   });
 
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const model = await profiled(cpuProfile, () =>
     gbdt.train(
       { task: 'binary', numClasses: 2, featureNames: Array.from({ length: cols }, (_, i) => `f${i}`), train },
@@ -86,6 +93,8 @@ async function main(): Promise<void> {
     ),
   );
   const oursSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  const oursCpuSeconds = (cpu.user + cpu.system) / 1e6;
   const oursPeakRss = process.resourceUsage().maxRSS * 1024;
   const ours = model.predict(test.X, test.rows).probabilities!;
   const oursAuc = rocAuc(
@@ -107,7 +116,7 @@ async function main(): Promise<void> {
   const scoreRate = (test.rows * 4) / ((performance.now() - s0) / 1000);
   await session.release();
 
-  let figure: TrainFigure = { rows, oursSeconds, oursAuc, oursPeakRss };
+  let figure: TrainFigure = { rows, oursSeconds, oursAuc, oursPeakRss, oursCpuSeconds };
   let xgb = 'xgboost not found on PATH (apt-get install xgboost)';
   let ratio = '';
   try {
@@ -133,9 +142,9 @@ async function main(): Promise<void> {
       ].join('\n'),
     );
     const x0 = performance.now();
-    const xgbPeakRss = runMeasured('xgboost', [path.join(dir, 'train.conf')]);
+    const measured = runMeasured('xgboost', [path.join(dir, 'train.conf')]);
     const xgbSeconds = (performance.now() - x0) / 1000;
-    figure = { ...figure, xgbSeconds, xgbPeakRss };
+    figure = { ...figure, xgbSeconds, xgbPeakRss: measured.peakRss, xgbCpuSeconds: measured.cpuSeconds };
     fs.writeFileSync(
       path.join(dir, 'pred.conf'),
       [
@@ -150,7 +159,7 @@ async function main(): Promise<void> {
     const preds = fs.readFileSync(path.join(dir, 'pred.txt'), 'utf8').trim().split('\n').map(Number);
     const xgbAuc = rocAuc(test.y, preds);
     figure = { ...figure, xgbAuc };
-    xgb = `xgboost ${execFileSync('dpkg-query', ['-W', '-f=${Version}', 'xgboost'], { encoding: 'utf8' }).trim()} (CLI, hist, incl. CSV parse): ${xgbSeconds.toFixed(2)} s, test AUC ${xgbAuc.toFixed(4)}`;
+    xgb = `xgboost ${execFileSync('dpkg-query', ['-W', '-f=${Version}', 'xgboost'], { encoding: 'utf8' }).trim()} (CLI, hist, incl. CSV parse): ${xgbSeconds.toFixed(2)} s (CPU ${measured.cpuSeconds.toFixed(2)} s), test AUC ${xgbAuc.toFixed(4)}`;
     ratio = `  ratio time ours/xgboost: ${(oursSeconds / xgbSeconds).toFixed(2)}x; AUC difference ours - xgboost: ${(oursAuc - xgbAuc).toFixed(4)}`;
   } catch (error) {
     if (!(error as NodeJS.ErrnoException).code?.includes('ENOENT') && !String(error).includes('ENOENT'))
@@ -159,7 +168,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `bench/train: GBDT binary, ${rows} train rows × ${cols} features, ${test.rows} test rows, 100 trees, depth 6, eta 0.1, 256 bins, ${threads} cores`,
-      `  fti gbdt (TypeScript, ${trainingThreads(0, rows)} threads): ${oursSeconds.toFixed(2)} s, test AUC ${oursAuc.toFixed(4)}, ONNX ${(model.onnx.length / 1024).toFixed(0)} KiB, peak RSS ${mib(oursPeakRss)} MiB`,
+      `  fti gbdt (TypeScript, ${trainingThreads(0, rows)} threads): ${oursSeconds.toFixed(2)} s (CPU ${oursCpuSeconds.toFixed(2)} s), test AUC ${oursAuc.toFixed(4)}, ONNX ${(model.onnx.length / 1024).toFixed(0)} KiB, peak RSS ${mib(oursPeakRss)} MiB`,
       `  ${xgb}${figure.xgbPeakRss ? `, peak RSS ${mib(figure.xgbPeakRss)} MiB` : ''}`,
       ...(ratio ? [ratio] : []),
       `  batch scoring via onnxruntime-node (${threads} threads): ${Math.round(scoreRate).toLocaleString('en-US')} rows/s`,
@@ -188,10 +197,10 @@ function sweep(list: readonly number[]): void {
   process.stdout.write(
     [
       `bench/train sweep (${cols} features, 100 trees, depth 6, ${threads} cores):`,
-      '  rows | ours s | xgboost s | ratio | ours peak RSS MiB | xgboost peak RSS MiB | AUC ours - xgboost',
+      '  rows | ours s | xgboost s | ratio | ours CPU s | xgboost CPU s | ours peak RSS MiB | xgboost peak RSS MiB | AUC ours - xgboost',
       ...figures.map(
         (f) =>
-          `  ${f.rows} | ${f.oursSeconds.toFixed(2)} | ${f.xgbSeconds?.toFixed(2) ?? '-'} | ${f.xgbSeconds ? `${(f.oursSeconds / f.xgbSeconds).toFixed(2)}x` : '-'} | ${mib(f.oursPeakRss)} | ${f.xgbPeakRss ? mib(f.xgbPeakRss) : '-'} | ${f.xgbAuc !== undefined ? (f.oursAuc - f.xgbAuc).toFixed(4) : '-'}`,
+          `  ${f.rows} | ${f.oursSeconds.toFixed(2)} | ${f.xgbSeconds?.toFixed(2) ?? '-'} | ${f.xgbSeconds ? `${(f.oursSeconds / f.xgbSeconds).toFixed(2)}x` : '-'} | ${f.oursCpuSeconds.toFixed(2)} | ${f.xgbCpuSeconds?.toFixed(2) ?? '-'} | ${mib(f.oursPeakRss)} | ${f.xgbPeakRss ? mib(f.xgbPeakRss) : '-'} | ${f.xgbAuc !== undefined ? (f.oursAuc - f.xgbAuc).toFixed(4) : '-'}`,
       ),
     ].join('\n') + '\n',
   );

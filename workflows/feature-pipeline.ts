@@ -94,6 +94,8 @@ const bookkeeping = proxyLocalActivities<FeaturePipelineActivities>({
 });
 /** Runs recorded before local bookkeeping replay with the activities they scheduled. */
 const LOCAL_BOOKKEEPING = 'feature-run-bookkeeping-local';
+/** Runs recorded before extract and transform became one step replay them as two. */
+const FUSED_EXTRACT_TRANSFORM = 'feature-extract-transform-fused';
 /** Runs recorded before the post-commit steps ran side by side replay them one after the other. */
 const POST_COMMIT_PARALLEL = 'feature-post-commit-parallel';
 
@@ -230,11 +232,31 @@ interface Committed {
 
 /** Extract → transform → validate → commit: fails with nothing written, or returns the commit. */
 async function upToCommit(run: FeatureRunRef): Promise<Committed> {
-  const extracted = await steps.extractFeatures(run);
-  const staged = await steps.transformFeatures(run, extracted.rawKey);
+  const { extracted, staged } = patched(FUSED_EXTRACT_TRANSFORM)
+    ? await extractTransform(run)
+    : await extractThenTransform(run);
   const validation = await steps.validateFeatures(run, staged.stagedKey, staged.contentHash);
   const commit = await steps.commitFeatures(run, staged.stagedKey, validation.reportId, staged.contentHash);
   return { extracted, staged, validation, commit };
+}
+
+/**
+ * Extract and transform as one step: one DuckDB session, without staging the raw batch in the object
+ * store and reading it back (bench/ingest, 1M rows: about 1 s of the run).
+ */
+async function extractTransform(run: FeatureRunRef) {
+  const out = await steps.extractTransformFeatures(run);
+  return {
+    extracted: { rows: out.rowsExtracted },
+    staged: { stagedKey: out.stagedKey, rows: out.rows, contentHash: out.contentHash },
+  };
+}
+
+/** Extract, then transform, as runs recorded before the fused step scheduled them. */
+async function extractThenTransform(run: FeatureRunRef) {
+  const extracted = await steps.extractFeatures(run);
+  const staged = await steps.transformFeatures(run, extracted.rawKey);
+  return { extracted, staged };
 }
 
 /** Runs a post-commit step; a failure after its retries becomes `fallback(why)` instead of failing the run. */

@@ -8,7 +8,7 @@ import { quoteIdent } from '../identifiers';
 import type { ObjectCache, ObjectStore } from '../storage';
 import { conformBatch, ROW_COLUMN } from './conform';
 import { assertWritableGroup } from './errors';
-import { getFeatureGroup } from './feature-group-repository';
+import { getFeatureGroup, type FeatureGroupRecord } from './feature-group-repository';
 import { OfflineTable } from './offline/offline-table';
 import type { CommitInfo, WriteOperation } from './offline/commits';
 import type { OnlineStore } from './online';
@@ -95,24 +95,55 @@ export async function extractToStaging(
 ): Promise<{ rows: number; bytes: number }> {
   const source = sourceFromSpec(input.source, deps);
   return withDuck(async (duck) => {
-    const { rows } = await source.load('raw', {
-      duck,
-      scratchDir: deps.scratchDir,
-      ...(input.window ? { window: input.window } : {}),
-      ...(onProgress ? { onProgress } : {}),
-    });
-    if (rows === 0) {
-      throw new ValidationError(
-        `${source.describe()}: no rows${input.window ? ` in window [${input.window.start.toISOString()}, ${input.window.end.toISOString()})` : ''}. Check the source and the window.`,
-        {
-          location: source.describe(),
-        },
-      );
-    }
+    const { rows } = await loadSource(deps, duck, source, input.window, onProgress);
     onProgress?.(`staging ${rows} rows`);
     const bytes = await uploadTable(deps, duck, 'raw', input.outKey);
     return { rows, bytes };
   }, duckOptions(deps));
+}
+
+/** Loads a source into DuckDB table `raw`; no rows is bad input. */
+async function loadSource(
+  deps: IngestionDeps,
+  duck: DuckSession,
+  source: ReturnType<typeof sourceFromSpec>,
+  window: TimeWindow | undefined,
+  onProgress?: Progress,
+): Promise<{ rows: number }> {
+  const { rows } = await source.load('raw', {
+    duck,
+    scratchDir: deps.scratchDir,
+    ...(window ? { window } : {}),
+    ...(onProgress ? { onProgress } : {}),
+  });
+  if (rows === 0) {
+    throw new ValidationError(
+      `${source.describe()}: no rows${window ? ` in window [${window.start.toISOString()}, ${window.end.toISOString()})` : ''}. Check the source and the window.`,
+      {
+        location: source.describe(),
+      },
+    );
+  }
+  return { rows };
+}
+
+/** What step 2 needs besides the raw batch: the group, the transformation and the window. */
+export interface TransformInput {
+  readonly featureGroup: FeatureGroupRef;
+  readonly transformation?: string;
+  readonly window?: TimeWindow;
+  readonly outKey: string;
+  readonly label: string;
+  /** A delete batch names only keys (and event times): its missing nullable features are NULL, not an error. */
+  readonly operation?: WriteOperation;
+}
+
+/** What step 2 returns. */
+export interface TransformResult {
+  readonly rows: number;
+  readonly bytes: number;
+  readonly featureGroupId: number;
+  readonly contentHash: string;
 }
 
 /**
@@ -123,70 +154,99 @@ export async function extractToStaging(
  */
 export async function transformToStaging(
   deps: IngestionDeps,
-  input: {
-    rawKey: string;
-    featureGroup: FeatureGroupRef;
-    transformation?: string;
-    window?: TimeWindow;
-    outKey: string;
-    label: string;
-    /** A delete batch names only keys (and event times): its missing nullable features are NULL, not an error. */
-    operation?: WriteOperation;
-  },
+  input: TransformInput & { rawKey: string },
   onProgress?: Progress,
-): Promise<{ rows: number; bytes: number; featureGroupId: number; contentHash: string }> {
+): Promise<TransformResult> {
   const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
   assertWritableGroup(group.spec, 'a feature pipeline');
-  const transformation = input.transformation ? deps.transformations.get(input.transformation) : undefined;
+  const transformation = transformationOf(deps, input);
   const local = await downloadStaged(deps, input.rawKey);
   try {
     return await withDuck(async (duck) => {
       await duck.run(`CREATE TABLE raw AS SELECT * FROM read_parquet(${sqlPath(local)})`);
-      let current = 'raw';
-      if (transformation) {
-        onProgress?.(`transforming with ${input.transformation}`);
-        await transformation.apply('raw', 'transformed', { duck, scratchDir: deps.scratchDir });
-        current = 'transformed';
-      }
-      const columns = (await duck.describe(`SELECT * FROM ${current}`)).map((c) => c.name);
-      if (!columns.includes(ROW_COLUMN)) {
-        await duck.run(
-          `CREATE OR REPLACE TABLE numbered AS SELECT *, row_number() OVER () AS ${ROW_COLUMN} FROM ${current}`,
-        );
-        current = 'numbered';
-      }
-      const rows = await conformBatch(
-        duck,
-        current,
-        'conformed',
-        group.spec,
-        input.label,
-        input.operation === 'delete' ? { missingNullable: 'null' } : {},
-      );
-      let kept = rows.rows;
-      if (input.window) {
-        // Rows read only as look-back context for windowed aggregates are not written.
-        const et = quoteIdent(group.spec.eventTime);
-        await duck.run(
-          `DELETE FROM conformed WHERE CAST(${et} AS TIMESTAMP) < $1::TIMESTAMP OR CAST(${et} AS TIMESTAMP) >= $2::TIMESTAMP`,
-          [
-            input.window.start.toISOString().replace('Z', ''),
-            input.window.end.toISOString().replace('Z', ''),
-          ],
-        );
-        kept = Number((await duck.one<{ n: bigint }>('SELECT count(*) AS n FROM conformed'))?.n ?? 0);
-      }
-      const hash = await contentHash(
-        duck,
-        'conformed',
-        group.spec.features.map((f) => f.name),
-      );
-      const bytes = await uploadTable(deps, duck, 'conformed', input.outKey);
-      return { rows: kept, bytes, featureGroupId: group.id, contentHash: hash };
+      return stageTransformed(deps, duck, { group, transformation }, input, onProgress);
     }, duckOptions(deps));
   } finally {
     await fs.promises.rm(local, { force: true });
   }
+}
+
+/**
+ * Steps 1 and 2 in one DuckDB session: loads the source (`extractWindow` includes any look-back)
+ * and stages the transformed, conformed batch at `outKey` — the same checks, rows and content hash
+ * as {@link extractToStaging} followed by {@link transformToStaging}, without writing, uploading
+ * and reading back the raw batch in between (1M rows × 10 features: about 1 s of 6.8, bench/ingest).
+ */
+export async function extractTransformToStaging(
+  deps: IngestionDeps,
+  input: TransformInput & { source: SourceSpec; extractWindow?: TimeWindow },
+  onProgress?: Progress,
+): Promise<TransformResult & { rowsExtracted: number }> {
+  const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
+  assertWritableGroup(group.spec, 'a feature pipeline');
+  const transformation = transformationOf(deps, input);
+  const source = sourceFromSpec(input.source, deps);
+  return withDuck(async (duck) => {
+    const { rows } = await loadSource(deps, duck, source, input.extractWindow, onProgress);
+    const staged = await stageTransformed(deps, duck, { group, transformation }, input, onProgress);
+    return { ...staged, rowsExtracted: rows };
+  }, duckOptions(deps));
+}
+
+/** The named transformation, looked up before any data is read (an unknown name fails at once). */
+function transformationOf(deps: IngestionDeps, input: TransformInput) {
+  return input.transformation ? deps.transformations.get(input.transformation) : undefined;
+}
+
+/** Step 2 on DuckDB table `raw` of this session: transform, conform, window, hash, upload. */
+async function stageTransformed(
+  deps: IngestionDeps,
+  duck: DuckSession,
+  {
+    group,
+    transformation,
+  }: { group: FeatureGroupRecord; transformation: ReturnType<typeof transformationOf> },
+  input: TransformInput,
+  onProgress?: Progress,
+): Promise<TransformResult> {
+  let current = 'raw';
+  if (transformation) {
+    onProgress?.(`transforming with ${input.transformation}`);
+    await transformation.apply('raw', 'transformed', { duck, scratchDir: deps.scratchDir });
+    current = 'transformed';
+  }
+  const columns = (await duck.describe(`SELECT * FROM ${current}`)).map((c) => c.name);
+  if (!columns.includes(ROW_COLUMN)) {
+    await duck.run(
+      `CREATE OR REPLACE TABLE numbered AS SELECT *, row_number() OVER () AS ${ROW_COLUMN} FROM ${current}`,
+    );
+    current = 'numbered';
+  }
+  const rows = await conformBatch(
+    duck,
+    current,
+    'conformed',
+    group.spec,
+    input.label,
+    input.operation === 'delete' ? { missingNullable: 'null' } : {},
+  );
+  let kept = rows.rows;
+  if (input.window) {
+    // Rows read only as look-back context for windowed aggregates are not written.
+    const et = quoteIdent(group.spec.eventTime);
+    await duck.run(
+      `DELETE FROM conformed WHERE CAST(${et} AS TIMESTAMP) < $1::TIMESTAMP OR CAST(${et} AS TIMESTAMP) >= $2::TIMESTAMP`,
+      [input.window.start.toISOString().replace('Z', ''), input.window.end.toISOString().replace('Z', '')],
+    );
+    kept = Number((await duck.one<{ n: bigint }>('SELECT count(*) AS n FROM conformed'))?.n ?? 0);
+  }
+  const hash = await contentHash(
+    duck,
+    'conformed',
+    group.spec.features.map((f) => f.name),
+  );
+  const bytes = await uploadTable(deps, duck, 'conformed', input.outKey);
+  return { rows: kept, bytes, featureGroupId: group.id, contentHash: hash };
 }
 
 /**
@@ -276,7 +336,9 @@ export async function commitStaged(
   const local = await downloadStaged(deps, input.stagedKey);
   try {
     const result = await withDuck(async (duck) => {
-      await duck.run(`CREATE TABLE batch AS SELECT * FROM read_parquet(${sqlPath(local)})`);
+      // A view: the write reads the batch once (collapsing duplicate record keys into its own
+      // table), so loading it into a table first was a second copy of every row.
+      await duck.run(`CREATE VIEW batch AS SELECT * FROM read_parquet(${sqlPath(local)})`);
       const options: WriteOptions = {
         operation: input.operation,
         idempotencyKey: input.idempotencyKey,

@@ -64,6 +64,9 @@ const INSERT_BATCH = `INSERT INTO prediction_logs (deployment, deployment_versio
  */
 export class PredictionLogWriter {
   private buffer: SerializedRow[] = [];
+  /** Entries logged in this turn of the event loop, serialized together right after it. */
+  private pending: PredictionLogEntry[] = [];
+  private serializeScheduled = false;
   private readonly timer: NodeJS.Timeout;
   private readonly retention: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
@@ -85,29 +88,45 @@ export class PredictionLogWriter {
 
   /** Rows waiting to be written. */
   get buffered(): number {
-    return this.buffer.length;
+    return this.buffer.length + this.pending.length;
   }
 
   /**
-   * Queues one prediction. It is serialized now (the caller may reuse or change its objects
-   * afterwards); values JSON cannot hold (NaN, ±Infinity) are logged as null, as before.
+   * Queues one prediction. It is serialized once the current callbacks have run (after the
+   * response it belongs to is written, so a request does not wait for its own log row): the caller
+   * must not change the entry's objects afterwards. Values JSON cannot hold (NaN, ±Infinity) are
+   * logged as null, as before.
    */
   log(entry: PredictionLogEntry): void {
-    this.buffer.push(
-      JSON.stringify({
-        deployment: entry.deployment,
-        deployment_version: entry.deploymentVersion,
-        variant: entry.variant,
-        model_version: entry.modelVersion,
-        shadow: entry.shadow,
-        request_id: entry.requestId,
-        entity: entry.entity ?? null,
-        features: this.options.logFeatures === false ? {} : (entry.features ?? null),
-        prediction: entry.prediction ?? null,
-        latency_ms: entry.latencyMs,
-        event_time: entry.eventTime?.toISOString() ?? null,
-      }),
-    );
+    this.pending.push(entry);
+    if (!this.serializeScheduled) {
+      this.serializeScheduled = true;
+      setImmediate(() => this.serializePending());
+    }
+  }
+
+  /** Serializes the queued entries into the buffer; spills a full buffer's overflow; flushes a full batch. */
+  private serializePending(): void {
+    this.serializeScheduled = false;
+    if (this.pending.length === 0) return;
+    const entries = this.pending;
+    this.pending = [];
+    for (const entry of entries)
+      this.buffer.push(
+        JSON.stringify({
+          deployment: entry.deployment,
+          deployment_version: entry.deploymentVersion,
+          variant: entry.variant,
+          model_version: entry.modelVersion,
+          shadow: entry.shadow,
+          request_id: entry.requestId,
+          entity: entry.entity ?? null,
+          features: this.options.logFeatures === false ? {} : (entry.features ?? null),
+          prediction: entry.prediction ?? null,
+          latency_ms: entry.latencyMs,
+          event_time: entry.eventTime?.toISOString() ?? null,
+        }),
+      );
     const max = this.options.maxBuffer ?? 100_000;
     if (this.buffer.length > max) {
       const overflow = this.buffer.splice(0, this.buffer.length - max);
@@ -118,6 +137,7 @@ export class PredictionLogWriter {
 
   /** Writes what is buffered (one INSERT … FROM json_to_recordset per batch); a refused batch is spilled. */
   flush(): Promise<void> {
+    this.serializePending();
     this.flushing = this.flushing.then(async () => {
       while (this.buffer.length > 0) {
         const batch = this.buffer.splice(0, this.options.maxRows ?? 1000);

@@ -2,38 +2,93 @@
 // training rows, and each value's bin (0 = missing, else 1 + the number of points below it).
 
 import type { Dataset } from '../task';
+import { claim } from './gbdt-items';
+import { ROW_CHUNK, type GbdtState } from './gbdt-state';
 
 /** Per-feature ascending float32 split points; bin = 1 + number of points below the value, 0 = missing. */
 export function binEdges(X: Float64Array, rows: number, cols: number, maxBins: number): Float32Array[] {
-  const edges: Float32Array[] = [];
-  const sampleEvery = Math.max(1, Math.floor(rows / 200_000));
-  const buffer = new Float32Array(Math.ceil(rows / sampleEvery));
-  const keys = new Uint32Array(buffer.length);
-  const spare = new Uint32Array(buffer.length);
+  const scratch = edgeScratch(rows);
+  return Array.from({ length: cols }, (_, f) => featureEdges(X, rows, cols, f, maxBins, scratch));
+}
+
+/** Sort buffers for featureEdges over `rows` rows. */
+interface EdgeScratch {
+  readonly every: number;
+  readonly buffer: Float32Array;
+  readonly keys: Uint32Array;
+  readonly spare: Uint32Array;
+}
+
+function edgeScratch(rows: number): EdgeScratch {
+  // Points come from at most ~200k rows (every `every`-th row).
+  const every = Math.max(1, Math.floor(rows / 200_000));
+  const n = Math.ceil(rows / every);
+  return { every, buffer: new Float32Array(n), keys: new Uint32Array(n), spare: new Uint32Array(n) };
+}
+
+/** Feature `f`'s split points (see binEdges) from row-major `X` (float64 or its float32 copy: same points). */
+function featureEdges(
+  X: Float64Array | Float32Array,
+  rows: number,
+  cols: number,
+  f: number,
+  maxBins: number,
+  { every, buffer, keys, spare }: EdgeScratch,
+): Float32Array {
   const budget = maxBins - 2;
-  for (let f = 0; f < cols; f++) {
-    let n = 0;
-    for (let i = 0; i < rows; i += sampleEvery) {
-      const v = X[i * cols + f]!;
-      if (!Number.isNaN(v)) buffer[n++] = v;
-    }
-    const sorted = sortFloat32(buffer.subarray(0, n), keys, spare);
-    // Distinct values, as far as needed to know whether each can have its own bin.
-    const unique: number[] = [];
-    for (let i = 0; i < n && unique.length <= budget + 1; i++) {
-      const v = sorted[i]!;
-      if (unique.length === 0 || unique[unique.length - 1] !== v) unique.push(v);
-    }
-    let points: number[];
-    if (unique.length <= budget + 1) points = unique.slice(0, -1);
-    else {
-      const set = new Set<number>();
-      for (let b = 1; b <= budget; b++) set.add(sorted[Math.min(n - 1, Math.floor((b * n) / (budget + 1)))]!);
-      points = [...set].sort((a, b) => a - b);
-    }
-    edges.push(Float32Array.from(points));
+  let n = 0;
+  for (let i = 0; i < rows; i += every) {
+    const v = X[i * cols + f]!;
+    if (!Number.isNaN(v)) buffer[n++] = v;
   }
-  return edges;
+  const sorted = sortFloat32(buffer.subarray(0, n), keys, spare);
+  // Distinct values, as far as needed to know whether each can have its own bin.
+  const unique: number[] = [];
+  for (let i = 0; i < n && unique.length <= budget + 1; i++) {
+    const v = sorted[i]!;
+    if (unique.length === 0 || unique[unique.length - 1] !== v) unique.push(v);
+  }
+  let points: number[];
+  if (unique.length <= budget + 1) points = unique.slice(0, -1);
+  else {
+    const set = new Set<number>();
+    for (let b = 1; b <= budget; b++) set.add(sorted[Math.min(n - 1, Math.floor((b * n) / (budget + 1)))]!);
+    points = [...set].sort((a, b) => a - b);
+  }
+  return Float32Array.from(points);
+}
+
+/** Operation: items are features; each gets its split points from `raw` into `edges`/`edgeCount`. */
+export function edgesOp(s: GbdtState): void {
+  const { rows, cols, maxBins } = s.shape;
+  let scratch: EdgeScratch | undefined;
+  for (let f = claim(s); f < cols; f = claim(s)) {
+    scratch ??= edgeScratch(rows);
+    const points = featureEdges(s.raw, rows, cols, f, maxBins, scratch);
+    s.edges.set(points, f * maxBins);
+    s.edgeCount[f] = points.length;
+  }
+}
+
+/** Operation: items are ROW_CHUNK rows of `raw`; each row's bins go to `bins` and `columnBins`. */
+export function binOp(s: GbdtState): void {
+  const { rows, cols, maxBins } = s.shape;
+  const { raw, bins, columnBins } = s;
+  const edges = Array.from({ length: cols }, (_, f) =>
+    s.edges.subarray(f * maxBins, f * maxBins + s.edgeCount[f]!),
+  );
+  const chunks = Math.ceil(rows / ROW_CHUNK);
+  for (let c = claim(s); c < chunks; c = claim(s)) {
+    const end = Math.min(rows, (c + 1) * ROW_CHUNK);
+    for (let f = 0; f < cols; f++) {
+      const e = edges[f]!;
+      for (let r = c * ROW_CHUNK; r < end; r++) {
+        const b = binOf(e, raw[r * cols + f]!);
+        bins[r * cols + f] = b;
+        columnBins[f * rows + r] = b;
+      }
+    }
+  }
 }
 
 /**

@@ -1,9 +1,12 @@
-// Depth-wise growth of one GBDT tree over the shared state: per level, the best split of every
-// node from its histogram, one partition operation for all the level's splits, then one histogram
-// operation for the smaller child of each split (the larger one is its parent minus it).
-import { share } from './gbdt-kernels';
+// Depth-wise growth of one GBDT tree over the shared state. Per level: pick each node's best split
+// from the per-feature candidates the helpers found, one partition operation for all the level's
+// splits, then per batch of up to HIST_SLOTS splits one histogram operation for the smaller
+// children and one split operation (which also derives the larger children by subtraction and
+// scans both). This thread only decides; the row and bin work runs on every thread.
 import type { Tree } from './gbdt-onnx';
-import { CTRL, HIST_SLOTS, MAX_JOBS, OP } from './gbdt-state';
+import { share } from './gbdt-items';
+import { weightOf } from './gbdt-hist';
+import { CTRL, HIST_SLOTS, ITEM_ROWS, JOB_INTS, MAX_JOBS, OP, PARAM } from './gbdt-state';
 import type { GbdtTeam } from './gbdt-team';
 
 /** What growth needs besides the shared state. */
@@ -13,11 +16,10 @@ export interface GrowOptions {
   readonly learningRate: number;
   readonly minChildWeight: number;
   readonly minSplitGain: number;
+  readonly l2: number;
+  /** Cap on a leaf's Newton step (0 = none). */
+  readonly maxDelta: number;
   readonly edges: readonly Float32Array[];
-  /** A node's (capped) Newton step. */
-  readonly weightOf: (G: number, H: number) => number;
-  /** A node's loss reduction at its (capped) step. */
-  readonly gainOf: (G: number, H: number) => number;
 }
 
 interface NodeWork {
@@ -26,7 +28,10 @@ interface NodeWork {
   readonly G: number;
   readonly H: number;
   readonly depth: number;
-  hist?: Float64Array;
+  readonly rows: number;
+  /** Its histogram's pool slot (-1: none). */
+  slot: number;
+  split?: Split;
 }
 
 interface Split {
@@ -47,16 +52,28 @@ export function quantizationScale(max: number, n: number): number {
   return 2 ** Math.max(-1000, Math.min(1000, e));
 }
 
-/** Grows trees for one training run; reuses its histogram buffers from tree to tree. */
+/** Work items for a node of `rows` rows: about ITEM_ROWS rows each, at most one per block. */
+function itemsFor(rows: number, blocks: number): number {
+  return Math.max(1, Math.min(blocks, Math.ceil(rows / ITEM_ROWS)));
+}
+
+/** Grows trees for one training run; reuses its histogram pool slots from tree to tree. */
 export class TreeGrower {
-  private readonly free: Float64Array[] = [];
-  private readonly T: number;
+  private readonly free: number[] = [];
+  private slots = 0;
+  /** Rows per node of the tree being grown (apply groups a leaf's blocks by them). */
+  private readonly nodeRows: Int32Array;
 
   constructor(
     private readonly team: GbdtTeam,
     private readonly o: GrowOptions,
   ) {
-    this.T = team.state.shape.threads;
+    const { params, shape } = team.state;
+    params[PARAM.l2] = o.l2;
+    params[PARAM.maxDelta] = o.maxDelta;
+    params[PARAM.minChildWeight] = o.minChildWeight;
+    params[PARAM.minSplitGain] = o.minSplitGain;
+    this.nodeRows = new Int32Array(shape.maxNodes);
   }
 
   /**
@@ -65,18 +82,18 @@ export class TreeGrower {
    */
   grow(k: number, sampled: number, features: readonly number[]): Tree {
     const s = this.team.state;
-    const { T, o } = this;
-    const { K, cols, maxBins: B } = s.shape;
+    const { o } = this;
+    const { K, cols, threads: T, blocks: P } = s.shape;
     let gMax = 0;
     let hMax = 0;
     for (let t = 0; t < T; t++) {
       gMax = Math.max(gMax, s.stats[(t * K + k) * 2]!);
       hMax = Math.max(hMax, s.stats[(t * K + k) * 2 + 1]!);
     }
-    s.scale[0] = quantizationScale(gMax, sampled);
-    s.scale[1] = quantizationScale(hMax, sampled);
-    const invG = 1 / s.scale[0];
-    const invH = 1 / s.scale[1];
+    s.params[PARAM.gScale] = quantizationScale(gMax, sampled);
+    s.params[PARAM.hScale] = quantizationScale(hMax, sampled);
+    const invG = 1 / s.params[PARAM.gScale]!;
+    const invH = 1 / s.params[PARAM.hScale]!;
     s.ctrl[CTRL.k] = k;
     s.ctrl[CTRL.features] = features.length;
     s.features.set(features);
@@ -93,36 +110,36 @@ export class TreeGrower {
       return tree.feature.length - 1;
     };
     const root = newNode();
-    for (let t = 0; t < T; t++) {
-      const [a, b] = share(sampled, t, T);
-      s.seg[(root * T + t) * 2] = a;
-      s.seg[(root * T + t) * 2 + 1] = b;
+    for (let p = 0; p < P; p++) {
+      const [a, b] = share(sampled, p, P);
+      s.seg[(root * P + p) * 2] = a;
+      s.seg[(root * P + p) * 2 + 1] = b;
     }
+    const rootSlot = this.alloc();
     s.ctrl[CTRL.quantize] = 1;
-    const [rootHist] = this.histograms([root]);
+    this.histograms([{ id: root, rows: sampled }]);
     s.ctrl[CTRL.quantize] = 0;
-    // Any feature's bins add up to the node's totals.
     let G = 0;
     let H = 0;
-    const f0 = features[0]! * B * 2;
-    for (let b = 0; b < B; b++) {
-      G += rootHist![f0 + b * 2]!;
-      H += rootHist![f0 + b * 2 + 1]!;
+    for (let t = 0; t < T; t++) {
+      G += s.rootSums[t * 2]!;
+      H += s.rootSums[t * 2 + 1]!;
     }
+    const rootNode: NodeWork = { id: root, G, H, depth: 0, rows: sampled, slot: rootSlot };
+    this.nodeRows[root] = sampled;
+    this.splits([{ built: rootNode }], features);
     const leafValue = (node: NodeWork) =>
-      Math.fround(o.weightOf(node.G * invG, node.H * invH) * o.learningRate);
+      Math.fround(weightOf(node.G * invG, node.H * invH, o.l2, o.maxDelta) * o.learningRate);
 
-    let level: NodeWork[] = [{ id: root, G, H, depth: 0, hist: rootHist! }];
+    let level: NodeWork[] = [rootNode];
     let leaves = 1;
     while (level.length > 0) {
-      // Best split of every node on this level, then split the best ones while leaves remain.
-      const candidates = level.map((node) => ({
-        node,
-        split: node.depth < o.maxDepth ? this.bestSplit(node, features, invG, invH) : undefined,
-      }));
+      // Split the best nodes of this level while leaves remain.
+      const candidates = level.slice();
       candidates.sort((a, b) => (b.split?.gain ?? -1) - (a.split?.gain ?? -1));
       const splits: { node: NodeWork; split: Split; left: number; right: number }[] = [];
-      for (const { node, split } of candidates) {
+      for (const node of candidates) {
+        const split = node.split;
         if (!split || leaves >= o.maxLeaves) {
           tree.value[node.id] = leafValue(node);
           this.release(node);
@@ -138,32 +155,40 @@ export class TreeGrower {
         tree.right[node.id] = right;
         splits.push({ node, split, left, right });
       }
-      const leftRows = this.partition(splits.map((x) => [x.node.id, x.split.f, x.split.b, x.left, x.right]));
+      const leftRows = this.partition(splits);
       const next: NodeWork[] = [];
-      const build: { small: NodeWork; large: NodeWork; parent: Float64Array }[] = [];
+      const build: { built: NodeWork; derived: NodeWork; parent: number }[] = [];
       splits.forEach(({ node, split, left: leftId, right: rightId }, i) => {
         const depth = node.depth + 1;
-        const left: NodeWork = { id: leftId, G: split.GL, H: split.HL, depth };
-        const right: NodeWork = { id: rightId, G: node.G - split.GL, H: node.H - split.HL, depth };
+        const nLeft = leftRows[i]!;
+        const nRight = node.rows - nLeft;
+        const left: NodeWork = { id: leftId, G: split.GL, H: split.HL, depth, rows: nLeft, slot: -1 };
+        const right: NodeWork = {
+          id: rightId,
+          G: node.G - split.GL,
+          H: node.H - split.HL,
+          depth,
+          rows: nRight,
+          slot: -1,
+        };
+        this.nodeRows[leftId] = nLeft;
+        this.nodeRows[rightId] = nRight;
         next.push(left, right);
         // Histogram subtraction: build the smaller child, derive the larger.
         if (depth < o.maxDepth) {
-          const nLeft = leftRows[i]!;
-          const nRight = this.rowsOf(node.id) - nLeft;
-          const [small, large] = nLeft <= nRight ? [left, right] : [right, left];
-          build.push({ small, large, parent: node.hist! });
-          node.hist = undefined;
+          const [built, derived] = nLeft <= nRight ? [left, right] : [right, left];
+          build.push({ built, derived, parent: node.slot });
+          node.slot = -1;
         } else this.release(node);
       });
       for (let at = 0; at < build.length; at += HIST_SLOTS) {
         const batch = build.slice(at, at + HIST_SLOTS);
-        const hists = this.histograms(batch.map((x) => x.small.id));
-        batch.forEach(({ small, large, parent }, j) => {
-          const h = hists[j]!;
-          for (let i = 0; i < parent.length; i++) parent[i]! -= h[i]!;
-          small.hist = h;
-          large.hist = parent;
-        });
+        for (const x of batch) {
+          x.built.slot = this.alloc();
+          x.derived.slot = x.parent;
+        }
+        this.histograms(batch.map((x) => x.built));
+        this.splits(batch, features);
       }
       level = next;
     }
@@ -186,100 +211,110 @@ export class TreeGrower {
       s.treeRight.set(tree.right);
     }
     s.ctrl[CTRL.k] = tree.target;
-    for (let at = 0; at < leaves.length; at += MAX_JOBS) {
+    const P = s.shape.blocks;
+    for (let at = 0; at < Math.max(1, leaves.length); at += MAX_JOBS) {
       const batch = leaves.slice(at, at + MAX_JOBS);
-      batch.forEach((leaf, j) => (s.jobs[j * 5] = leaf));
+      batch.forEach((leaf, j) => {
+        s.jobs[j * JOB_INTS] = leaf;
+        s.jobs[j * JOB_INTS + 5] = itemsFor(this.nodeRows[leaf]!, P);
+      });
       s.ctrl[CTRL.jobs] = batch.length;
       s.ctrl[CTRL.partialSample] = walkUnsampled && at + MAX_JOBS >= leaves.length ? 1 : 0;
       this.team.run(OP.apply);
     }
   }
 
-  private rowsOf(node: number): number {
-    const { seg } = this.team.state;
-    let n = 0;
-    for (let t = 0; t < this.T; t++) n += seg[(node * this.T + t) * 2 + 1]! - seg[(node * this.T + t) * 2]!;
-    return n;
-  }
-
-  /** Partitions every job's node; returns the rows sent left per job. */
-  private partition(jobs: readonly (readonly number[])[]): number[] {
+  /** Partitions every split node; returns the rows sent left per split. */
+  private partition(
+    splits: readonly { node: NodeWork; split: Split; left: number; right: number }[],
+  ): number[] {
     const s = this.team.state;
+    const P = s.shape.blocks;
     const left: number[] = [];
-    for (let at = 0; at < jobs.length; at += MAX_JOBS) {
-      const batch = jobs.slice(at, at + MAX_JOBS);
-      batch.forEach((job, j) => s.jobs.set(job, j * 5));
+    for (let at = 0; at < splits.length; at += MAX_JOBS) {
+      const batch = splits.slice(at, at + MAX_JOBS);
+      batch.forEach((x, j) =>
+        s.jobs.set(
+          [x.node.id, x.split.f, x.split.b, x.left, x.right, itemsFor(x.node.rows, P)],
+          j * JOB_INTS,
+        ),
+      );
       s.ctrl[CTRL.jobs] = batch.length;
       this.team.run(OP.partition);
       for (let j = 0; j < batch.length; j++) {
         let n = 0;
-        for (let t = 0; t < this.T; t++) n += s.counts[j * this.T + t]!;
+        for (let p = 0; p < P; p++) n += s.counts[j * P + p]!;
         left.push(n);
       }
     }
     return left;
   }
 
-  /** Full histograms of up to HIST_SLOTS nodes: every thread's partial, added. */
-  private histograms(nodes: readonly number[]): Float64Array[] {
+  /** Builds the partial histograms of up to HIST_SLOTS nodes (slot j of each thread's partials). */
+  private histograms(nodes: readonly { id: number; rows: number }[]): void {
     const s = this.team.state;
-    nodes.forEach((node, j) => (s.jobs[j * 5] = node));
+    const P = s.shape.blocks;
+    nodes.forEach((node, j) => {
+      s.jobs[j * JOB_INTS] = node.id;
+      s.jobs[j * JOB_INTS + 5] = itemsFor(node.rows, P);
+    });
     s.ctrl[CTRL.jobs] = nodes.length;
     this.team.run(OP.histogram);
-    const size = s.histSize;
-    return nodes.map((_, j) => {
-      const h = this.free.pop() ?? new Float64Array(size);
-      h.set(s.partials[0]!.subarray(j * size, (j + 1) * size));
-      for (let t = 1; t < this.T; t++) {
-        const p = s.partials[t]!;
-        const o = j * size;
-        for (let i = 0; i < size; i++) h[i]! += p[o + i]!;
+  }
+
+  /**
+   * After `histograms` of the built nodes: their histograms (and the derived siblings', from the
+   * parent's) into the pool, and every node's best split over `features` (first best in feature
+   * order on ties, as the scan's first best bin).
+   */
+  private splits(
+    batch: readonly { built: NodeWork; derived?: NodeWork }[],
+    features: readonly number[],
+  ): void {
+    const s = this.team.state;
+    const { cols } = s.shape;
+    batch.forEach(({ built, derived }, j) => {
+      s.jobs.set([built.id, derived?.id ?? -1, built.slot, derived?.slot ?? -1, 0, 0], j * JOB_INTS);
+      s.nodeGH[built.id * 2] = built.G;
+      s.nodeGH[built.id * 2 + 1] = built.H;
+      if (derived) {
+        s.nodeGH[derived.id * 2] = derived.G;
+        s.nodeGH[derived.id * 2 + 1] = derived.H;
       }
-      return h;
+    });
+    s.ctrl[CTRL.jobs] = batch.length;
+    this.team.run(OP.split);
+    batch.forEach(({ built, derived }, j) => {
+      built.split = this.best(j * 2, features, cols);
+      if (derived) derived.split = this.best(j * 2 + 1, features, cols);
     });
   }
 
-  private release(node: NodeWork): void {
-    if (node.hist) this.free.push(node.hist);
-    node.hist = undefined;
-  }
-
-  private bestSplit(
-    node: NodeWork,
-    features: readonly number[],
-    invG: number,
-    invH: number,
-  ): Split | undefined {
-    const { o } = this;
-    const B = this.team.state.shape.maxBins;
-    const h = node.hist!;
-    const parent = o.gainOf(node.G * invG, node.H * invH);
+  /** The best of the per-feature candidates of split job side `js` (features in order, strict >). */
+  private best(js: number, features: readonly number[], cols: number): Split | undefined {
+    const s = this.team.state;
     let best: Split | undefined;
     let bestGain = -Infinity;
     for (const f of features) {
-      const nEdges = o.edges[f]!.length;
-      const base = f * B * 2;
-      let GL = h[base]!;
-      let HL = h[base + 1]!;
-      // Left = bins 0..b (missing values always go left). An empty bin changes neither side, so
-      // its split scores the same as the one before it and cannot be strictly better: skip it
-      // (from b = 2: the split before b = 1, missing values alone, is not a candidate).
-      for (let b = 1; b <= nEdges; b++) {
-        const g = h[base + b * 2]!;
-        const hh = h[base + b * 2 + 1]!;
-        if (g === 0 && hh === 0 && b > 1) continue;
-        GL += g;
-        HL += hh;
-        const hl = HL * invH;
-        const hr = (node.H - HL) * invH;
-        if (hl < o.minChildWeight || hr < o.minChildWeight) continue;
-        const gain = o.gainOf(GL * invG, hl) + o.gainOf((node.G - GL) * invG, hr) - parent;
-        if (gain > o.minSplitGain && gain > bestGain) {
-          bestGain = gain;
-          best = { f, b, gain, GL, HL };
-        }
+      const at = js * cols + f;
+      const gain = s.splitGain[at]!;
+      if (gain > bestGain) {
+        bestGain = gain;
+        best = { f, b: s.splitBin[at]!, gain, GL: s.splitGH[at * 2]!, HL: s.splitGH[at * 2 + 1]! };
       }
     }
     return best;
+  }
+
+  private alloc(): number {
+    const slot = this.free.pop();
+    if (slot !== undefined) return slot;
+    this.team.ensurePool(this.slots + 1);
+    return this.slots++;
+  }
+
+  private release(node: NodeWork): void {
+    if (node.slot >= 0) this.free.push(node.slot);
+    node.slot = -1;
   }
 }

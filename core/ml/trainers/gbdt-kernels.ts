@@ -1,44 +1,50 @@
-// The row-parallel operations of GBDT training. Each runs on one thread's share of the rows and
-// writes only memory that share owns, so threads never wait for each other inside an operation.
-// Histograms sum gradients quantized to integers (exact in a float64 below 2^53): any split of the
-// rows over threads, in any order, gives bit-identical sums, so a seed gives the same model for
-// every thread count and every thread timing.
-import { CTRL, HIST_SLOTS, LOSS_CHUNK, OP, type GbdtState } from './gbdt-state';
+// The parallel operations of GBDT training. An operation is a list of work items; every thread
+// claims the next item from a shared counter until none are left, so a thread slowed down (by a
+// skewed split, or by another process on its core) does less and nobody waits for it. An item only
+// writes memory that item owns (a block's region of the index, a chunk's loss, a thread's partial
+// histogram), and histograms sum gradients quantized to integers (exact in a float64 below 2^53):
+// whichever thread takes which item, the sums are bit-identical, so a seed gives the same model for
+// every thread count and every timing.
+import { edgesOp, binOp } from './gbdt-bins';
+import { histogram, split } from './gbdt-hist';
+import { claim, itemStarts, jobOf, share } from './gbdt-items';
+import { CTRL, JOB_INTS, LOSS_CHUNK, OP, ROW_CHUNK, type GbdtState } from './gbdt-state';
 
-/** Runs the operation in `s.ctrl[CTRL.op]` for thread `t` of `s.shape.threads`. */
+/** Runs thread `t`'s part of the operation in `s.ctrl[CTRL.op]`: items claimed until none are left. */
 export function runOp(s: GbdtState, t: number): void {
   switch (s.ctrl[CTRL.op]) {
     case OP.gradients:
       return gradients(s, t);
     case OP.partition:
-      return partition(s, t);
+      return partition(s);
     case OP.histogram:
       return histogram(s, t);
+    case OP.split:
+      return split(s);
     case OP.apply:
-      return apply(s, t);
+      return apply(s);
+    case OP.edges:
+      return edgesOp(s);
+    case OP.bin:
+      return binOp(s);
     default:
       throw new Error(`unknown gbdt operation ${s.ctrl[CTRL.op]}`);
   }
 }
 
-/** The range of `n` items thread `t` of `T` owns. */
-export function share(n: number, t: number, T: number): [number, number] {
-  return [Math.floor((n * t) / T), Math.floor((n * (t + 1)) / T)];
-}
-
 /**
  * Gradients and hessians of every row from the current scores, each loss chunk's sum (the loss of
- * the scores) and, per output column, the largest |gradient| and hessian of this thread's rows.
+ * the scores) and, per output column, the largest |gradient| and hessian of the rows this thread did.
  */
 function gradients(s: GbdtState, t: number): void {
-  const { rows, K, task, threads } = s.shape;
+  const { rows, K, task } = s.shape;
   const { y, scores, gh, lossChunks, stats } = s;
-  const [c0, c1] = share(Math.ceil(rows / LOSS_CHUNK), t, threads);
+  const chunks = Math.ceil(rows / LOSS_CHUNK);
   for (let k = 0; k < K; k++) {
     stats[(t * K + k) * 2] = 0;
     stats[(t * K + k) * 2 + 1] = 0;
   }
-  for (let c = c0; c < c1; c++) {
+  for (let c = claim(s); c < chunks; c = claim(s)) {
     const end = Math.min(rows, (c + 1) * LOSS_CHUNK);
     let total = 0;
     if (task === 0) {
@@ -92,125 +98,82 @@ function gradients(s: GbdtState, t: number): void {
 }
 
 /**
- * Jobs `[node, feature, bin, left, right]`: this thread's rows of `node` with bin ≤ `bin` move to
- * the front of its segment (order kept), the others after them; the two parts become the children's
- * segments, and `counts` gets the rows sent left.
+ * Jobs `[node, feature, bin, left, right, items]`: in each block, the node's rows with bin ≤ `bin`
+ * move to the front of its segment (order kept), the others after them; the two parts become the
+ * children's segments, and `counts` gets the rows sent left per block.
  */
-function partition(s: GbdtState, t: number): void {
-  const { threads: T, rows } = s.shape;
+function partition(s: GbdtState): void {
+  const { rows, blocks: P } = s.shape;
   const { jobs, seg, index, scratch, columnBins, counts } = s;
-  const n = s.ctrl[CTRL.jobs]!;
-  for (let j = 0; j < n; j++) {
-    const node = jobs[j * 5]!;
-    const f = jobs[j * 5 + 1]!;
-    const b = jobs[j * 5 + 2]!;
-    const start = seg[(node * T + t) * 2]!;
-    const end = seg[(node * T + t) * 2 + 1]!;
+  const starts = itemStarts(s);
+  const total = starts[starts.length - 1]!;
+  for (let w = claim(s); w < total; w = claim(s)) {
+    const j = jobOf(starts, w);
+    const at = j * JOB_INTS;
+    const node = jobs[at]!;
+    const f = jobs[at + 1]!;
+    const b = jobs[at + 2]!;
+    const left = jobs[at + 3]!;
+    const right = jobs[at + 4]!;
     const column = columnBins.subarray(f * rows, (f + 1) * rows);
-    let li = start;
-    let ri = start;
-    for (let i = start; i < end; i++) {
-      const r = index[i]!;
-      if (column[r]! <= b) index[li++] = r;
-      else scratch[ri++] = r;
-    }
-    index.set(scratch.subarray(start, ri), li);
-    const left = jobs[j * 5 + 3]!;
-    const right = jobs[j * 5 + 4]!;
-    seg[(left * T + t) * 2] = start;
-    seg[(left * T + t) * 2 + 1] = li;
-    seg[(right * T + t) * 2] = li;
-    seg[(right * T + t) * 2 + 1] = end;
-    counts[j * T + t] = li - start;
-  }
-}
-
-/**
- * Jobs `[node]`: slot j of this thread's partial histograms gets the quantized gradient and hessian
- * sums of this thread's rows of node j, per sampled feature and bin.
- */
-function histogram(s: GbdtState, t: number): void {
-  const { threads: T, cols, K, maxBins: B } = s.shape;
-  const { jobs, seg, index, bins, gh, ghq, features, histSize } = s;
-  const h = s.partials[t]!;
-  const n = s.ctrl[CTRL.jobs]!;
-  if (n > HIST_SLOTS) throw new Error('too many histogram jobs');
-  if (s.ctrl[CTRL.quantize] === 1) {
-    // The root holds every sampled row: quantize them once for the whole tree.
-    const k = s.ctrl[CTRL.k]!;
-    const gs = s.scale[0]!;
-    const hs = s.scale[1]!;
-    const root = jobs[0]!;
-    const end = seg[(root * T + t) * 2 + 1]!;
-    for (let i = seg[(root * T + t) * 2]!; i < end; i++) {
-      const r = index[i]!;
-      ghq[r * 2] = Math.round(gh[(r * K + k) * 2]! * gs);
-      ghq[r * 2 + 1] = Math.round(gh[(r * K + k) * 2 + 1]! * hs);
-    }
-  }
-  const nf = s.ctrl[CTRL.features]!;
-  const offsets = new Int32Array(nf);
-  const stride = B * 2;
-  for (let j = 0; j < n; j++) {
-    const node = jobs[j * 5]!;
-    const start = seg[(node * T + t) * 2]!;
-    const end = seg[(node * T + t) * 2 + 1]!;
-    const o = j * histSize;
-    h.fill(0, o, o + histSize);
-    // The hot loop of training: one row's bins are adjacent, its gradient read once.
-    if (nf === cols) {
+    const [p0, p1] = share(P, w - starts[j]!, jobs[at + 5]!);
+    for (let p = p0; p < p1; p++) {
+      const start = seg[(node * P + p) * 2]!;
+      const end = seg[(node * P + p) * 2 + 1]!;
+      let li = start;
+      let ri = start;
+      // Branch-free: a split sends rows either way unpredictably, and a mispredicted branch per row
+      // cost more than writing every row to both arrays (li ≤ i: the row was already read).
       for (let i = start; i < end; i++) {
         const r = index[i]!;
-        const g = ghq[r * 2]!;
-        const hh = ghq[r * 2 + 1]!;
-        const base = r * cols;
-        let off = o;
-        for (let f = 0; f < cols; f++, off += stride) {
-          const a = off + (bins[base + f]! << 1);
-          h[a]! += g;
-          h[a + 1]! += hh;
-        }
+        const left = column[r]! <= b ? 1 : 0;
+        index[li] = r;
+        scratch[ri] = r;
+        li += left;
+        ri += 1 - left;
       }
-    } else {
-      for (let q = 0; q < nf; q++) offsets[q] = o + features[q]! * stride;
-      for (let i = start; i < end; i++) {
-        const r = index[i]!;
-        const g = ghq[r * 2]!;
-        const hh = ghq[r * 2 + 1]!;
-        const base = r * cols;
-        for (let q = 0; q < nf; q++) {
-          const a = offsets[q]! + (bins[base + features[q]!]! << 1);
-          h[a]! += g;
-          h[a + 1]! += hh;
-        }
-      }
+      index.set(scratch.subarray(start, ri), li);
+      seg[(left * P + p) * 2] = start;
+      seg[(left * P + p) * 2 + 1] = li;
+      seg[(right * P + p) * 2] = li;
+      seg[(right * P + p) * 2 + 1] = end;
+      counts[j * P + p] = li - start;
     }
   }
 }
 
 /**
- * Adds the grown tree to the scores: jobs `[leaf]` add the leaf's value to this thread's rows of
- * the leaf; rows outside the sample (when subsampling) walk the tree.
+ * Adds the grown tree to the scores: jobs `[leaf, .., items]` add the leaf's value to the leaf's
+ * rows; then, when subsampling, rows outside the sample walk the tree (in ROW_CHUNK items).
  */
-function apply(s: GbdtState, t: number): void {
-  const { threads: T, rows, cols, K } = s.shape;
+function apply(s: GbdtState): void {
+  const { rows, cols, K, blocks: P } = s.shape;
   const { jobs, seg, index, scores, treeValue } = s;
   const k = s.ctrl[CTRL.k]!;
-  const n = s.ctrl[CTRL.jobs]!;
-  for (let j = 0; j < n; j++) {
-    const node = jobs[j * 5]!;
-    const v = treeValue[node]!;
-    const end = seg[(node * T + t) * 2 + 1]!;
-    for (let i = seg[(node * T + t) * 2]!; i < end; i++) scores[index[i]! * K + k]! += v;
-  }
-  if (s.ctrl[CTRL.partialSample] !== 1) return;
+  const starts = itemStarts(s);
+  const leafItems = starts[starts.length - 1]!;
+  const walk = s.ctrl[CTRL.partialSample] === 1 ? Math.ceil(rows / ROW_CHUNK) : 0;
   const { sampledMask, bins, treeFeature, treeBin, treeLeft, treeRight } = s;
-  const [r0, r1] = share(rows, t, T);
-  for (let r = r0; r < r1; r++) {
-    if (sampledMask[r] === 1) continue;
-    let node = 0;
-    while (treeFeature[node]! >= 0)
-      node = bins[r * cols + treeFeature[node]!]! <= treeBin[node]! ? treeLeft[node]! : treeRight[node]!;
-    scores[r * K + k]! += treeValue[node]!;
+  for (let w = claim(s); w < leafItems + walk; w = claim(s)) {
+    if (w < leafItems) {
+      const j = jobOf(starts, w);
+      const node = jobs[j * JOB_INTS]!;
+      const v = treeValue[node]!;
+      const [p0, p1] = share(P, w - starts[j]!, jobs[j * JOB_INTS + 5]!);
+      for (let p = p0; p < p1; p++) {
+        const end = seg[(node * P + p) * 2 + 1]!;
+        for (let i = seg[(node * P + p) * 2]!; i < end; i++) scores[index[i]! * K + k]! += v;
+      }
+      continue;
+    }
+    const r0 = (w - leafItems) * ROW_CHUNK;
+    const r1 = Math.min(rows, r0 + ROW_CHUNK);
+    for (let r = r0; r < r1; r++) {
+      if (sampledMask[r] === 1) continue;
+      let node = 0;
+      while (treeFeature[node]! >= 0)
+        node = bins[r * cols + treeFeature[node]!]! <= treeBin[node]! ? treeLeft[node]! : treeRight[node]!;
+      scores[r * K + k]! += treeValue[node]!;
+    }
   }
 }

@@ -1,13 +1,13 @@
 // The threads of one GBDT training run: the calling thread (thread 0) plus `threads - 1` helpers
 // (gbdt-worker.ts) over shared memory. An operation is started by bumping a shared counter; every
-// thread runs its share; the caller blocks on Atomics until the helpers are done. No message is
+// thread claims work items until none are left; the caller blocks on Atomics until the helpers are done. No message is
 // posted per operation, so a tree's dozen operations cost microseconds of coordination.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { projectRoot } from '../../project-root';
 import { runOp } from './gbdt-kernels';
-import { CTRL, OP, viewState, type GbdtBuffers, type GbdtState } from './gbdt-state';
+import { CTRL, OP, POOL_CHUNK_SLOTS, viewState, type GbdtBuffers, type GbdtState } from './gbdt-state';
 
 /** The compiled helper entry: beside this file when running compiled, else the build's copy. */
 function workerEntry(): string | undefined {
@@ -21,6 +21,11 @@ function workerEntry(): string | undefined {
   }
 }
 
+/** A new chunk of the histogram pool, posted to every helper. */
+export interface PoolChunk {
+  readonly poolChunk: SharedArrayBuffer;
+}
+
 /** What a helper posts once it has mapped the buffers (or why it cannot). */
 export type HelperReady = { readonly ready: true } | { readonly ready: false; readonly reason: string };
 
@@ -30,8 +35,9 @@ export type HelperReady = { readonly ready: true } | { readonly ready: false; re
  */
 export class GbdtTeam {
   private constructor(
-    readonly state: GbdtState,
+    buffers: GbdtBuffers,
     private readonly helpers: readonly Worker[],
+    readonly state: GbdtState = viewState(buffers),
   ) {}
 
   /**
@@ -41,7 +47,7 @@ export class GbdtTeam {
    */
   static async start(buffers: GbdtBuffers): Promise<GbdtTeam> {
     const entry = buffers.shape.threads > 1 ? workerEntry() : undefined;
-    if (!entry) return new GbdtTeam(viewState(single(buffers)), []);
+    if (!entry) return new GbdtTeam(single(buffers), []);
     const helpers = Array.from(
       { length: buffers.shape.threads - 1 },
       (_, i) => new Worker(entry, { workerData: { buffers, thread: i + 1 } }),
@@ -56,9 +62,9 @@ export class GbdtTeam {
           }),
       ),
     );
-    if (ready.every(Boolean)) return new GbdtTeam(viewState(buffers), helpers);
+    if (ready.every(Boolean)) return new GbdtTeam(buffers, helpers);
     await Promise.all(helpers.map((w) => w.terminate()));
-    return new GbdtTeam(viewState(single(buffers)), []);
+    return new GbdtTeam(single(buffers), []);
   }
 
   /** Runs operation `op` (arguments already in the state) on every thread; returns when all are done. */
@@ -66,6 +72,7 @@ export class GbdtTeam {
     const { ctrl } = this.state;
     Atomics.store(ctrl, CTRL.op, op);
     Atomics.store(ctrl, CTRL.done, 0);
+    Atomics.store(ctrl, CTRL.next, 0);
     if (this.helpers.length > 0) {
       Atomics.add(ctrl, CTRL.seq, 1);
       Atomics.notify(ctrl, CTRL.seq);
@@ -77,6 +84,17 @@ export class GbdtTeam {
       Atomics.wait(ctrl, CTRL.done, done);
     }
     if (Atomics.load(ctrl, CTRL.error) !== 0) throw new Error('a gbdt helper thread failed');
+  }
+
+  /** Makes room for `slots` node histograms in the shared pool; helpers map new chunks before their next operation. */
+  ensurePool(slots: number): void {
+    const { pool, ctrl, histSize } = this.state;
+    while (pool.length * POOL_CHUNK_SLOTS < slots) {
+      const chunk = new SharedArrayBuffer(POOL_CHUNK_SLOTS * histSize * 8);
+      pool.push(new Float64Array(chunk));
+      for (const helper of this.helpers) helper.postMessage({ poolChunk: chunk } satisfies PoolChunk);
+      Atomics.store(ctrl, CTRL.poolChunks, pool.length);
+    }
   }
 
   /** Stops the helpers (also after a failed or cancelled run). */

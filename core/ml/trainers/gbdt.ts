@@ -2,8 +2,8 @@ import os from 'node:os';
 import { z } from 'zod';
 import { headInTs } from '../onnx/heads';
 import { seededRandom } from '../random';
-import type { Predictions, Task } from '../task';
-import { binEdges, binRows } from './gbdt-bins';
+import type { Dataset, Predictions, Task } from '../task';
+import { binRows } from './gbdt-bins';
 import { TreeGrower } from './gbdt-grow';
 import { exportTrees, type Tree } from './gbdt-onnx';
 import { allocateState, OP, viewState } from './gbdt-state';
@@ -75,56 +75,57 @@ export const gbdt: Trainer<typeof gbdtParams> = {
     const K = task === 'multiclass' ? input.numClasses : 1;
     const B = params.maxBins;
     const maxLeaves = params.maxLeaves || 2 ** params.maxDepth;
+    const threads = trainingThreads(params.threads, rows);
     const buffers = allocateState({
-      threads: trainingThreads(params.threads, rows),
+      threads,
       rows,
       cols,
       K,
       maxBins: B,
       task: task === 'regression' ? 0 : task === 'binary' ? 1 : 2,
       maxNodes: Math.min(2 * maxLeaves - 1, 2 ** (params.maxDepth + 1) - 1),
+      // Several blocks per thread, so that work items can be shared out as threads free up.
+      blocks: threads === 1 ? 1 : Math.min(64, 8 * threads),
     });
-    // Helpers boot while this thread bins the data into the shared buffers.
+    // Helpers boot while this thread copies the data into the shared buffers (as float32: what
+    // binning compares); then every thread bins.
     const starting = GbdtTeam.start(buffers);
     const shared = viewState(buffers);
-    const edges = binEdges(train.X, rows, cols, B);
-    binRows(train, edges, shared.bins, shared.columnBins);
+    shared.raw.set(train.X);
     shared.y.set(train.y);
-    const valid = input.validation;
-    const validBins = valid ? new Uint8Array(valid.rows * cols) : undefined;
-    if (valid) binRows(valid, edges, validBins!);
     const team = await starting;
     try {
-      return fit(team);
+      team.run(OP.edges);
+      team.run(OP.bin);
+      const edges = Array.from({ length: cols }, (_, f) =>
+        shared.edges.slice(f * B, f * B + shared.edgeCount[f]!),
+      );
+      const valid = input.validation;
+      const validBins = valid ? new Uint8Array(valid.rows * cols) : undefined;
+      if (valid) binRows(valid, edges, validBins!);
+      return fit(team, edges, valid, validBins);
     } finally {
       await team.close();
     }
 
-    function fit(team: GbdtTeam): TrainedModel {
+    function fit(
+      team: GbdtTeam,
+      edges: readonly Float32Array[],
+      valid: Dataset | undefined,
+      validBins: Uint8Array | undefined,
+    ): TrainedModel {
       const s = team.state;
       const random = seededRandom(context.seed);
       const maxDelta = params.maxDeltaStep ?? (task === 'regression' ? 0 : DEFAULT_CLASSIFIER_MAX_DELTA_STEP);
-      const l2 = params.l2;
-      /** A node's Newton step, capped at maxDelta (XGBoost's CalcWeight). */
-      const weightOf = (G: number, H: number): number => {
-        const w = -G / (H + l2);
-        return maxDelta > 0 ? Math.max(-maxDelta, Math.min(maxDelta, w)) : w;
-      };
-      /** A node's loss reduction at its (capped) step (XGBoost's CalcGain / CalcGainGivenWeight). */
-      const gainOf = (G: number, H: number): number => {
-        if (maxDelta <= 0) return (G * G) / (H + l2);
-        const w = weightOf(G, H);
-        return -(2 * G * w + (H + l2) * w * w);
-      };
       const grower = new TreeGrower(team, {
         maxDepth: params.maxDepth,
         maxLeaves,
         learningRate: params.learningRate,
         minChildWeight: params.minChildWeight,
         minSplitGain: params.minSplitGain,
+        l2: params.l2,
+        maxDelta,
         edges,
-        weightOf,
-        gainOf,
       });
 
       // Initial scores.
