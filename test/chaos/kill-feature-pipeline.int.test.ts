@@ -30,6 +30,7 @@ const ROWS_PER_WINDOW = 20_000;
 const STEPS = [
   'extractFeatures',
   'transformFeatures',
+  'extractTransformFeatures',
   'validateFeatures',
   'commitFeatures',
   'writeFeaturesOnline',

@@ -32,6 +32,7 @@ const OUTAGE_MS = 5_000;
 const STEPS = [
   'extractFeatures',
   'transformFeatures',
+  'extractTransformFeatures',
   'validateFeatures',
   'commitFeatures',
   'writeFeaturesOnline',

@@ -30,6 +30,7 @@ const OUTAGE_MS = 30_000;
 const STEPS = [
   'extractFeatures',
   'transformFeatures',
+  'extractTransformFeatures',
   'validateFeatures',
   'commitFeatures',
   'writeFeaturesOnline',
