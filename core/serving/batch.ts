@@ -130,7 +130,10 @@ export async function runBatchInference(
         });
         const scored = scoredRows.rows;
         step('scoring');
-        await duck.run('CREATE OR REPLACE TEMP TABLE _fti_scores (row DOUBLE, score DOUBLE, class DOUBLE)');
+        // Regression scores have no class column: the table holds exactly the columns appended.
+        await duck.run(
+          `CREATE OR REPLACE TEMP TABLE _fti_scores (row DOUBLE, score DOUBLE${scoredRows.classIndex ? ', class DOUBLE' : ''})`,
+        );
         await duck.appendColumns(
           '_fti_scores',
           [
