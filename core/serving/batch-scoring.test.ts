@@ -115,4 +115,34 @@ describe('batch scoring straight from DuckDB vectors', () => {
   it('scores a regression batch exactly as row-by-row encoding does when one ONNX call takes every row', async () => {
     await expectSameAsRowByRow('regression', 50_000);
   });
+
+  it('fails with the ONNX error and scores nothing more when a scoring call fails while DuckDB is still streaming', async () => {
+    const fitted = fitTransformations(['a'], {}, () => []);
+    let calls = 0;
+    // A session whose first call fails at once, while the loop goes on reading the next chunks.
+    const failing = {
+      run: () => {
+        calls += 1;
+        return Promise.reject(new Error('onnx: input width does not match the model'));
+      },
+    } as unknown as Parameters<typeof scoreRelation>[1];
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await withDuck(async (duck) => {
+        await duck.run(
+          `CREATE TABLE batch AS SELECT i AS ${SPINE_ROW}, i * 0.5 AS a FROM range(1, 20001) t(i)`,
+        );
+        await expect(
+          scoreRelation(duck, failing, { relation: 'batch', fitted, rows: 20_000, chunkSize: 2_048 }),
+        ).rejects.toThrow('input width does not match');
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+      expect(calls).toBe(1); // no further call after the first failure
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });

@@ -123,7 +123,15 @@ export async function scoreRelation(
   let scores = new Float64Array(capacity);
   let classIndex: Int32Array | undefined;
   let scored = 0;
+  // The ONNX call in flight never rejects: its failure is kept and rethrown at the next wait, so a
+  // failed call cannot become an unhandled rejection (which ends a Node process) while the loop
+  // waits on DuckDB.
   let inFlight: Promise<void> | undefined;
+  let failure: { error: unknown } | undefined;
+  const settle = async (): Promise<void> => {
+    await inFlight;
+    if (failure) throw failure.error;
+  };
 
   const score = async (X: Float32Array, n: number, start: number): Promise<void> => {
     const out = await predictOnnx(session, X, n, cols);
@@ -168,34 +176,43 @@ export async function scoreRelation(
   const flush = async () => {
     if (filled === 0) return;
     // At most one ONNX call in flight: wait for it before handing over the next matrix.
-    await inFlight;
+    await settle();
     const [matrix, n, at] = [X.subarray(0, filled * cols), filled, start];
-    inFlight = score(matrix, n, at).then(() => request.onProgress?.(at + n));
+    inFlight = score(matrix, n, at).then(
+      () => request.onProgress?.(at + n),
+      (error: unknown) => {
+        failure ??= { error };
+      },
+    );
     X = new Float32Array(chunkSize * cols);
     start += filled;
     filled = 0;
   };
   const sql = `SELECT ${[`CAST(${SPINE_ROW} AS DOUBLE)`, ...select].join(', ')} FROM ${relation} ORDER BY ${SPINE_ROW}`;
-  for await (const chunk of duck.stream(sql)) {
-    let offset = 0;
-    while (offset < chunk.rows) {
-      // A DuckDB chunk may straddle two ONNX batches: encode the part that fits, then flush.
-      const take = Math.min(chunk.rows - offset, chunkSize - filled);
-      if (scored + take > capacity) {
-        await inFlight; // the scoring call writes into the arrays being replaced
-        grow(scored + take);
+  try {
+    for await (const chunk of duck.stream(sql)) {
+      let offset = 0;
+      while (offset < chunk.rows) {
+        // A DuckDB chunk may straddle two ONNX batches: encode the part that fits, then flush.
+        const take = Math.min(chunk.rows - offset, chunkSize - filled);
+        if (scored + take > capacity) {
+          await settle(); // the scoring call writes into the arrays being replaced
+          grow(scored + take);
+        }
+        const part = offset === 0 && take === chunk.rows ? chunk : sliceChunk(chunk, offset, take);
+        part.doublesInto(0, spineRows, scored, 1);
+        encodeChunk(part, plans, fitted, X, filled, cols);
+        filled += take;
+        scored += take;
+        offset += take;
+        if (filled === chunkSize) await flush();
       }
-      const part = offset === 0 && take === chunk.rows ? chunk : sliceChunk(chunk, offset, take);
-      part.doublesInto(0, spineRows, scored, 1);
-      encodeChunk(part, plans, fitted, X, filled, cols);
-      filled += take;
-      scored += take;
-      offset += take;
-      if (filled === chunkSize) await flush();
     }
+    await flush();
+    await settle();
+  } finally {
+    await inFlight; // never leave a call writing into these arrays after an error
   }
-  await flush();
-  await inFlight;
   return {
     rows: scored,
     spineRows: spineRows.subarray(0, scored),
