@@ -185,6 +185,13 @@ describe('metadata database', () => {
         )
       ).rows[0]!.n;
     expect(await count()).toBe(2);
+    // Changing a referenced deployment's id is refused, as the foreign key's NO ACTION did.
+    await expect(
+      handle.db
+        .update(t.deployments)
+        .set({ id: deployment!.id + 1_000_000_000 })
+        .where(eq(t.deployments.id, deployment!.id)),
+    ).rejects.toMatchObject({ cause: { code: '23503' } });
     await handle.db.delete(t.deployments).where(eq(t.deployments.id, deployment!.id));
     expect(await count()).toBe(0);
   });

@@ -144,7 +144,10 @@ export const apiKeys = pgTable(
  * `deployment_id` references `deployments` through statement-level triggers (migration
  * 0017_predictions_statement_reference) instead of a foreign key: the same refusal and cascade, but
  * checked once per statement. A foreign key checks each of a batch's million rows one by one, which
- * was 3 of the 5 seconds of a 1M-row insert.
+ * was 3 of the 5 seconds of a 1M-row insert. Migration 0018 adds the TRUNCATE cascade and refuses
+ * an UPDATE of a referenced id. The cascade assumes READ COMMITTED (the platform's level): a
+ * deleter in REPEATABLE READ would not see rows inserted concurrently after its snapshot.
+ * `drizzle-kit push` does not create these triggers; use the migrations.
  */
 export const predictions = pgTable(
   'predictions',
