@@ -105,4 +105,16 @@ describe('prediction log', () => {
     expect(deleted).toBeGreaterThanOrEqual(2);
     expect((await logged()).map((r) => r.request_id)).toEqual(['r102', 'r103', 'r104']);
   });
+
+  it('counts an entry that cannot be serialized as dropped and writes the others', async () => {
+    const writer = new PredictionLogWriter(database.pool, { flushMs: 60_000 });
+    writer.log(entry(200));
+    writer.log({ ...entry(201), features: { big: 1n } as unknown as Record<string, number> });
+    writer.log(entry(202));
+    await writer.close();
+    expect(writer.written).toBe(2);
+    expect(writer.dropped).toBe(1);
+    expect((await logged()).map((r) => r.request_id)).toEqual(expect.arrayContaining(['r200', 'r202']));
+    expect((await logged()).map((r) => r.request_id)).not.toContain('r201');
+  });
 });

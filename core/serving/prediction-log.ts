@@ -111,9 +111,12 @@ export class PredictionLogWriter {
     if (this.pending.length === 0) return;
     const entries = this.pending;
     this.pending = [];
-    for (const entry of entries)
-      this.buffer.push(
-        JSON.stringify({
+    for (const entry of entries) {
+      // An entry JSON cannot hold (a BigInt, a cycle, an invalid date) is counted as dropped:
+      // throwing here, outside any request, would end the process.
+      let row: string;
+      try {
+        row = JSON.stringify({
           deployment: entry.deployment,
           deployment_version: entry.deploymentVersion,
           variant: entry.variant,
@@ -125,8 +128,16 @@ export class PredictionLogWriter {
           prediction: entry.prediction ?? null,
           latency_ms: entry.latencyMs,
           event_time: entry.eventTime?.toISOString() ?? null,
-        }),
-      );
+        });
+      } catch (error) {
+        process.stderr.write(
+          `prediction log: dropped an entry of ${entry.deployment} that cannot be serialized: ${(error as Error).message}\n`,
+        );
+        this.count('dropped', 1);
+        continue;
+      }
+      this.buffer.push(row);
+    }
     const max = this.options.maxBuffer ?? 100_000;
     if (this.buffer.length > max) {
       const overflow = this.buffer.splice(0, this.buffer.length - max);
