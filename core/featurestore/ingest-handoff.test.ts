@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,5 +67,19 @@ describe('staged-batch handoff between steps of one process', () => {
     expect(await takeStaged(store, 'many/0')).toBeUndefined();
     expect(await takeStaged(store, 'many/1')).toBeUndefined();
     expect(await takeStaged(store, 'many/9')).toBeDefined();
+  });
+
+  it('removes files left by a process that died, and keeps those of live processes', async () => {
+    const kept = path.join(dir, 'sweep');
+    fs.mkdirSync(kept, { recursive: true });
+    const child = spawnSync(process.execPath, ['-e', '0']);
+    const dead = path.join(kept, `handoff-${child.pid}-1-x`);
+    const live = path.join(kept, `handoff-${process.ppid}-1-y`);
+    fs.writeFileSync(dead, 'left by a killed worker');
+    fs.writeFileSync(live, 'another worker is waiting on this');
+    const { store, put } = fakeStore('s3://sweep');
+    await keepStaged(store, put('run/9/raw.parquet', 'e9'), file('nine'), kept);
+    expect(fs.existsSync(dead)).toBe(false);
+    expect(fs.existsSync(live)).toBe(true);
   });
 });

@@ -25,6 +25,33 @@ const kept = new Map<string, Kept>();
 
 const slot = (store: ObjectStore, key: string) => `${store.location}\n${key}`;
 
+/** Folders this process has already swept of files left by processes that died. */
+const swept = new Set<string>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes kept files of processes that no longer run (a worker killed with files waiting never
+ * removes them itself), once per folder and process. Files of live processes stay: several
+ * workers may share one scratch folder.
+ */
+async function sweepDeadProcesses(dir: string): Promise<void> {
+  if (swept.has(dir)) return;
+  swept.add(dir);
+  for (const name of await fs.promises.readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(/^handoff-(\d+)-/.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !alive(pid))
+      await fs.promises.rm(path.join(dir, name), { force: true });
+  }
+}
+
 /**
  * Moves `file` (the bytes just uploaded as `uploaded`) into `dir` for {@link takeStaged}. Without an
  * entity tag to check it against later, the file is removed instead.
@@ -40,6 +67,7 @@ export async function keepStaged(
     return;
   }
   await fs.promises.mkdir(dir, { recursive: true });
+  await sweepDeadProcesses(dir);
   const target = path.join(
     dir,
     `handoff-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`,
