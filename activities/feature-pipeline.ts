@@ -125,6 +125,19 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
     const lookback = run.pipeline.lookbackSeconds * 1000;
     return { extractWindow: { start: new Date(window.start.getTime() - lookback), end: window.end } };
   };
+  const stagedKeyOf = (run: FeatureRunRef) => `${run.stagingPrefix}/staged.parquet`;
+  // What extract+transform and the older transform-only step share: where and how the batch is staged.
+  const stagingOf = (run: FeatureRunRef, outKey: string) => {
+    const window = windowOf(run);
+    return {
+      featureGroup: groupOf(run),
+      ...(run.pipeline.transformation ? { transformation: run.pipeline.transformation } : {}),
+      ...(window ? { window } : {}),
+      outKey,
+      label: `pipeline ${run.pipeline.name} (${sourceLabel(run.pipeline.source)})`,
+      operation: run.pipeline.operation,
+    };
+  };
   return {
     startFeatureRun: (input) =>
       activityBoundary(async () => {
@@ -200,20 +213,10 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
 
     extractTransformFeatures: (run) =>
       activityBoundary(async () => {
-        const window = windowOf(run);
-        const stagedKey = `${run.stagingPrefix}/staged.parquet`;
+        const stagedKey = stagedKeyOf(run);
         const { rowsExtracted, rows, contentHash } = await extractTransformToStaging(
           deps,
-          {
-            source: run.pipeline.source,
-            ...extractWindowOf(run),
-            featureGroup: groupOf(run),
-            ...(run.pipeline.transformation ? { transformation: run.pipeline.transformation } : {}),
-            ...(window ? { window } : {}),
-            outKey: stagedKey,
-            label: `pipeline ${run.pipeline.name} (${sourceLabel(run.pipeline.source)})`,
-            operation: run.pipeline.operation,
-          },
+          { source: run.pipeline.source, ...extractWindowOf(run), ...stagingOf(run, stagedKey) },
           heartbeat,
         );
         return { rowsExtracted, stagedKey, rows, contentHash };
@@ -221,19 +224,10 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
 
     transformFeatures: (run, rawKey) =>
       activityBoundary(async () => {
-        const stagedKey = `${run.stagingPrefix}/staged.parquet`;
-        const window = windowOf(run);
+        const stagedKey = stagedKeyOf(run);
         const { rows, contentHash } = await transformToStaging(
           deps,
-          {
-            rawKey,
-            featureGroup: groupOf(run),
-            ...(run.pipeline.transformation ? { transformation: run.pipeline.transformation } : {}),
-            ...(window ? { window } : {}),
-            outKey: stagedKey,
-            label: `pipeline ${run.pipeline.name} (${sourceLabel(run.pipeline.source)})`,
-            operation: run.pipeline.operation,
-          },
+          { rawKey, ...stagingOf(run, stagedKey) },
           heartbeat,
         );
         return { stagedKey, rows, contentHash };

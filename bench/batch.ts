@@ -13,6 +13,7 @@ import { getModelVersion } from '../core/registry';
 import { getDeployment, runBatchInference } from '../core/serving';
 import { cpuProfileArgument, profiled } from './support/cpu-profile';
 import { lineChartSvg } from './support/plot';
+import { rssSampler } from './support/peak-rss';
 import { buildScenario } from './support/scenario';
 
 const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -43,14 +44,13 @@ async function measure(entities: number, spineRows: number): Promise<BatchFigure
   const binding = deployment.current.bindings[0]!;
   // Warm the cache once so both sides read local Parquet.
   await runBatchInference(scenario.deps, { deployment: scenario.deployment, window, sinks: ['s3'], threads });
-  let peakRss = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+  const stopSampling = rssSampler();
   const t0 = performance.now();
   const result = await profiled(cpuProfile, () =>
     runBatchInference(scenario.deps, { deployment: scenario.deployment, window, threads }),
   );
   const platformSeconds = (performance.now() - t0) / 1000;
-  clearInterval(sampler);
+  const peakRss = stopSampling();
   const t2 = performance.now();
   await runBatchInference(scenario.deps, { deployment: scenario.deployment, window, sinks: ['s3'], threads });
   const s3OnlySeconds = (performance.now() - t2) / 1000;

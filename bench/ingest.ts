@@ -28,6 +28,7 @@ import type { FeaturePipelineResult } from '../workflows';
 import { installTemporalLogging } from '../workers/logging';
 import { createLogger } from '../core/log';
 import { createPlatformWorker } from '../workers/worker-factory';
+import { rssSampler } from './support/peak-rss';
 import { lineChartSvg } from './support/plot';
 
 const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -42,16 +43,6 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 1))
 const FEATURES = Array.from({ length: 10 }, (_, i) => `f${i}`);
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
-
-/** Samples the process's RSS until stopped; returns the peak seen. */
-function rssSampler(): () => number {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  return () => {
-    clearInterval(timer);
-    return Math.max(peak, process.memoryUsage().rss);
-  };
-}
 
 /** One size's measurement. */
 interface Measured {

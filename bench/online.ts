@@ -13,6 +13,7 @@ import { loadConfig } from '../core/config';
 import { openDatabase } from '../core/db';
 import { withDuck } from '../core/duckdb';
 import { lineChartSvg } from './support/plot';
+import { rssSampler } from './support/peak-rss';
 import {
   createFeatureView,
   OnDemandRegistry,
@@ -167,14 +168,13 @@ async function main(): Promise<void> {
       await raw(keysFor(i, n));
       await prepared(keysFor(i, n));
     }
-    let peakRss = process.memoryUsage().rss;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+    const stopSampling = rssSampler();
     const [platform = [], base = [], best = []] = await paced(rate, duration, [
       (i) => ours(i, n),
       (i) => raw(keysFor(i, n)),
       (i) => prepared(keysFor(i, n)),
     ]);
-    clearInterval(sampler);
+    const peakRss = stopSampling();
     const figure = (sorted: readonly number[]) => ({
       p50: percentile(sorted, 0.5),
       p99: percentile(sorted, 0.99),

@@ -24,6 +24,7 @@ import { PostgresOnlineStore } from '../core/featurestore';
 import { lineChartSvg } from './support/plot';
 import { measureCpu, type CpuUse } from './support/stream-cpu';
 import { buildScenario } from './support/scenario';
+import { rssSampler } from './support/peak-rss';
 
 const flag = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -158,8 +159,7 @@ async function main(): Promise<void> {
     const floorCpu = process.cpuUsage();
     const floorLatencies = await openLoop(rate, seconds * 1000, floor);
     const floorUsed = process.cpuUsage(floorCpu);
-    let peakRss = process.memoryUsage().rss;
-    const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+    const stopSampling = rssSampler();
     const profiler = cpuProf && rate === profiled ? new Session() : undefined;
     if (profiler) {
       profiler.connect();
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
     delay.disable();
     const used = process.cpuUsage(cpu);
     const cpuUse = machine();
-    clearInterval(sampler);
+    const peakRss = stopSampling();
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
       fs.writeFileSync(cpuProf!, JSON.stringify(profile));
