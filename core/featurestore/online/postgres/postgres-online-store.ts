@@ -227,8 +227,10 @@ export class PostgresOnlineStore implements OnlineStore {
         const updates = cols
           .filter((c) => !spec.primaryKey.map(quoteIdent).includes(c))
           .map((c) => `${c} = EXCLUDED.${c}`);
+        // In primary-key order, the inserts walk the key index in order instead of at random
+        // (250k rows, measured alone: 0–10 % less time into fresh keys, 15–20 % for a re-upsert).
         const applied = await client.query(
-          `INSERT INTO ${this.table(spec)} AS t (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM _fti_staging
+          `INSERT INTO ${this.table(spec)} AS t (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM _fti_staging ORDER BY ${pkCols}
            ON CONFLICT (${pkCols}) DO UPDATE SET ${updates.join(', ')}, "_fti_written_at" = now()
            WHERE t.${et} <= EXCLUDED.${et}`,
         );
