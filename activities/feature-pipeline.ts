@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import {
+  BatchRefused,
   commitStaged,
+  extractToCommit,
   computeCommitStatistics,
   dropStaged,
   extractToStaging,
@@ -17,10 +19,13 @@ import {
   writeCommitOnline,
   type FeaturePipelineSpec,
   type IngestionDeps,
+  type CommitOutcome,
   type NormalizedFeaturePipelineSpec,
+  type ValidationOutcome,
 } from '../core/featurestore';
 import { ValidationError } from '../core/errors';
 import { activityBoundary } from './failures';
+import { withKeepAlive } from './keep-alive';
 import { heartbeat, recordRunFinish, recordRunStart } from './pipeline-runs';
 
 /** A window as carried across Temporal: ISO-8601 strings. */
@@ -61,6 +66,19 @@ export interface FeaturePipelineActivities {
   extractTransformFeatures(
     run: FeatureRunRef,
   ): Promise<{ rowsExtracted: number; stagedKey: string; rows: number; contentHash: string }>;
+  /**
+   * Extract → transform → validate → commit in one step, with no staged batch in between: what
+   * extractTransformFeatures, validateFeatures and commitFeatures do one after the other. Fails
+   * non-retryably (type `ValidationFailed`, nothing written) when the strict policy refuses the
+   * batch; a retry keeps one validation report and reuses a commit an earlier attempt completed.
+   */
+  ingestFeatures(run: FeatureRunRef): Promise<{
+    rowsExtracted: number;
+    rows: number;
+    contentHash: string;
+    validation: { reportId: number | null; summary: string };
+    commit: CommitRef;
+  }>;
   transformFeatures(
     run: FeatureRunRef,
     rawKey: string,
@@ -126,18 +144,81 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
     return { extractWindow: { start: new Date(window.start.getTime() - lookback), end: window.end } };
   };
   const stagedKeyOf = (run: FeatureRunRef) => `${run.stagingPrefix}/staged.parquet`;
-  // What extract+transform and the older transform-only step share: where and how the batch is staged.
-  const stagingOf = (run: FeatureRunRef, outKey: string) => {
+  // What every step that transforms the batch shares: the group, transformation, window and label.
+  const transformInputOf = (run: FeatureRunRef) => {
     const window = windowOf(run);
     return {
       featureGroup: groupOf(run),
       ...(run.pipeline.transformation ? { transformation: run.pipeline.transformation } : {}),
       ...(window ? { window } : {}),
-      outKey,
       label: `pipeline ${run.pipeline.name} (${sourceLabel(run.pipeline.source)})`,
       operation: run.pipeline.operation,
     };
   };
+  // ... and, for the steps that stage it, where.
+  const stagingOf = (run: FeatureRunRef, outKey: string) => ({ ...transformInputOf(run), outKey });
+  // How this run commits: one commit per window key; a re-run replaces the window's rows (upsert
+  // plus tombstones for keys no longer there).
+  const commitInputOf = (run: FeatureRunRef) => {
+    const window = windowOf(run);
+    return {
+      operation: run.supersedes !== undefined ? ('upsert' as const) : run.pipeline.operation,
+      ...(run.supersedes !== undefined ? { supersedes: run.supersedes } : {}),
+      idempotencyKey: run.idempotencyKey,
+      ...(window ? { window } : {}),
+      pipelineRunId: run.runId,
+    };
+  };
+  const commitRefOf = async (
+    run: FeatureRunRef,
+    { commit, reused, sourceChanged }: CommitOutcome,
+    contentHash: string | undefined,
+  ): Promise<CommitRef> => {
+    const window = windowOf(run);
+    if (reused && window) {
+      // The window may have been re-run since: what this run reuses is the window's latest commit.
+      const group = await getFeatureGroup(
+        deps.db,
+        run.pipeline.featureGroup.name,
+        run.pipeline.featureGroup.version,
+      );
+      const [latest] = await windowCommits(deps.db, {
+        featureGroupId: group.id,
+        pipeline: run.pipeline.name,
+        window,
+      });
+      if (latest && latest.id !== commit.id) {
+        return {
+          commitId: latest.id,
+          instant: latest.instant,
+          reused: true,
+          sourceChanged: sameOrNull(latest.contentHash, contentHash),
+          supersedesCommitId: latest.supersedesCommitId,
+          rowsInserted: latest.rowsInserted,
+          rowsUpdated: latest.rowsUpdated,
+          rowsDeleted: latest.rowsDeleted,
+        };
+      }
+    }
+    return {
+      commitId: commit.id,
+      instant: commit.instant,
+      reused,
+      sourceChanged,
+      supersedesCommitId: commit.supersedesCommitId,
+      rowsInserted: commit.rowsInserted,
+      rowsUpdated: commit.rowsUpdated,
+      rowsDeleted: commit.rowsDeleted,
+    };
+  };
+  // The strict policy refused the batch: not retryable, and the run fails with nothing written.
+  const refusal = (run: FeatureRunRef, outcome: ValidationOutcome) =>
+    ApplicationFailure.create({
+      message: `validation failed under the strict policy, nothing was written: ${outcome.summary}. See validation report ${outcome.reportId} (fti fg reports ${run.pipeline.featureGroup.name}).`,
+      type: 'ValidationFailed',
+      nonRetryable: true,
+      details: [{ reportId: outcome.reportId }],
+    });
   return {
     startFeatureRun: (input) =>
       activityBoundary(async () => {
@@ -243,72 +324,56 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
           // Attempt-independent: the same window and the same rows keep one report however often retried.
           idempotencyKey: contentHash ? `${run.idempotencyKey}@${contentHash}` : run.idempotencyKey,
         });
-        if (result.blocked) {
-          throw ApplicationFailure.create({
-            message: `validation failed under the strict policy, nothing was written: ${result.summary}. See validation report ${result.reportId} (fti fg reports ${run.pipeline.featureGroup.name}).`,
-            type: 'ValidationFailed',
-            nonRetryable: true,
-            details: [{ reportId: result.reportId }],
-          });
-        }
+        if (result.blocked) throw refusal(run, result);
         return { reportId: result.reportId, summary: result.summary };
+      }),
+
+    ingestFeatures: (run) =>
+      activityBoundary(async () => {
+        const { extractWindow } = extractWindowOf(run);
+        try {
+          // One step from source to commit: some of its phases (conform, validate) report nothing
+          // for a while, so it heartbeats on a timer too.
+          const out = await withKeepAlive((progress) =>
+            extractToCommit(
+              deps,
+              {
+                source: run.pipeline.source,
+                ...(extractWindow ? { extractWindow } : {}),
+                ...transformInputOf(run),
+                policy: run.pipeline.validation,
+                commit: commitInputOf(run),
+              },
+              progress,
+            ),
+          );
+          return {
+            rowsExtracted: out.rowsExtracted,
+            rows: out.rows,
+            contentHash: out.contentHash,
+            validation: { reportId: out.validation.reportId, summary: out.validation.summary },
+            commit: await commitRefOf(run, out.commit, out.contentHash),
+          };
+        } catch (error) {
+          if (error instanceof BatchRefused) throw refusal(run, error.outcome);
+          throw error;
+        }
       }),
 
     commitFeatures: (run, stagedKey, reportId, contentHash) =>
       activityBoundary(async () => {
-        const window = windowOf(run);
-        const { commit, reused, sourceChanged } = await commitStaged(
+        const outcome = await commitStaged(
           deps,
           {
             stagedKey,
             featureGroup: groupOf(run),
-            // A re-run replaces the window's rows: upsert plus tombstones for keys no longer there.
-            operation: run.supersedes !== undefined ? 'upsert' : run.pipeline.operation,
+            ...commitInputOf(run),
             ...(contentHash ? { contentHash } : {}),
-            ...(run.supersedes !== undefined ? { supersedes: run.supersedes } : {}),
-            idempotencyKey: run.idempotencyKey,
-            ...(window ? { window } : {}),
             reportId,
-            pipelineRunId: run.runId,
           },
           heartbeat,
         );
-        if (reused && window) {
-          // The window may have been re-run since: what this run reuses is the window's latest commit.
-          const [latest] = await windowCommits(deps.db, {
-            featureGroupId: (
-              await getFeatureGroup(
-                deps.db,
-                run.pipeline.featureGroup.name,
-                run.pipeline.featureGroup.version,
-              )
-            ).id,
-            pipeline: run.pipeline.name,
-            window,
-          });
-          if (latest && latest.id !== commit.id) {
-            return {
-              commitId: latest.id,
-              instant: latest.instant,
-              reused: true,
-              sourceChanged: sameOrNull(latest.contentHash, contentHash),
-              supersedesCommitId: latest.supersedesCommitId,
-              rowsInserted: latest.rowsInserted,
-              rowsUpdated: latest.rowsUpdated,
-              rowsDeleted: latest.rowsDeleted,
-            };
-          }
-        }
-        return {
-          commitId: commit.id,
-          instant: commit.instant,
-          reused,
-          sourceChanged,
-          supersedesCommitId: commit.supersedesCommitId,
-          rowsInserted: commit.rowsInserted,
-          rowsUpdated: commit.rowsUpdated,
-          rowsDeleted: commit.rowsDeleted,
-        };
+        return commitRefOf(run, outcome, contentHash);
       }),
 
     writeFeaturesOnline: (run, commitId) =>

@@ -96,6 +96,8 @@ const bookkeeping = proxyLocalActivities<FeaturePipelineActivities>({
 const LOCAL_BOOKKEEPING = 'feature-run-bookkeeping-local';
 /** Runs recorded before extract and transform became one step replay them as two. */
 const FUSED_EXTRACT_TRANSFORM = 'feature-extract-transform-fused';
+/** Runs recorded before extract, transform, validate and commit became one step replay them as steps. */
+const FUSED_INGEST = 'feature-ingest-fused';
 /** Runs recorded before the post-commit steps ran side by side replay them one after the other. */
 const POST_COMMIT_PARALLEL = 'feature-post-commit-parallel';
 
@@ -115,8 +117,9 @@ const postCommit = proxyActivities<FeaturePipelineActivities>({
 });
 
 /**
- * Feature pipeline (queue `fti-features`): extract → transform → validate → write offline commit →
- * write online → compute statistics. Steps exchange S3 keys and ids only. Re-running a window (retry,
+ * Feature pipeline (queue `fti-features`): extract → transform → validate → write offline commit (one
+ * step, `ingestFeatures`) → write online and compute statistics (side by side). Steps exchange ids
+ * only. Re-running a window (retry,
  * backfill, schedule catch-up) finds that window's single commit instead of writing another, and says
  * so in `notice` (with whether its source changed); `rerun` writes a commit that supersedes it.
  *
@@ -230,8 +233,21 @@ interface Committed {
   commit: CommitRef;
 }
 
-/** Extract → transform → validate → commit: fails with nothing written, or returns the commit. */
+/**
+ * Extract → transform → validate → commit: fails with nothing written, or returns the commit. One
+ * step (`ingestFeatures`) since the batch stopped being staged in the object store between them
+ * (bench/ingest, 1M rows: see docs/performance.md); runs recorded before replay the separate steps.
+ */
 async function upToCommit(run: FeatureRunRef): Promise<Committed> {
+  if (patched(FUSED_INGEST)) {
+    const out = await steps.ingestFeatures(run);
+    return {
+      extracted: { rows: out.rowsExtracted },
+      staged: { rows: out.rows },
+      validation: out.validation,
+      commit: out.commit,
+    };
+  }
   const { extracted, staged } = patched(FUSED_EXTRACT_TRANSFORM)
     ? await extractTransform(run)
     : await extractThenTransform(run);

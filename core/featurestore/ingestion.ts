@@ -194,7 +194,7 @@ export async function extractTransformToStaging(
 }
 
 /** The named transformation, looked up before any data is read (an unknown name fails at once). */
-function transformationOf(deps: IngestionDeps, input: TransformInput) {
+function transformationOf(deps: IngestionDeps, input: Pick<TransformInput, 'transformation'>) {
   return input.transformation ? deps.transformations.get(input.transformation) : undefined;
 }
 
@@ -202,13 +202,30 @@ function transformationOf(deps: IngestionDeps, input: TransformInput) {
 async function stageTransformed(
   deps: IngestionDeps,
   duck: DuckSession,
+  resolved: { group: FeatureGroupRecord; transformation: ReturnType<typeof transformationOf> },
+  input: TransformInput,
+  onProgress?: Progress,
+): Promise<TransformResult> {
+  const prepared = await prepareBatch(deps, duck, resolved, input, onProgress);
+  const bytes = await uploadTable(deps, duck, 'conformed', input.outKey);
+  return { ...prepared, bytes };
+}
+
+/**
+ * Transform, conform and window DuckDB table `raw` of this session into table `conformed` (typed to
+ * the group's schema, with `_fti_row` for input order), and hash it: what staging writes, without
+ * writing it.
+ */
+async function prepareBatch(
+  deps: IngestionDeps,
+  duck: DuckSession,
   {
     group,
     transformation,
   }: { group: FeatureGroupRecord; transformation: ReturnType<typeof transformationOf> },
-  input: TransformInput,
+  input: Omit<TransformInput, 'outKey'>,
   onProgress?: Progress,
-): Promise<TransformResult> {
+): Promise<Omit<TransformResult, 'bytes'>> {
   let current = 'raw';
   if (transformation) {
     onProgress?.(`transforming with ${input.transformation}`);
@@ -230,6 +247,9 @@ async function stageTransformed(
     input.label,
     input.operation === 'delete' ? { missingNullable: 'null' } : {},
   );
+  // Every row is in `conformed` now: the earlier copies would only hold memory while the batch is
+  // validated and committed in the same session (1M rows: about 300 MiB of peak RSS).
+  await dropRelations(duck, ['transformed', 'numbered', 'raw']);
   let kept = rows.rows;
   if (input.window) {
     // Rows read only as look-back context for windowed aggregates are not written.
@@ -245,8 +265,21 @@ async function stageTransformed(
     'conformed',
     group.spec.features.map((f) => f.name),
   );
-  const bytes = await uploadTable(deps, duck, 'conformed', input.outKey);
-  return { rows: kept, bytes, featureGroupId: group.id, contentHash: hash };
+  return { rows: kept, featureGroupId: group.id, contentHash: hash };
+}
+
+/** Drops DuckDB tables or views of this session; a user transformation may have made either. */
+async function dropRelations(duck: DuckSession, names: readonly string[]): Promise<void> {
+  const rows = await duck.all<{ name: string; kind: string }>(
+    `SELECT table_name AS name, table_type AS kind FROM information_schema.tables
+     WHERE table_schema = 'main' AND table_name IN (${names.map((_, i) => `$${i + 1}`).join(', ')})`,
+    [...names],
+  );
+  // In the given order: a view over a table goes before the table.
+  for (const name of names) {
+    const found = rows.find((r) => r.name === name);
+    if (found) await duck.run(`DROP ${found.kind === 'VIEW' ? 'VIEW' : 'TABLE'} ${quoteIdent(name)}`);
+  }
 }
 
 /**
@@ -263,7 +296,7 @@ export async function validateStaged(
     pipelineRunId?: number;
     idempotencyKey?: string;
   },
-): Promise<{ reportId: number | null; report: ValidationReport | null; blocked: boolean; summary: string }> {
+): Promise<ValidationOutcome> {
   const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
   const suite = group.spec.expectations;
   if (!suite || suite.expectations.length === 0)
@@ -274,40 +307,59 @@ export async function validateStaged(
       await duck.run(`CREATE VIEW batch AS SELECT * FROM read_parquet(${sqlPath(local)})`);
       return validateRelation(duck, 'batch', suite, input.policy);
     }, duckOptions(deps));
-    const t = tables.validationReports;
-    const values = {
-      featureGroupId: group.id,
-      success: report.success,
-      ingestionPolicy: input.policy,
-      report,
-      pipelineRunId: input.pipelineRunId ?? null,
-      idempotencyKey: input.idempotencyKey ?? null,
-    };
-    const [row] = input.idempotencyKey
-      ? await deps.db
-          .insert(t)
-          .values(values)
-          .onConflictDoUpdate({
-            target: [t.featureGroupId, t.idempotencyKey],
-            set: {
-              success: values.success,
-              ingestionPolicy: values.ingestionPolicy,
-              report: values.report,
-              pipelineRunId: values.pipelineRunId,
-            },
-          })
-          .returning({ id: t.id })
-      : await deps.db.insert(t).values(values).returning({ id: t.id });
-    const blocked = input.policy === 'strict' && report.meta.has_error_failures;
-    return {
-      reportId: row!.id,
-      report,
-      blocked,
-      summary: report.success ? 'all expectations met' : summarizeFailures(report),
-    };
+    return await storeReport(deps, group, report, input);
   } finally {
     await fs.promises.rm(local, { force: true });
   }
+}
+
+/** What validation decided about a batch, and where its report is stored (null: no expectations). */
+export interface ValidationOutcome {
+  readonly reportId: number | null;
+  readonly report: ValidationReport | null;
+  /** The strict policy refuses the batch: nothing may be written. */
+  readonly blocked: boolean;
+  readonly summary: string;
+}
+
+/** Stores a batch's report; with an `idempotencyKey`, a retry replaces its one report. */
+async function storeReport(
+  deps: IngestionDeps,
+  group: FeatureGroupRecord,
+  report: ValidationReport,
+  input: { policy: IngestionPolicy; pipelineRunId?: number; idempotencyKey?: string },
+): Promise<ValidationOutcome> {
+  const t = tables.validationReports;
+  const values = {
+    featureGroupId: group.id,
+    success: report.success,
+    ingestionPolicy: input.policy,
+    report,
+    pipelineRunId: input.pipelineRunId ?? null,
+    idempotencyKey: input.idempotencyKey ?? null,
+  };
+  const [row] = input.idempotencyKey
+    ? await deps.db
+        .insert(t)
+        .values(values)
+        .onConflictDoUpdate({
+          target: [t.featureGroupId, t.idempotencyKey],
+          set: {
+            success: values.success,
+            ingestionPolicy: values.ingestionPolicy,
+            report: values.report,
+            pipelineRunId: values.pipelineRunId,
+          },
+        })
+        .returning({ id: t.id })
+    : await deps.db.insert(t).values(values).returning({ id: t.id });
+  const blocked = input.policy === 'strict' && report.meta.has_error_failures;
+  return {
+    reportId: row!.id,
+    report,
+    blocked,
+    summary: report.success ? 'all expectations met' : summarizeFailures(report),
+  };
 }
 
 /**
@@ -330,39 +382,144 @@ export async function commitStaged(
     supersedes?: number;
   },
   onProgress?: Progress,
-): Promise<{ commit: CommitInfo; reused: boolean; sourceChanged: boolean | null }> {
+): Promise<CommitOutcome> {
   const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
-  const table = new OfflineTable(deps, group);
   const local = await downloadStaged(deps, input.stagedKey);
   try {
-    const result = await withDuck(async (duck) => {
+    return await withDuck(async (duck) => {
       // A view: the write reads the batch once (collapsing duplicate record keys into its own
       // table), so loading it into a table first was a second copy of every row.
       await duck.run(`CREATE VIEW batch AS SELECT * FROM read_parquet(${sqlPath(local)})`);
-      const options: WriteOptions = {
-        operation: input.operation,
-        idempotencyKey: input.idempotencyKey,
-        ...(input.window ? { window: input.window } : {}),
-        ...(input.pipelineRunId ? { pipelineRunId: input.pipelineRunId } : {}),
-        ...(input.contentHash ? { contentHash: input.contentHash } : {}),
-        ...(input.supersedes !== undefined ? { supersedes: input.supersedes } : {}),
-        ...(onProgress ? { onProgress } : {}),
-      };
-      return table.write(duck, 'batch', options);
+      return commitBatch(deps, duck, group, 'batch', input, onProgress);
     }, duckOptions(deps));
-    if (input.reportId) {
-      await deps.db
-        .update(tables.validationReports)
-        .set({ commitId: result.commit.id })
-        .where(eq(tables.validationReports.id, input.reportId));
-    }
-    // Hashes of different families (a DuckDB upgrade changed hash()) compare as unknown, not changed.
-    const same = sameContent(result.commit.contentHash, input.contentHash);
-    const sourceChanged = !result.reused ? false : same === null ? null : !same;
-    return { ...result, sourceChanged };
   } finally {
     await fs.promises.rm(local, { force: true });
   }
+}
+
+/** How a batch is committed: {@link commitStaged}'s input without the staged key. */
+export interface CommitInput {
+  readonly operation: WriteOperation;
+  readonly idempotencyKey: string;
+  readonly window?: TimeWindow;
+  readonly reportId?: number | null;
+  readonly pipelineRunId?: number;
+  readonly contentHash?: string;
+  readonly supersedes?: number;
+}
+
+/** What a commit step returns: the commit, whether it was reused, and whether the source changed. */
+export interface CommitOutcome {
+  readonly commit: CommitInfo;
+  readonly reused: boolean;
+  readonly sourceChanged: boolean | null;
+}
+
+/** Writes DuckDB relation `batch` (conformed) of this session as one commit and links its report. */
+async function commitBatch(
+  deps: IngestionDeps,
+  duck: DuckSession,
+  group: FeatureGroupRecord,
+  batch: string,
+  input: CommitInput,
+  onProgress?: Progress,
+): Promise<CommitOutcome> {
+  const options: WriteOptions = {
+    operation: input.operation,
+    idempotencyKey: input.idempotencyKey,
+    ...(input.window ? { window: input.window } : {}),
+    ...(input.pipelineRunId ? { pipelineRunId: input.pipelineRunId } : {}),
+    ...(input.contentHash ? { contentHash: input.contentHash } : {}),
+    ...(input.supersedes !== undefined ? { supersedes: input.supersedes } : {}),
+    ...(onProgress ? { onProgress } : {}),
+  };
+  const result = await new OfflineTable(deps, group).write(duck, batch, options);
+  if (input.reportId) {
+    await deps.db
+      .update(tables.validationReports)
+      .set({ commitId: result.commit.id })
+      .where(eq(tables.validationReports.id, input.reportId));
+  }
+  // Hashes of different families (a DuckDB upgrade changed hash()) compare as unknown, not changed.
+  const same = sameContent(result.commit.contentHash, input.contentHash);
+  const sourceChanged = !result.reused ? false : same === null ? null : !same;
+  return { ...result, sourceChanged };
+}
+
+/** A batch the strict policy refused: its report is stored, and nothing was written. */
+export class BatchRefused extends Error {
+  constructor(readonly outcome: ValidationOutcome) {
+    super(`validation failed under the strict policy, nothing was written: ${outcome.summary}`);
+    this.name = 'BatchRefused';
+  }
+}
+
+/**
+ * Extract → transform → validate → commit in one DuckDB session, with no staged batch: the same
+ * checks, rows, content hash, validation report and commit as {@link extractTransformToStaging},
+ * {@link validateStaged} and {@link commitStaged} one after the other, without writing, uploading and
+ * reading back the staged batch (bench/ingest, 1M rows: see docs/performance.md). Throws
+ * {@link BatchRefused} (report stored, nothing written) when the strict policy refuses the batch.
+ * Idempotent as its parts are: a retry keeps one report (keyed by `idempotencyKey@contentHash`) and
+ * reuses the commit of `commit.idempotencyKey` if an earlier attempt completed it.
+ */
+export async function extractToCommit(
+  deps: IngestionDeps,
+  input: Omit<TransformInput, 'outKey'> & {
+    source: SourceSpec;
+    extractWindow?: TimeWindow;
+    policy: IngestionPolicy;
+    commit: Omit<CommitInput, 'reportId' | 'contentHash'>;
+  },
+  onProgress?: Progress,
+): Promise<{
+  rowsExtracted: number;
+  rows: number;
+  contentHash: string;
+  validation: ValidationOutcome;
+  commit: CommitOutcome;
+}> {
+  const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
+  assertWritableGroup(group.spec, 'a feature pipeline');
+  const transformation = transformationOf(deps, input);
+  const source = sourceFromSpec(input.source, deps);
+  return withDuck(async (duck) => {
+    const { rows: rowsExtracted } = await loadSource(deps, duck, source, input.extractWindow, onProgress);
+    const { rows, contentHash: hash } = await prepareBatch(
+      deps,
+      duck,
+      { group, transformation },
+      input,
+      onProgress,
+    );
+    const suite = group.spec.expectations;
+    let validation: ValidationOutcome = {
+      reportId: null,
+      report: null,
+      blocked: false,
+      summary: 'no expectations',
+    };
+    if (suite && suite.expectations.length > 0) {
+      onProgress?.(`validating ${rows} rows`);
+      const report = await validateRelation(duck, 'conformed', suite, input.policy);
+      validation = await storeReport(deps, group, report, {
+        policy: input.policy,
+        ...(input.commit.pipelineRunId ? { pipelineRunId: input.commit.pipelineRunId } : {}),
+        // Attempt-independent: the same window and the same rows keep one report however often retried.
+        idempotencyKey: `${input.commit.idempotencyKey}@${hash}`,
+      });
+      if (validation.blocked) throw new BatchRefused(validation);
+    }
+    const commit = await commitBatch(
+      deps,
+      duck,
+      group,
+      'conformed',
+      { ...input.commit, reportId: validation.reportId, contentHash: hash },
+      onProgress,
+    );
+    return { rowsExtracted, rows, contentHash: hash, validation, commit };
+  }, duckOptions(deps));
 }
 
 /** Step 5 — applies a commit to the online store (upsert-if-newer; deletes fall back to survivors; an overwrite replaces the group's online rows). */

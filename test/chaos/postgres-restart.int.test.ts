@@ -33,6 +33,7 @@ const STEPS = [
   'extractFeatures',
   'transformFeatures',
   'extractTransformFeatures',
+  'ingestFeatures',
   'validateFeatures',
   'commitFeatures',
   'writeFeaturesOnline',

@@ -31,6 +31,7 @@ const STEPS = [
   'extractFeatures',
   'transformFeatures',
   'extractTransformFeatures',
+  'ingestFeatures',
   'validateFeatures',
   'commitFeatures',
   'writeFeaturesOnline',

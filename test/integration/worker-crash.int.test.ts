@@ -76,8 +76,9 @@ describe('features worker killed mid-ingestion', () => {
       ],
     });
 
-    // Kill the worker the moment its commit is in flight: Temporal reports commitFeatures running on
-    // this very process, and the commit row is inflight (files being written, not yet visible).
+    // Kill the worker the moment its commit is in flight: Temporal reports ingestFeatures (extract
+    // through commit) running on this very process, and the commit row is inflight (files being
+    // written, not yet visible).
     const t = tables.featureGroupCommits;
     const killed = workers[0]!;
     const deadline = Date.now() + 90_000;
@@ -88,7 +89,7 @@ describe('features worker killed mid-ingestion', () => {
         .select({ id: t.id })
         .from(t)
         .where(and(eq(t.featureGroupId, fg.id), eq(t.state, 'inflight')));
-      if (running.some((a) => a.activityType === 'commitFeatures') && inflight.length > 0) {
+      if (running.some((a) => a.activityType === 'ingestFeatures') && inflight.length > 0) {
         await killed.kill9();
         hit = true;
       } else {
@@ -101,8 +102,8 @@ describe('features worker killed mid-ingestion', () => {
     expect(replacement.pid).not.toBe(killed.pid);
     await handle.result();
 
-    // The commit step ran twice: first on the killed process, finally on its replacement.
-    const commitStep = (await completedActivities(handle)).find((a) => a.activityType === 'commitFeatures');
+    // The step that commits ran twice: first on the killed process, finally on its replacement.
+    const commitStep = (await completedActivities(handle)).find((a) => a.activityType === 'ingestFeatures');
     expect(commitStep?.attempt).toBeGreaterThanOrEqual(2);
     expect(commitStep?.workerIdentity).toBe(replacement.identity);
 

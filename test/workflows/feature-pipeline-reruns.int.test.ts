@@ -126,9 +126,9 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
     };
     let commits = 0;
     const result = await run({ pipeline, window }, (a) => ({
-      commitFeatures: (...args) => {
+      ingestFeatures: (...args) => {
         commits++;
-        return a.commitFeatures(...args);
+        return a.ingestFeatures(...args);
       },
       computeFeatureStatistics: () => {
         throw ApplicationFailure.nonRetryable('statistics store unavailable (forced by the test)');
@@ -175,9 +175,9 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
     let commits = 0;
     let onlineCalls = 0;
     const result = await run({ pipeline, window }, (a) => ({
-      commitFeatures: (...args) => {
+      ingestFeatures: (...args) => {
         commits++;
-        return a.commitFeatures(...args);
+        return a.ingestFeatures(...args);
       },
       writeFeaturesOnline: (...args) => {
         if (++onlineCalls === 1) throw new Error('online store connection reset (forced by the test)');
@@ -288,7 +288,7 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
     expect(exact.statistics.amount).toMatchObject({ count: 3, min: 10, max: 40, mean: 25 });
   });
 
-  it('a validation step retried, and the window run again, keep one validation report', async () => {
+  it('an ingest step retried after it stored its report and committed, and the window run again, keep one validation report and one commit', async () => {
     const group = await createGroup({}, [
       { type: 'expect_column_values_to_be_between', column: 'amount', max: 15, severity: 'warning' },
     ]);
@@ -298,18 +298,36 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
       featureGroup: { name: group },
       source: { kind: 'csv' as const, path: csv, timeColumn: 'event_time' },
     };
-    let validations = 0;
+    let attempts = 0;
+    let first: Awaited<ReturnType<FeaturePipelineActivities['ingestFeatures']>> | undefined;
     const result = await run({ pipeline, window }, (a) => ({
-      // The first attempt stores its report and then dies before Temporal hears of it: Temporal retries.
-      validateFeatures: async (...args) => {
-        const out = await a.validateFeatures(...args);
-        if (++validations === 1) throw new Error('worker lost after validation (forced by the test)');
+      // The first attempt stores its report and commits, then dies before Temporal hears of it:
+      // Temporal retries the whole step.
+      ingestFeatures: async (...args) => {
+        const out = await a.ingestFeatures(...args);
+        if (++attempts === 1) {
+          first = out;
+          throw new Error('worker lost after validating and committing (forced by the test)');
+        }
         return out;
       },
     }));
-    expect(validations).toBe(2);
+    expect(attempts).toBe(2);
+    expect(first?.commit.reused).toBe(false);
+    // The retry found the first attempt's commit by its key instead of writing another.
+    expect(result.commit).toMatchObject({
+      commitId: first!.commit.commitId,
+      reused: true,
+      sourceChanged: false,
+    });
+    expect(result.rowsWritten).toBe(2);
     await run({ pipeline, window });
     const fg = await getFeatureGroup(database.db, group);
+    const commitRows = await database.db
+      .select()
+      .from(tables.featureGroupCommits)
+      .where(eq(tables.featureGroupCommits.featureGroupId, fg.id));
+    expect(commitRows.map((c) => c.state)).toEqual(['completed']);
     const reports = await database.db
       .select()
       .from(tables.validationReports)

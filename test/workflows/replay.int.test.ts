@@ -21,4 +21,13 @@ describe('workflow replay: histories recorded by earlier code still replay', () 
     const { stdout } = await replay(file);
     expect(stdout).toContain(`replayed ${file}`);
   });
+
+  it('a featurePipeline run recorded before extract, validate and commit became one step replays unchanged', async () => {
+    // Recorded with the code before the fused ingestFeatures step: extractTransformFeatures,
+    // validateFeatures (a suite of one expectation, so a report is stored) and commitFeatures, then
+    // the online write and statistics side by side.
+    const file = 'feature-pipeline-before-fused-ingest.history.bin';
+    const { stdout } = await replay(file);
+    expect(stdout).toContain(`replayed ${file}`);
+  });
 });
