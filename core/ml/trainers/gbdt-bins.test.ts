@@ -1,5 +1,5 @@
 import { seededRandom } from '../random';
-import { binEdges, sortFloat32 } from './gbdt-bins';
+import { binEdges, binOf, binOfPadded, padEdges, sortFloat32 } from './gbdt-bins';
 
 describe('gbdt binning', () => {
   it('radix-sorts float32 values exactly like TypedArray#sort (signed zeros and infinities too)', () => {
@@ -30,5 +30,22 @@ describe('gbdt binning', () => {
     const edges = binEdges(many, 1000, 1, 8)[0]!;
     expect(edges).toHaveLength(6);
     expect(Array.from(edges)).toEqual([...edges].sort((a, b) => a - b));
+  });
+
+  it('bins with padded edges exactly as the binary search does', () => {
+    const random = seededRandom(4);
+    const values = [Number.NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 3.4e38, 0.1, -0.1];
+    for (let i = 0; i < 20_000; i++) values.push((random() - 0.5) * 10 ** Math.floor(random() * 6 - 3));
+    const sorted = Float32Array.from(values.filter((v) => !Number.isNaN(v))).sort();
+    for (const n of [0, 1, 2, 3, 127, 128, 200, 254, 255]) {
+      // Repeated points and +Infinity as a point too (quantiles of data with infinities).
+      const edges = Float32Array.from(
+        { length: n },
+        (_, b) => sorted[Math.floor(((b + 1) * sorted.length) / (n + 1))]!,
+      );
+      if (n === 3) edges[2] = Infinity;
+      const padded = padEdges(edges);
+      for (const v of [...values, ...edges]) expect(binOfPadded(padded, v)).toBe(binOf(edges, v));
+    }
   });
 });
