@@ -1,7 +1,7 @@
 // bench/train: the TypeScript GBDT (100 trees, depth 6, 256 bins) on 100k × 20 synthetic binary rows
 // vs Debian's `xgboost` command-line program (tree_method=hist, same hyperparameters) on the same
 // data in the same run: training seconds and test ROC AUC. Also batch scoring through
-// onnxruntime-node (rows/s). Needs `xgboost` on PATH (`apt-get install xgboost`); no stack needed.
+// onnxruntime-node (rows/s). Needs `xgboost` on PATH (`infra/bench-deps.sh` installs it); no stack needed.
 // Usage: node dist/bench/train.js [rows=100000] [features=20] [--cpu-prof=FILE.cpuprofile]
 //        node dist/bench/train.js --sizes=10000,100000,1000000 [--plot=FILE.svg] [features=20]
 //   sweeps the training rows (one process per size): time and peak RSS of ours and of xgboost per
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   await session.release();
 
   let figure: TrainFigure = { rows, oursSeconds, oursAuc, oursPeakRss, oursCpuSeconds };
-  let xgb = 'xgboost not found on PATH (apt-get install xgboost)';
+  let xgb = 'xgboost not found on PATH (infra/bench-deps.sh installs it, or apt-get install xgboost)';
   let ratio = '';
   try {
     writeCsv(train, path.join(dir, 'train.csv'));
