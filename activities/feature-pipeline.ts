@@ -1,4 +1,5 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import {
   BatchRefused,
   commitStaged,
@@ -345,6 +346,7 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
                 commit: commitInputOf(run),
               },
               progress,
+              throwIfCancelled,
             ),
           );
           return {
@@ -398,6 +400,21 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
         }
       }),
   };
+}
+
+/**
+ * Throws when the run was cancelled (Temporal delivers that with a heartbeat): checked between the
+ * phases of a step, so a run cancelled before its commit never commits.
+ */
+function throwIfCancelled(): void {
+  let signal: AbortSignal;
+  try {
+    signal = Context.current().cancellationSignal;
+  } catch {
+    return; // called outside an activity (tests call the core directly)
+  }
+  if (signal.aborted)
+    throw new CancelledFailure('the run was cancelled before its commit; nothing was written');
 }
 
 /** Names the source in error messages: its kind and, for files, the path (never a database URL). */

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Database } from '../db';
 import { tables } from '../db';
 import { sqlPath, withDuck, type DuckSession } from '../duckdb';
@@ -446,6 +446,57 @@ async function commitBatch(
   return { ...result, sourceChanged };
 }
 
+/**
+ * The completed commit of `input.idempotencyKey` when this same pipeline run wrote it (an earlier
+ * attempt of the step), as {@link extractToCommit} returns it; undefined otherwise. A commit of
+ * another run under the same key (the window run again) is not this: that run reads the source and
+ * says whether it changed.
+ */
+async function ownCommit(
+  deps: IngestionDeps,
+  group: FeatureGroupRecord,
+  input: Pick<CommitInput, 'idempotencyKey' | 'pipelineRunId'>,
+): Promise<Awaited<ReturnType<typeof extractToCommit>> | undefined> {
+  if (input.pipelineRunId === undefined) return undefined;
+  const commit = await new OfflineTable(deps, group).completedByKey(input.idempotencyKey);
+  if (!commit || commit.pipelineRunId !== input.pipelineRunId) return undefined;
+  const t = tables.validationReports;
+  // The attempt stored its report under the window's key and the batch's hash; it may have died
+  // between the commit and linking the report to it.
+  const [stored] = await deps.db
+    .select({ id: t.id, report: t.report, commitId: t.commitId })
+    .from(t)
+    .where(
+      and(
+        eq(t.featureGroupId, group.id),
+        eq(t.idempotencyKey, `${input.idempotencyKey}@${commit.contentHash ?? ''}`),
+      ),
+    )
+    .limit(1);
+  if (stored && stored.commitId === null)
+    await deps.db.update(t).set({ commitId: commit.id }).where(eq(t.id, stored.id));
+  const report = (stored?.report ?? null) as ValidationReport | null;
+  const rows = commit.rowsInserted + commit.rowsUpdated + commit.rowsDeleted;
+  return {
+    // The source rows this commit came from were counted by the lost attempt; the commit's rows stand in.
+    rowsExtracted: rows,
+    rows,
+    contentHash: commit.contentHash ?? '',
+    validation: {
+      reportId: stored?.id ?? null,
+      report,
+      blocked: false,
+      summary: !report
+        ? 'no expectations'
+        : report.success
+          ? 'all expectations met'
+          : summarizeFailures(report),
+    },
+    // Written by this run: not reused, and by definition the source it committed.
+    commit: { commit, reused: false, sourceChanged: false },
+  };
+}
+
 /** A batch the strict policy refused: its report is stored, and nothing was written. */
 export class BatchRefused extends Error {
   constructor(readonly outcome: ValidationOutcome) {
@@ -472,6 +523,8 @@ export async function extractToCommit(
     commit: Omit<CommitInput, 'reportId' | 'contentHash'>;
   },
   onProgress?: Progress,
+  /** Called between phases: throws to stop before the next one (a cancelled run never commits). */
+  checkpoint: () => void = () => undefined,
 ): Promise<{
   rowsExtracted: number;
   rows: number;
@@ -481,10 +534,17 @@ export async function extractToCommit(
 }> {
   const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
   assertWritableGroup(group.spec, 'a feature pipeline');
+  // A retry of the same run whose earlier attempt completed the commit (and then lost its answer)
+  // returns that commit as it was written: reading the source again could see rows that arrived
+  // since, and report, refuse or hash a batch that is not the one committed.
+  const own = await ownCommit(deps, group, input.commit);
+  if (own) return own;
   const transformation = transformationOf(deps, input);
   const source = sourceFromSpec(input.source, deps);
   return withDuck(async (duck) => {
     const { rows: rowsExtracted } = await loadSource(deps, duck, source, input.extractWindow, onProgress);
+    checkpoint();
+    onProgress?.(`conforming ${rowsExtracted} rows`);
     const { rows, contentHash: hash } = await prepareBatch(
       deps,
       duck,
@@ -493,6 +553,7 @@ export async function extractToCommit(
       onProgress,
     );
     const suite = group.spec.expectations;
+    checkpoint();
     let validation: ValidationOutcome = {
       reportId: null,
       report: null,
@@ -510,6 +571,7 @@ export async function extractToCommit(
       });
       if (validation.blocked) throw new BatchRefused(validation);
     }
+    checkpoint();
     const commit = await commitBatch(
       deps,
       duck,

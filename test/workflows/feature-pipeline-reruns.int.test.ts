@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { and, desc, eq } from 'drizzle-orm';
@@ -23,6 +24,8 @@ import { uniqueName } from '../support/ids';
 import { testIngestionDeps, writeCsv } from '../support/ingestion';
 import { testObjectStore } from '../support/stores';
 import { connectTestTemporal, type TemporalTestContext } from '../support/temporal';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Found-4/6/8 through the real Temporal server, PostgreSQL and S3: nothing after the commit fails a
 // run, a re-run of a window says what it reused or supersedes it, validation reports stay single.
@@ -288,11 +291,73 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
     expect(exact.statistics.amount).toMatchObject({ count: 3, min: 10, max: 40, mean: 25 });
   });
 
-  it('an ingest step retried after it stored its report and committed, and the window run again, keep one validation report and one commit', async () => {
+  it('a run cancelled before its commit writes nothing: the ingest step stops at its next phase', async () => {
+    const group = await createGroup();
+    const csv = writeCsv(header, ['c1,2026-03-01T01:00:00Z,10']);
+    const pipeline = {
+      name: uniqueName('cancelled'),
+      featureGroup: { name: group },
+      source: { kind: 'csv' as const, path: csv, timeColumn: 'event_time' },
+    };
+    const base = activitiesFor(taskQueue, {
+      db: database.db,
+      store,
+      ingestion: deps,
+    }) as unknown as FeaturePipelineActivities;
+    let step: Promise<unknown> | undefined;
+    let cancelSeen = false;
+    const worker = await Worker.create({
+      connection: temporal.nativeConnection,
+      namespace: temporal.namespace,
+      taskQueue,
+      workflowBundle,
+      maxHeartbeatThrottleInterval: '200 milliseconds',
+      activities: {
+        ...base,
+        // Holds the step until Temporal delivers the cancellation (with a heartbeat), then runs it.
+        ingestFeatures: (run: Parameters<FeaturePipelineActivities['ingestFeatures']>[0]) => {
+          step = (async () => {
+            const context = Context.current();
+            const deadline = Date.now() + 30_000;
+            while (!context.cancellationSignal.aborted && Date.now() < deadline) {
+              context.heartbeat('waiting for the cancellation');
+              await sleep(50);
+            }
+            cancelSeen = context.cancellationSignal.aborted;
+            return base.ingestFeatures(run);
+          })();
+          return step;
+        },
+      },
+    });
+    await worker.runUntil(async () => {
+      const handle = await temporal.client.workflow.start('featurePipeline', {
+        taskQueue,
+        workflowId: uniqueName('fp-cancel'),
+        args: [{ pipeline, window }],
+      });
+      while (!step) await sleep(20);
+      await handle.cancel();
+      await expect(handle.result()).rejects.toThrow();
+      await step.catch(() => undefined);
+    });
+    expect(cancelSeen).toBe(true);
+    await expect(step).rejects.toThrow(/cancelled before its commit; nothing was written/);
+    const fg = await getFeatureGroup(database.db, group);
+    const commits = await database.db
+      .select()
+      .from(tables.featureGroupCommits)
+      .where(eq(tables.featureGroupCommits.featureGroupId, fg.id));
+    expect(commits).toEqual([]);
+    expect(await deps.online.count(fg.spec)).toBe(0);
+  });
+
+  it('an ingest step retried after it committed returns its own commit even though the source changed in between, and the window run again keeps one validation report and one commit', async () => {
     const group = await createGroup({}, [
       { type: 'expect_column_values_to_be_between', column: 'amount', max: 15, severity: 'warning' },
     ]);
-    const csv = writeCsv(header, ['c1,2026-03-01T01:00:00Z,10', 'c2,2026-03-01T02:00:00Z,20']);
+    const rows = ['c1,2026-03-01T01:00:00Z,10', 'c2,2026-03-01T02:00:00Z,20'];
+    const csv = writeCsv(header, rows);
     const pipeline = {
       name: uniqueName('reports'),
       featureGroup: { name: group },
@@ -301,26 +366,34 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
     let attempts = 0;
     let first: Awaited<ReturnType<FeaturePipelineActivities['ingestFeatures']>> | undefined;
     const result = await run({ pipeline, window }, (a) => ({
-      // The first attempt stores its report and commits, then dies before Temporal hears of it:
-      // Temporal retries the whole step.
+      // The first attempt stores its report and commits, then dies before Temporal hears of it, and a
+      // late row lands in the source: Temporal retries the whole step.
       ingestFeatures: async (...args) => {
         const out = await a.ingestFeatures(...args);
         if (++attempts === 1) {
           first = out;
+          fs.appendFileSync(csv, 'c3,2026-03-01T03:00:00Z,30\n');
           throw new Error('worker lost after validating and committing (forced by the test)');
         }
         return out;
       },
     }));
     expect(attempts).toBe(2);
-    expect(first?.commit.reused).toBe(false);
-    // The retry found the first attempt's commit by its key instead of writing another.
+    expect(first?.commit).toMatchObject({ reused: false, rowsInserted: 2 });
+    // The retry returned the commit its first attempt wrote, as written: the late row is not in it,
+    // and the run does not call its own commit reused or its source changed.
     expect(result.commit).toMatchObject({
       commitId: first!.commit.commitId,
-      reused: true,
+      reused: false,
       sourceChanged: false,
+      rowsInserted: 2,
     });
-    expect(result.rowsWritten).toBe(2);
+    expect(result).toMatchObject({ rowsWritten: 2, notice: null, validation: first!.validation.summary });
+    expect(await snapshot(group)).toEqual([
+      { card_id: 'c1', amount: 10 },
+      { card_id: 'c2', amount: 20 },
+    ]);
+    fs.writeFileSync(csv, `${header}\n${rows.join('\n')}\n`); // the source as committed, for the run below
     await run({ pipeline, window });
     const fg = await getFeatureGroup(database.db, group);
     const commitRows = await database.db

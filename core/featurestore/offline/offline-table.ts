@@ -136,6 +136,12 @@ export class OfflineTable {
     }
   }
 
+  /** The completed commit written under `idempotencyKey`, if there is one. */
+  async completedByKey(idempotencyKey: string): Promise<CommitInfo | undefined> {
+    const found = await this.log.findByKey(idempotencyKey);
+    return found?.state === 'completed' ? found : undefined;
+  }
+
   /**
    * Writes DuckDB table `batch` (conformed: every column typed, plus `_fti_row` for input order) as one
    * commit. Duplicates within the batch collapse to the last one in input order. `insert` adds only
