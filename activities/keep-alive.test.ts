@@ -43,3 +43,24 @@ describe('withKeepAlive', () => {
     expect(beats).toHaveLength(2);
   });
 });
+
+describe('withKeepAlive and a hung step', () => {
+  it('stops beating after the silent limit without progress, so the heartbeat timeout can fire', async () => {
+    const beats: string[] = [];
+    let clock = 0;
+    await withKeepAlive(
+      async (progress) => {
+        progress('committing');
+        await until(() => beats.length >= 3); // timer beats while within the limit
+        clock = 1_000; // past the limit: no progress for too long
+        const before = beats.length;
+        await sleep(60); // several timer periods
+        expect(beats.length).toBe(before);
+        progress('uploading'); // progress resumes the beats
+        await until(() => beats.length >= before + 3);
+      },
+      { everyMs: 10, silentLimitMs: 500, beat: (m) => beats.push(m), now: () => clock },
+    );
+    expect(beats.at(-1)).toBe('uploading');
+  });
+});
