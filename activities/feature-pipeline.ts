@@ -10,6 +10,7 @@ import {
   extractTransformToStaging,
   parseFeaturePipelineSpec,
   parseWindow,
+  reportKey,
   planRerun,
   sameContent,
   getFeatureGroup,
@@ -322,8 +323,7 @@ export function createFeaturePipelineActivities(deps: IngestionDeps): FeaturePip
           featureGroup: groupOf(run),
           policy: run.pipeline.validation,
           pipelineRunId: run.runId,
-          // Attempt-independent: the same window and the same rows keep one report however often retried.
-          idempotencyKey: contentHash ? `${run.idempotencyKey}@${contentHash}` : run.idempotencyKey,
+          idempotencyKey: reportKey(run.idempotencyKey, contentHash),
         });
         if (result.blocked) throw refusal(run, result);
         return { reportId: result.reportId, summary: result.summary };

@@ -299,8 +299,7 @@ export async function validateStaged(
 ): Promise<ValidationOutcome> {
   const group = await getFeatureGroup(deps.db, input.featureGroup.name, input.featureGroup.version);
   const suite = group.spec.expectations;
-  if (!suite || suite.expectations.length === 0)
-    return { reportId: null, report: null, blocked: false, summary: 'no expectations' };
+  if (!suite || suite.expectations.length === 0) return NO_EXPECTATIONS;
   const local = await downloadStaged(deps, input.stagedKey);
   try {
     const report = await withDuck(async (duck) => {
@@ -320,6 +319,27 @@ export interface ValidationOutcome {
   /** The strict policy refuses the batch: nothing may be written. */
   readonly blocked: boolean;
   readonly summary: string;
+}
+
+/** The outcome for a group with no expectations: nothing stored, nothing refused. */
+const NO_EXPECTATIONS: ValidationOutcome = {
+  reportId: null,
+  report: null,
+  blocked: false,
+  summary: 'no expectations',
+};
+
+/** A report's one-line summary, as runs and their results show it. */
+function summaryOf(report: ValidationReport): string {
+  return report.success ? 'all expectations met' : summarizeFailures(report);
+}
+
+/**
+ * The key a run's validation report is stored under: the commit's key and the batch's content hash,
+ * so the same window and the same rows keep one report however often the step is retried.
+ */
+export function reportKey(commitKey: string, contentHash: string | null | undefined): string {
+  return contentHash ? `${commitKey}@${contentHash}` : commitKey;
 }
 
 /** Stores a batch's report; with an `idempotencyKey`, a retry replaces its one report. */
@@ -358,7 +378,7 @@ async function storeReport(
     reportId: row!.id,
     report,
     blocked,
-    summary: report.success ? 'all expectations met' : summarizeFailures(report),
+    summary: summaryOf(report),
   };
 }
 
@@ -469,7 +489,7 @@ async function ownCommit(
     .where(
       and(
         eq(t.featureGroupId, group.id),
-        eq(t.idempotencyKey, `${input.idempotencyKey}@${commit.contentHash ?? ''}`),
+        eq(t.idempotencyKey, reportKey(input.idempotencyKey, commit.contentHash)),
       ),
     )
     .limit(1);
@@ -482,16 +502,9 @@ async function ownCommit(
     rowsExtracted: rows,
     rows,
     contentHash: commit.contentHash ?? '',
-    validation: {
-      reportId: stored?.id ?? null,
-      report,
-      blocked: false,
-      summary: !report
-        ? 'no expectations'
-        : report.success
-          ? 'all expectations met'
-          : summarizeFailures(report),
-    },
+    validation: report
+      ? { reportId: stored!.id, report, blocked: false, summary: summaryOf(report) }
+      : NO_EXPECTATIONS,
     // Written by this run: not reused, and by definition the source it committed.
     commit: { commit, reused: false, sourceChanged: false },
   };
@@ -554,20 +567,14 @@ export async function extractToCommit(
     );
     const suite = group.spec.expectations;
     checkpoint();
-    let validation: ValidationOutcome = {
-      reportId: null,
-      report: null,
-      blocked: false,
-      summary: 'no expectations',
-    };
+    let validation = NO_EXPECTATIONS;
     if (suite && suite.expectations.length > 0) {
       onProgress?.(`validating ${rows} rows`);
       const report = await validateRelation(duck, 'conformed', suite, input.policy);
       validation = await storeReport(deps, group, report, {
         policy: input.policy,
         ...(input.commit.pipelineRunId ? { pipelineRunId: input.commit.pipelineRunId } : {}),
-        // Attempt-independent: the same window and the same rows keep one report however often retried.
-        idempotencyKey: `${input.commit.idempotencyKey}@${hash}`,
+        idempotencyKey: reportKey(input.commit.idempotencyKey, hash),
       });
       if (validation.blocked) throw new BatchRefused(validation);
     }

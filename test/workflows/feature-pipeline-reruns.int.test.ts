@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type WorkerOptions } from '@temporalio/worker';
 import { and, desc, eq } from 'drizzle-orm';
 import { activitiesFor, type FeaturePipelineActivities } from '../../activities';
 import { loadConfig } from '../../core/config';
@@ -73,23 +73,41 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
     return name;
   }
 
-  /** Runs the workflow on a worker whose activities may be wrapped (a forced failure, a call counter). */
-  async function run(
-    input: FeaturePipelineInput,
-    wrap: (a: FeaturePipelineActivities) => Partial<FeaturePipelineActivities> = () => ({}),
-  ): Promise<FeaturePipelineResult> {
+  /** A pipeline reading `csv` (columns card_id, event_time, amount) into `group`. */
+  function csvPipeline(name: string, group: string, csv: string) {
+    return {
+      name: uniqueName(name),
+      featureGroup: { name: group },
+      source: { kind: 'csv' as const, path: csv, timeColumn: 'event_time' },
+    };
+  }
+
+  /** A worker of this file's queue whose activities may be wrapped (a forced failure, a call counter). */
+  async function workerWith(
+    wrap: (a: FeaturePipelineActivities) => Partial<FeaturePipelineActivities>,
+    options: Partial<WorkerOptions> = {},
+  ): Promise<Worker> {
     const base = activitiesFor(taskQueue, {
       db: database.db,
       store,
       ingestion: deps,
     }) as unknown as FeaturePipelineActivities;
-    const worker = await Worker.create({
+    return Worker.create({
+      ...options,
       connection: temporal.nativeConnection,
       namespace: temporal.namespace,
       taskQueue,
       workflowBundle,
       activities: { ...base, ...wrap(base) },
     });
+  }
+
+  /** Runs the workflow on a worker whose activities may be wrapped. */
+  async function run(
+    input: FeaturePipelineInput,
+    wrap: (a: FeaturePipelineActivities) => Partial<FeaturePipelineActivities> = () => ({}),
+  ): Promise<FeaturePipelineResult> {
+    const worker = await workerWith(wrap);
     return worker.runUntil(
       temporal.client.workflow.execute('featurePipeline', {
         taskQueue,
@@ -122,11 +140,7 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
   it('a statistics step that still fails after its retries leaves the run completed with its commit and a warning; statistics can be recomputed', async () => {
     const group = await createGroup();
     const csv = writeCsv(header, ['c1,2026-03-01T01:00:00Z,10', 'c2,2026-03-01T02:00:00Z,20']);
-    const pipeline = {
-      name: uniqueName('stats-fails'),
-      featureGroup: { name: group },
-      source: { kind: 'csv' as const, path: csv, timeColumn: 'event_time' },
-    };
+    const pipeline = csvPipeline('stats-fails', group, csv);
     let commits = 0;
     const result = await run({ pipeline, window }, (a) => ({
       ingestFeatures: (...args) => {
@@ -170,11 +184,7 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
   it('an online write that fails once is retried on its own: one commit, online rows applied, no warning', async () => {
     const group = await createGroup();
     const csv = writeCsv(header, ['c1,2026-03-01T01:00:00Z,10']);
-    const pipeline = {
-      name: uniqueName('online-once'),
-      featureGroup: { name: group },
-      source: { kind: 'csv' as const, path: csv, timeColumn: 'event_time' },
-    };
+    const pipeline = csvPipeline('online-once', group, csv);
     let commits = 0;
     let onlineCalls = 0;
     const result = await run({ pipeline, window }, (a) => ({
@@ -203,11 +213,7 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
       'c4,2026-03-01T04:00:00Z,4',
       'c5,2026-03-01T05:00:00Z,6',
     ]);
-    const pipeline = {
-      name: uniqueName('nonfinite'),
-      featureGroup: { name: group },
-      source: { kind: 'csv' as const, path: csv, timeColumn: 'event_time' },
-    };
+    const pipeline = csvPipeline('nonfinite', group, csv);
     const result = await run({ pipeline, window });
     expect(result.warnings).toEqual([]);
     expect(result.statisticsId).not.toBeNull();
@@ -227,11 +233,7 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
       'c2,2026-03-01T02:00:00Z,20',
       'c3,2026-03-01T03:00:00Z,30',
     ]);
-    const pipeline = {
-      name: uniqueName('window'),
-      featureGroup: { name: group },
-      source: { kind: 'csv' as const, path: csv, timeColumn: 'event_time' },
-    };
+    const pipeline = csvPipeline('window', group, csv);
     const first = await run({ pipeline, window });
     const n = first.commit.commitId;
     expect(first.notice).toBeNull();
@@ -294,28 +296,13 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
   it('a run cancelled before its commit writes nothing: the ingest step stops at its next phase', async () => {
     const group = await createGroup();
     const csv = writeCsv(header, ['c1,2026-03-01T01:00:00Z,10']);
-    const pipeline = {
-      name: uniqueName('cancelled'),
-      featureGroup: { name: group },
-      source: { kind: 'csv' as const, path: csv, timeColumn: 'event_time' },
-    };
-    const base = activitiesFor(taskQueue, {
-      db: database.db,
-      store,
-      ingestion: deps,
-    }) as unknown as FeaturePipelineActivities;
-    let step: Promise<unknown> | undefined;
+    const pipeline = csvPipeline('cancelled', group, csv);
+    let step: ReturnType<FeaturePipelineActivities['ingestFeatures']> | undefined;
     let cancelSeen = false;
-    const worker = await Worker.create({
-      connection: temporal.nativeConnection,
-      namespace: temporal.namespace,
-      taskQueue,
-      workflowBundle,
-      maxHeartbeatThrottleInterval: '200 milliseconds',
-      activities: {
-        ...base,
+    const worker = await workerWith(
+      (base) => ({
         // Holds the step until Temporal delivers the cancellation (with a heartbeat), then runs it.
-        ingestFeatures: (run: Parameters<FeaturePipelineActivities['ingestFeatures']>[0]) => {
+        ingestFeatures: (run) => {
           step = (async () => {
             const context = Context.current();
             const deadline = Date.now() + 30_000;
@@ -328,8 +315,9 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
           })();
           return step;
         },
-      },
-    });
+      }),
+      { maxHeartbeatThrottleInterval: '200 milliseconds' },
+    );
     await worker.runUntil(async () => {
       const handle = await temporal.client.workflow.start('featurePipeline', {
         taskQueue,
@@ -358,11 +346,7 @@ describe('featurePipeline: post-commit steps, window re-runs, validation reports
     ]);
     const rows = ['c1,2026-03-01T01:00:00Z,10', 'c2,2026-03-01T02:00:00Z,20'];
     const csv = writeCsv(header, rows);
-    const pipeline = {
-      name: uniqueName('reports'),
-      featureGroup: { name: group },
-      source: { kind: 'csv' as const, path: csv, timeColumn: 'event_time' },
-    };
+    const pipeline = csvPipeline('reports', group, csv);
     let attempts = 0;
     let first: Awaited<ReturnType<FeaturePipelineActivities['ingestFeatures']>> | undefined;
     const result = await run({ pipeline, window }, (a) => ({
