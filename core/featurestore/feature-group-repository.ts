@@ -8,6 +8,7 @@ import {
   type FeatureGroupSpec,
 } from './feature-group';
 import { FeatureGroupNotFoundError, SchemaChangeError } from './errors';
+import type { Partitioning } from './offline/partitioning';
 import type { ExpectationSuite } from './validation/expectations';
 
 /** A stored feature group version. */
@@ -42,6 +43,7 @@ export function recordFromRow(row: Row): FeatureGroupRecord {
       retentionDays: row.retentionDays,
       tags: row.tags as Record<string, string>,
       external: (row.external as FeatureGroupSpec['external']) ?? null,
+      ...(row.partitioning !== null && { partitioning: row.partitioning as Partitioning }),
     },
   };
 }
@@ -71,6 +73,7 @@ export async function registerFeatureGroup(
     retentionDays: spec.retentionDays,
     tags: spec.tags,
     external: spec.external,
+    partitioning: spec.partitioning ?? null,
   };
   return db.transaction(async (tx) => {
     // Serialise concurrent registrations of the same name.

@@ -65,3 +65,51 @@ describe('expectations name columns of the group', () => {
     );
   });
 });
+
+describe('partitioning of the offline layout', () => {
+  const base = {
+    name: 'txns',
+    primaryKey: ['card_id'],
+    eventTime: 'event_time',
+    features: [
+      { name: 'card_id', type: 'string' as const },
+      { name: 'event_time', type: 'timestamp' as const },
+    ],
+  };
+
+  it('fills defaults, and leaves an unpartitioned group’s spec as it was before partitioning existed', () => {
+    expect(defineFeatureGroup({ ...base, partitioning: { period: 'day' } }).partitioning).toEqual({
+      period: 'day',
+      keyBuckets: 1,
+    });
+    expect(defineFeatureGroup({ ...base, partitioning: { keyBuckets: 16 } }).partitioning).toEqual({
+      period: null,
+      keyBuckets: 16,
+    });
+    expect(defineFeatureGroup(base)).not.toHaveProperty('partitioning');
+  });
+
+  it('refuses unknown periods, bucket counts out of range and partitioning of an external group', () => {
+    expect(() => defineFeatureGroup({ ...base, partitioning: { period: 'week' as 'day' } })).toThrow(
+      /partitioning.period/,
+    );
+    expect(() => defineFeatureGroup({ ...base, partitioning: { keyBuckets: 257 } })).toThrow(
+      /partitioning.keyBuckets/,
+    );
+    expect(() =>
+      defineFeatureGroup({
+        ...base,
+        partitioning: { period: 'day' },
+        external: { kind: 'parquet', prefix: 'raw/txns/' },
+      }),
+    ).toThrow(/an external group is read in place, so the platform cannot partition its files/);
+  });
+
+  it('treats a change of partitioning as breaking (files already written keep the old layout)', () => {
+    const daily = defineFeatureGroup({ ...base, partitioning: { period: 'day' } });
+    expect(compareSchemas(defineFeatureGroup(base), daily)).toMatchObject({ kind: 'breaking' });
+    expect(compareSchemas(daily, defineFeatureGroup({ ...base, partitioning: { period: 'day' } }))).toEqual({
+      kind: 'identical',
+    });
+  });
+});

@@ -6,6 +6,14 @@ import {
   type ExternalSource,
   type ExternalSourceDefinition,
 } from './external/external-source';
+import {
+  isPartitioned,
+  MAX_KEY_BUCKETS,
+  PARTITION_PERIODS,
+  partitioningOf,
+  type PartitionPeriod,
+  type Partitioning,
+} from './offline/partitioning';
 import { expectationSuiteSchema, type ExpectationSuite } from './validation/expectations';
 
 /** Column types a feature may have. `float_array` holds embeddings. */
@@ -97,6 +105,13 @@ export interface FeatureGroupDefinition {
    * into the offline store and never written by pipelines.
    */
   readonly external?: ExternalSourceDefinition;
+  /**
+   * How the offline files are partitioned: by event-time `period` (reads of a time range open only
+   * the periods they cover) and/or into `keyBuckets` primary-key hash buckets (partitioned joins and
+   * key-subset reads open only their buckets). Fixed for a version: changing it needs a new version.
+   * @default no partitioning (one file per commit; files still record their event-time bounds)
+   */
+  readonly partitioning?: { readonly period?: PartitionPeriod; readonly keyBuckets?: number };
 }
 
 /** A validated feature group with every default filled in. */
@@ -114,6 +129,11 @@ export interface FeatureGroupSpec {
   readonly tags: Readonly<Record<string, string>>;
   /** Where an external group's rows live; null for groups the platform stores. */
   readonly external: ExternalSource | null;
+  /**
+   * The offline layout's partitioning. Absent on specs stored before partitioning existed: read it
+   * through `partitioningOf`, which treats absent as unpartitioned.
+   */
+  readonly partitioning?: Partitioning;
 }
 
 const name = z
@@ -148,6 +168,13 @@ const definitionSchema = z.object({
   retentionDays: z.number().int().positive().optional(),
   tags: z.record(z.string(), z.string()).default({}),
   external: externalSourceSchema.optional(),
+  partitioning: z
+    .object({
+      period: z.enum(PARTITION_PERIODS).optional(),
+      keyBuckets: z.number().int().min(1).max(MAX_KEY_BUCKETS).optional(),
+    })
+    .strict()
+    .optional(),
 });
 
 /**
@@ -223,7 +250,16 @@ export function defineFeatureGroup(definition: FeatureGroupDefinition): FeatureG
       `${label}: an external group is read in place and never written, so ${d.retentionDays !== undefined ? 'retentionDays' : 'expectations'} cannot apply; remove it (validate the data where it is written).`,
       { location: `${label}, external` },
     );
+  if (d.external && d.partitioning)
+    throw new ValidationError(
+      `${label}: an external group is read in place, so the platform cannot partition its files; remove partitioning (partition the source where it is written).`,
+      { location: `${label}, partitioning` },
+    );
   const required = new Set([...d.primaryKey, d.eventTime]);
+  const partitioning: Partitioning = {
+    period: d.partitioning?.period ?? null,
+    keyBuckets: d.partitioning?.keyBuckets ?? 1,
+  };
   return {
     name: d.name,
     version: d.version,
@@ -243,6 +279,7 @@ export function defineFeatureGroup(definition: FeatureGroupDefinition): FeatureG
     retentionDays: d.retentionDays ?? null,
     tags: d.tags,
     external: d.external ?? null,
+    ...(isPartitioned(partitioning) && { partitioning }),
   };
 }
 
@@ -265,6 +302,11 @@ export function compareSchemas(stored: FeatureGroupSpec, next: FeatureGroupSpec)
     JSON.stringify(b, b ? Object.keys(b).sort() : undefined);
   if (!sameSource(stored.external, next.external))
     return { kind: 'breaking', reason: 'the external source changed' };
+  if (!sameSource(partitioningOf(stored), partitioningOf(next)))
+    return {
+      kind: 'breaking',
+      reason: 'the partitioning changed (files already written use the old layout)',
+    };
   for (let i = 0; i < stored.features.length; i++) {
     const before = stored.features[i]!;
     const after = next.features[i];

@@ -27,7 +27,21 @@ export {
   assertWritableGroup,
 } from './errors';
 export { OfflineTable } from './offline/offline-table';
-export type { OfflineStoreDeps, WriteOptions, WriteResult, CompactOptions } from './offline/offline-table';
+export type {
+  OfflineStoreDeps,
+  WriteOptions,
+  WriteResult,
+  CompactOptions,
+  SnapshotRead,
+} from './offline/offline-table';
+export {
+  PARTITION_PERIODS,
+  partitioningOf,
+  UNPARTITIONED,
+  type Partitioning,
+  type PartitionPeriod,
+  type SnapshotFilter,
+} from './offline/partitioning';
 export { planCompaction } from './offline/compaction-plan';
 export type { CompactionPolicy, CompactionRun } from './offline/compaction-plan';
 export { maintainFeatureGroup } from './maintenance/maintain';

@@ -15,6 +15,7 @@ import {
   listFeatureViews,
   listTrainingDatasets,
   OnlineFeatureReader,
+  partitioningOf,
   SPLIT_NAMES,
   TrainingDatasetNotFoundError,
   type FeatureViewRecord,
@@ -360,6 +361,7 @@ export function registerFeatureStoreRoutes(app: FastifyInstance, deps: FeatureSt
       external: spec.external
         ? { kind: spec.external.kind, source: describeExternalSource(spec.external) }
         : null,
+      partitioning: partitioningOf(spec),
       latestCommit: commitJson((await latestCommits(db, [group.id])).get(group.id)),
       createdAt: group.createdAt.toISOString(),
       updatedAt: group.updatedAt.toISOString(),

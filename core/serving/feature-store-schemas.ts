@@ -166,6 +166,12 @@ export const groupSchema = z
       description:
         'For an external group (rows read in place from a Postgres table or a Parquet prefix): its kind and source; null when the platform stores the rows.',
     }),
+    partitioning: z
+      .object({ period: z.enum(['hour', 'day', 'month', 'year']).nullable(), keyBuckets: z.number().int() })
+      .meta({
+        description:
+          'How the offline files are partitioned: by event-time period (null: not by time) and into primary-key hash buckets (1: not by key).',
+      }),
     latestCommit: commitSchema.nullable(),
     createdAt: time,
     updatedAt: time,

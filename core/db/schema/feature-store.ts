@@ -41,6 +41,8 @@ export const featureGroups = pgTable(
     tags: jsonb('tags').notNull().default({}),
     /** External groups: `{ kind: 'postgres', table, urlEnv }` or `{ kind: 'parquet', prefix }`; read in place. */
     external: jsonb('external'),
+    /** Offline layout: `{ period: 'day' | …, keyBuckets: n }`; null: one file per commit. Fixed per version. */
+    partitioning: jsonb('partitioning'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -143,6 +145,12 @@ export const featureGroupLiveFiles = pgTable(
     bytes: bigint('bytes', { mode: 'number' }).notNull(),
     minEventTimeUs: bigint('min_event_time_us', { mode: 'number' }),
     maxEventTimeUs: bigint('max_event_time_us', { mode: 'number' }),
+    /**
+     * The partition the file belongs to (`period=2026-01-05/bucket=3`) when its group is partitioned:
+     * every version of a record key lies in one partition, so compaction merges within a partition
+     * and reads skip partitions they do not need. Null for unpartitioned groups and older files.
+     */
+    partition: text('partition'),
   },
   (t) => [primaryKey({ columns: [t.featureGroupId, t.key] })],
 );

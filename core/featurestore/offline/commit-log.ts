@@ -239,6 +239,7 @@ export class CommitLog {
             bytes: f.bytes,
             minEventTimeUs: f.minEventTimeUs ?? null,
             maxEventTimeUs: f.maxEventTimeUs ?? null,
+            partition: f.partition ?? null,
           })),
         );
       }
@@ -275,8 +276,10 @@ export class CommitLog {
             key: f.key,
             sequence: f.dataSequence,
             rows: f.rows,
+            bytes: f.bytes,
             ...(f.minEventTimeUs !== null && { minEventTimeUs: f.minEventTimeUs }),
             ...(f.maxEventTimeUs !== null && { maxEventTimeUs: f.maxEventTimeUs }),
+            ...(f.partition !== null && { partition: f.partition }),
           })),
         };
       },

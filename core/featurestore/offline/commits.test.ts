@@ -26,8 +26,8 @@ describe('liveFilesOf', () => {
   it('adds files and drops the ones a later commit replaces', () => {
     const timeline = [commit(1, ['a']), commit(2, ['b']), commit(3, ['c'], ['a', 'b']), commit(4, ['d'])];
     expect(liveFilesOf(timeline)).toEqual([
-      { key: 'c', sequence: 3, rows: 1 },
-      { key: 'd', sequence: 4, rows: 1 },
+      { key: 'c', sequence: 3, rows: 1, bytes: 1 },
+      { key: 'd', sequence: 4, rows: 1, bytes: 1 },
     ]);
     expect(liveFilesOf(timeline.slice(0, 2)).map((f) => f.key)).toEqual(['a', 'b']);
   });

@@ -14,6 +14,8 @@ export interface CommitFile {
   /** Smallest and largest event time in the file (epoch µs), so writers read only overlapping files. */
   readonly minEventTimeUs?: number;
   readonly maxEventTimeUs?: number;
+  /** The partition the file holds (`period=…/bucket=…`), for a partitioned group. */
+  readonly partition?: string;
 }
 
 /** A file of a snapshot with the timeline position its rows resolve by. */
@@ -22,8 +24,12 @@ export interface LiveFile {
   /** Data sequence: the higher one wins a record-key conflict. */
   readonly sequence: number;
   readonly rows: number;
+  /** Size in bytes, when known (what a read of the file costs). */
+  readonly bytes?: number;
   readonly minEventTimeUs?: number;
   readonly maxEventTimeUs?: number;
+  /** The file's partition; every version of a record key lies in one partition. */
+  readonly partition?: string;
 }
 
 /** An inclusive event-time range in epoch microseconds; `all` when a write can touch any row. */
@@ -109,8 +115,10 @@ export function liveFilesOf(timeline: readonly CommitInfo[]): LiveFile[] {
         key: file.key,
         sequence: file.dataSequence ?? commit.sequence ?? 0,
         rows: file.rows,
+        bytes: file.bytes,
         ...(file.minEventTimeUs !== undefined && { minEventTimeUs: file.minEventTimeUs }),
         ...(file.maxEventTimeUs !== undefined && { maxEventTimeUs: file.maxEventTimeUs }),
+        ...(file.partition !== undefined && { partition: file.partition }),
       });
     }
   }

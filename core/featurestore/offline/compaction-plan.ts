@@ -19,6 +19,8 @@ export interface CompactionRun {
    * the run starts at the oldest live file, nothing older remains.
    */
   readonly dropTombstones: boolean;
+  /** The partition every file of the run belongs to (a partitioned group), kept by the merged file. */
+  readonly partition?: string;
 }
 
 /** Default minimum run length. */
@@ -27,13 +29,33 @@ export const DEFAULT_COMPACTION_MIN_FILES = 2;
 export const DEFAULT_TARGET_FILE_ROWS = 1_000_000;
 
 /**
- * Chooses what to compact: maximal runs of consecutive small files (in data-sequence order) with at
+ * Chooses what to compact. For a partitioned group (every live file has a partition) each partition
+ * is planned on its own: a record key's versions all lie in one partition, so files of other
+ * partitions never decide which version wins, and a merged file stays inside its partition (reads
+ * keep skipping what they do not need). Otherwise the whole table is planned as one (see
+ * {@link planRuns}).
+ */
+export function planCompaction(live: readonly LiveFile[], policy: CompactionPolicy = {}): CompactionRun[] {
+  if (live.length === 0 || live.some((f) => f.partition === undefined)) return planRuns(live, policy);
+  const byPartition = new Map<string, LiveFile[]>();
+  for (const file of live) {
+    const files = byPartition.get(file.partition!) ?? [];
+    files.push(file);
+    byPartition.set(file.partition!, files);
+  }
+  return [...byPartition.entries()].flatMap(([partition, files]) =>
+    planRuns(files, policy).map((run) => ({ ...run, partition })),
+  );
+}
+
+/**
+ * Maximal runs of consecutive small files (in data-sequence order) with at
  * least `minFiles` files. Guarantees that merging each run into one file whose data sequence is the
  * run's newest never changes which version of a record key wins: every live file outside the run is
  * either older than all of the run's files or newer than all of them. Large files are left as they
  * are, so the cost of a compaction follows the size of recent small commits, not of the history.
  */
-export function planCompaction(live: readonly LiveFile[], policy: CompactionPolicy = {}): CompactionRun[] {
+function planRuns(live: readonly LiveFile[], policy: CompactionPolicy): CompactionRun[] {
   const minFiles = Math.max(2, policy.minFiles ?? DEFAULT_COMPACTION_MIN_FILES);
   const target = policy.targetFileRows ?? DEFAULT_TARGET_FILE_ROWS;
   const runs: CompactionRun[] = [];

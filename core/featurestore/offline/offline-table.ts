@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { Database, DatabaseTransaction } from '../../db';
 import { sqlPath, withDuck, type DuckSession } from '../../duckdb';
 import { ServiceUnavailableError, ValidationError } from '../../errors';
+import { mapLimited } from '../../concurrency';
 import { quoteIdent } from '../../identifiers';
 import { joinKey, type ObjectCache, type ObjectStore } from '../../storage';
 import { DUCK_TYPES } from '../conform';
@@ -22,6 +24,16 @@ import {
   type WriteOperation,
 } from './commits';
 import { planCompaction, type CompactionPolicy } from './compaction-plan';
+import {
+  checkPartitionName,
+  checkSnapshotFilter,
+  fileMayMatch,
+  keyBucketSql,
+  partitioningOf,
+  partitionSql,
+  type Partitioning,
+  type SnapshotFilter,
+} from './partitioning';
 import { upsertsOnly } from './upserts-only';
 
 /** Adapters the offline table uses. */
@@ -77,6 +89,18 @@ const SEQ = '_fti_seq';
 /** How often a write is redone after a concurrent commit invalidated what it read. */
 const MAX_CONFLICT_RETRIES = 25;
 const PARQUET_OPTIONS = 'FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880';
+
+/** What a snapshot read opened, out of the snapshot's files (see {@link OfflineTable.registerSnapshot}). */
+export interface SnapshotRead {
+  readonly files: number;
+  readonly bytes: number;
+  readonly snapshotFiles: number;
+  readonly snapshotBytes: number;
+}
+
+function sumBytes(files: readonly LiveFile[]): number {
+  return files.reduce((sum, f) => sum + (f.bytes ?? 0), 0);
+}
 
 /** How a resolved view presents rows: the snapshot, changes (with `_change`), or raw (`_fti_op`, tombstones kept). */
 type ResolvedMode = 'snapshot' | 'changes' | 'raw';
@@ -197,7 +221,7 @@ export class OfflineTable {
         }
         const counts = await this.prepareOutput(duck, options.operation, keys, superseded);
         const files =
-          counts.outRows > 0 ? [await this.writeFile(duck, '_fti_out', holder, round, progress)] : [];
+          counts.outRows > 0 ? await this.writeFiles(duck, '_fti_out', holder, round, progress) : [];
         try {
           const commit = await this.log.complete(holder, {
             files,
@@ -256,6 +280,92 @@ export class OfflineTable {
     return range;
   }
 
+  /** The group's partitioning (fixed for its version). */
+  get partitioning(): Partitioning {
+    return partitioningOf(this.featureGroup.spec);
+  }
+
+  /**
+   * Writes a DuckDB relation as the attempt's files: one file, or for a partitioned group one file per
+   * partition the rows fall in, written in one pass (DuckDB's partitioned COPY) and uploaded in
+   * parallel, each with its partition and event-time bounds.
+   */
+  private async writeFiles(
+    duck: DuckSession,
+    relation: string,
+    holder: CommitAttempt,
+    round: number,
+    progress: (phase: string) => void,
+  ): Promise<CommitFile[]> {
+    const expression = partitionSql(this.partitioning, this.featureGroup.spec);
+    if (expression === undefined) return [await this.writeFile(duck, relation, holder, round, progress)];
+    const et = quoteIdent(this.featureGroup.spec.eventTime);
+    await duck.run(
+      `CREATE OR REPLACE TEMP TABLE _fti_parted AS
+       SELECT *, dense_rank() OVER (ORDER BY _fti_partition) - 1 AS _fti_pidx
+       FROM (SELECT *, ${expression} AS _fti_partition FROM ${relation})`,
+    );
+    try {
+      const parts = await duck.all<{ p: string; i: bigint; n: bigint; lo: bigint; hi: bigint }>(
+        `SELECT _fti_partition AS p, _fti_pidx AS i, count(*) AS n, epoch_us(min(${et})::TIMESTAMP) AS lo,
+                epoch_us(max(${et})::TIMESTAMP) AS hi
+         FROM _fti_parted GROUP BY ALL ORDER BY i`,
+      );
+      const stem = `part-${String(round).padStart(5, '0')}.parquet`;
+      if (parts.length === 1) {
+        const only = parts[0]!;
+        return [
+          await this.writeFile(
+            duck,
+            relation,
+            holder,
+            round,
+            progress,
+            undefined,
+            checkPartitionName(only.p),
+          ),
+        ];
+      }
+      progress(`writing ${parts.length} partitions to Parquet`);
+      const dir = await this.deps.cache.scratchPath('partitions');
+      await fs.promises.mkdir(dir, { recursive: true });
+      try {
+        // Partitioned by a dense index rather than the name: directory names stay plain digits.
+        await duck.run(
+          `COPY (SELECT * EXCLUDE (_fti_partition) FROM _fti_parted) TO ${sqlPath(dir)}
+           (${PARQUET_OPTIONS}, PARTITION_BY (_fti_pidx), FILENAME_PATTERN 'part')`,
+        );
+        progress(`uploading ${parts.length} partition files`);
+        return await mapLimited(parts, 8, async (part) => {
+          const partition = checkPartitionName(part.p);
+          const folder = path.join(dir, `_fti_pidx=${Number(part.i)}`);
+          const written = await fs.promises.readdir(folder);
+          if (written.length !== 1)
+            throw new Error(
+              `${this.label}: partition ${partition} came out as ${written.length} files, expected 1`,
+            );
+          const local = path.join(folder, written[0]!);
+          const key = joinKey(this.attemptPrefix(holder), partition, stem);
+          const bytes = (await fs.promises.stat(local)).size;
+          await this.deps.store.putFile(key, local, { immutable: true });
+          await this.deps.cache.adopt(key, local);
+          return {
+            key,
+            rows: Number(part.n),
+            bytes,
+            partition,
+            minEventTimeUs: Number(part.lo),
+            maxEventTimeUs: Number(part.hi),
+          };
+        });
+      } finally {
+        await fs.promises.rm(dir, { recursive: true, force: true });
+      }
+    } finally {
+      await duck.run('DROP TABLE IF EXISTS _fti_parted');
+    }
+  }
+
   /** Writes a DuckDB relation to one Parquet file under the attempt's prefix, with its event-time bounds. */
   private async writeFile(
     duck: DuckSession,
@@ -264,6 +374,7 @@ export class OfflineTable {
     index: number,
     progress: (phase: string) => void,
     dataSequence?: number,
+    partition?: string,
   ): Promise<CommitFile> {
     const et = quoteIdent(this.featureGroup.spec.eventTime);
     const stats = await duck.one<{ n: bigint; lo: bigint | null; hi: bigint | null }>(
@@ -271,7 +382,10 @@ export class OfflineTable {
     );
     const rows = Number(stats?.n ?? 0);
     progress(`writing ${rows} rows to Parquet`);
-    const key = joinKey(this.attemptPrefix(holder), `part-${String(index).padStart(5, '0')}.parquet`);
+    const stem = `part-${String(index).padStart(5, '0')}.parquet`;
+    const key = partition
+      ? joinKey(this.attemptPrefix(holder), partition, stem)
+      : joinKey(this.attemptPrefix(holder), stem);
     const local = await this.deps.cache.scratchPath('part.parquet');
     await duck.run(`COPY ${relation} TO ${sqlPath(local)} (${PARQUET_OPTIONS})`);
     const bytes = (await fs.promises.stat(local)).size;
@@ -282,6 +396,7 @@ export class OfflineTable {
       key,
       rows,
       bytes,
+      ...(partition !== undefined && { partition }),
       ...(dataSequence !== undefined && { dataSequence }),
       ...(stats?.lo !== null &&
         stats?.lo !== undefined && { minEventTimeUs: Number(stats.lo), maxEventTimeUs: Number(stats.hi) }),
@@ -357,20 +472,77 @@ export class OfflineTable {
    * Creates DuckDB view `view` holding the snapshot (one row per record key, schema order) as of the
    * latest commit, a commit id, or a wall-clock time. Returns the commit it reflects (undefined for an
    * empty table).
+   *
+   * With `filter`, the view holds exactly the snapshot's rows in that event-time range and/or key
+   * buckets, and only files that may hold such rows are opened (partition pruning: each file's
+   * event-time bounds and partition are in the commit metadata). `onRead` learns how many files and
+   * bytes the read opened out of the snapshot's.
    */
-  async registerSnapshot(duck: DuckSession, view: string, asOf?: AsOf): Promise<CommitInfo | undefined> {
-    if (this.featureGroup.spec.external) return this.registerExternal(duck, view, asOf);
-    // The head (what pins usually name) comes from the live-file list; older snapshots replay the timeline.
-    if (asOf === undefined || 'commitId' in asOf) {
-      const { head, files } = await this.log.headSnapshot();
-      if (asOf === undefined || head?.id === asOf.commitId) {
-        await this.registerResolved(duck, view, files, 'snapshot');
-        return head;
-      }
+  async registerSnapshot(
+    duck: DuckSession,
+    view: string,
+    asOf?: AsOf,
+    options: { readonly filter?: SnapshotFilter; readonly onRead?: (read: SnapshotRead) => void } = {},
+  ): Promise<CommitInfo | undefined> {
+    if (this.featureGroup.spec.external) {
+      const commit = await this.registerExternal(duck, view, asOf);
+      if (options.filter) await this.filterView(duck, view, options.filter);
+      return commit;
     }
-    const timeline = await this.log.timeline(asOf);
-    await this.registerResolved(duck, view, liveFilesOf(timeline), 'snapshot');
-    return timeline.at(-1);
+    if (options.filter) checkSnapshotFilter(options.filter, `read of ${this.label}`);
+    // The head (what pins usually name) comes from the live-file list; older snapshots replay the timeline.
+    let commit: CommitInfo | undefined;
+    let files: readonly LiveFile[];
+    const head = asOf === undefined || 'commitId' in asOf ? await this.log.headSnapshot() : undefined;
+    if (head && (asOf === undefined || ('commitId' in asOf && head.head?.id === asOf.commitId))) {
+      commit = head.head;
+      files = head.files;
+    } else {
+      const timeline = await this.log.timeline(asOf);
+      commit = timeline.at(-1);
+      files = liveFilesOf(timeline);
+    }
+    const wanted = options.filter
+      ? files.filter((f) => fileMayMatch(f, options.filter!, this.partitioning))
+      : files;
+    options.onRead?.({
+      files: wanted.length,
+      bytes: sumBytes(wanted),
+      snapshotFiles: files.length,
+      snapshotBytes: sumBytes(files),
+    });
+    await this.registerResolved(duck, view, wanted, 'snapshot', options.filter);
+    return commit;
+  }
+
+  /** Narrows an external group's view to a filter's rows (its source has no files to skip). */
+  private async filterView(duck: DuckSession, view: string, filter: SnapshotFilter): Promise<void> {
+    checkSnapshotFilter(filter, `read of ${this.label}`);
+    const where = this.rowFilter(filter, false);
+    if (!where) return;
+    await duck.run(`CREATE OR REPLACE TEMP TABLE ${view}_unfiltered AS SELECT * FROM ${view}`);
+    await duck.run(`CREATE OR REPLACE TEMP VIEW ${view} AS SELECT * FROM ${view}_unfiltered WHERE ${where}`);
+  }
+
+  /**
+   * The SQL condition a filter puts on rows (undefined: none). Times come from Dates as integers and
+   * buckets are validated integers, so nothing user-typed reaches the SQL text. The bucket condition
+   * is left out when the files chosen already hold only wanted buckets.
+   */
+  private rowFilter(filter: SnapshotFilter | undefined, bucketsExact: boolean): string | undefined {
+    if (!filter) return undefined;
+    const conditions: string[] = [];
+    const et = `CAST(${quoteIdent(this.featureGroup.spec.eventTime)} AS TIMESTAMP)`;
+    const { start, end } = filter.eventTime ?? {};
+    if (start) conditions.push(`${et} >= make_timestamp(${Math.round(start.getTime() * 1000)}::BIGINT)`);
+    if (end) conditions.push(`${et} < make_timestamp(${Math.round(end.getTime() * 1000)}::BIGINT)`);
+    const buckets = filter.keyBuckets;
+    if (buckets && buckets.count > 1 && !bucketsExact) {
+      const include =
+        buckets.include.length === 0 ? 'NULL' : buckets.include.map((b) => String(Math.trunc(b))).join(', ');
+      conditions.push(`${keyBucketSql(this.featureGroup.spec.primaryKey, buckets.count)} IN (${include})`);
+    }
+    return conditions.length === 0 ? undefined : conditions.join(' AND ');
   }
 
   /**
@@ -535,7 +707,13 @@ export class OfflineTable {
     view: string,
     files: readonly LiveFile[],
     mode: ResolvedMode,
+    wanted?: SnapshotFilter,
   ): Promise<void> {
+    const bucketsExact =
+      wanted?.keyBuckets !== undefined &&
+      wanted.keyBuckets.count === this.partitioning.keyBuckets &&
+      files.every((f) => f.partition !== undefined);
+    const rows = this.rowFilter(wanted, bucketsExact);
     const columns = this.featureGroup.spec.features.map((f) => quoteIdent(f.name)).join(', ');
     const out =
       mode === 'changes'
@@ -556,17 +734,16 @@ export class OfflineTable {
     // A lone file of upserts needs no op filter, and the filter costs more than its evaluation: DuckDB
     // then estimates a fifth of the rows, and an ASOF join sizes its partitions from that estimate
     // (bench/pit 1M x 2x5M: 1.18-1.19x -> 1.07-1.10x raw ASOF).
-    const filter =
-      mode === 'snapshot' && !(files.length === 1 && (await upsertsOnly(duck, paths[0]!)))
-        ? `WHERE ${OP} = 'U'`
-        : '';
+    const live = mode === 'snapshot' && !(files.length === 1 && (await upsertsOnly(duck, paths[0]!)));
     // Files written before nullable features were appended lack those columns: union_by_name fills NULL.
     if (files.length === 1) {
+      const where = [live ? `${OP} = 'U'` : undefined, rows].filter((c) => c !== undefined);
       await duck.run(
-        `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${out} FROM read_parquet([${sqlPath(paths[0]!)}], union_by_name = true) ${filter}`,
+        `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${out} FROM read_parquet([${sqlPath(paths[0]!)}], union_by_name = true) ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
       );
       return;
     }
+    const filter = live ? `WHERE ${OP} = 'U'` : '';
     const keys = this.keyColumns.map(quoteIdent).join(', ');
     const seqTable = `${view}_files`;
     await duck.run(`CREATE OR REPLACE TEMP TABLE ${seqTable} (path VARCHAR, ${SEQ} BIGINT)`);
@@ -577,6 +754,7 @@ export class OfflineTable {
       `CREATE OR REPLACE TEMP VIEW ${view} AS SELECT ${out} FROM (
          SELECT r.*, f.${SEQ} FROM read_parquet([${paths.map(sqlPath).join(', ')}], union_by_name = true, filename = true) r
          JOIN ${seqTable} f ON r.filename = f.path
+         ${rows ? `WHERE ${rows}` : ''}
          QUALIFY row_number() OVER (PARTITION BY ${keys} ORDER BY f.${SEQ} DESC) = 1
        ) ${filter}`,
     );
@@ -637,6 +815,7 @@ export class OfflineTable {
           index,
           () => void this.log.heartbeat(holder).catch(() => undefined),
           run.dataSequence,
+          run.partition,
         );
         if (file.rows > 0) files.push(file);
         else await this.deps.store.delete(file.key);

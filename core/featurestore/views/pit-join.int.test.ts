@@ -25,7 +25,8 @@ function mulberry32(seed: number): () => number {
 type Row = { id: number; event_time: Date; [k: string]: unknown };
 type Commit = { op: 'upsert' | 'delete'; rows: Row[] };
 
-const BASE = Date.UTC(2026, 0, 1, 0, 0, 0);
+// Fifteen minutes before midnight: the 30 random minutes cross an hour and a day, so hour partitions split them.
+const BASE = Date.UTC(2025, 11, 31, 23, 45, 0);
 const at = (minute: number) => new Date(BASE + minute * 60_000);
 
 /** Reference snapshot: replay commits in order; a record key (id, event time) keeps its latest write. */
@@ -99,7 +100,15 @@ describe('point-in-time join vs a reference implementation (real S3 + Postgres +
   const CASES = 16;
   it.each(Array.from({ length: CASES }, (_, i) => 1000 + i))('random case seed %i', async (seed) => {
     const rand = mulberry32(seed);
-    const numeric = (name: string) => ({
+    // Layouts rotate per seed: the same join must come out of unpartitioned, key-bucketed and
+    // period + bucket partitioned groups alike, with each read narrowed to the range it can use.
+    const LAYOUTS = [undefined, { keyBuckets: 3 }, { period: 'hour' as const, keyBuckets: 2 }];
+    const layout = (shift: number) => {
+      const partitioning = LAYOUTS[(seed + shift) % LAYOUTS.length];
+      return partitioning ? { partitioning } : {};
+    };
+    const numeric = (name: string, shift = 0) => ({
+      ...layout(shift),
       prefix: name,
       primaryKey: ['id'],
       eventTime: 'event_time',
@@ -117,8 +126,8 @@ describe('point-in-time join vs a reference implementation (real S3 + Postgres +
         { name: 'label', type: 'bigint' },
       ],
     });
-    const ga = await createGroup(deps, numeric('a'));
-    const gb = await createGroup(deps, numeric('b'));
+    const ga = await createGroup(deps, numeric('a', 1));
+    const gb = await createGroup(deps, numeric('b', 2));
 
     const spineCommits: Commit[] = [{ op: 'upsert', rows: randomBatch(rand, 15, (i) => i, 'label') }];
     let counter = 0;

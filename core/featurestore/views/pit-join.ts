@@ -8,7 +8,7 @@ import type { FeatureType } from '../feature-group';
 import type { FeatureGroupRecord } from '../feature-group-repository';
 import { CommitNotFoundError } from '../errors';
 import { OfflineTable, type OfflineStoreDeps } from '../offline/offline-table';
-import { intervalOf } from '../transformations';
+import { durationMs, intervalOf } from '../transformations';
 import { computeOnDemand, type OnDemandRegistry } from './on-demand';
 import type { ResolvedFeatureView } from './resolve';
 
@@ -170,14 +170,23 @@ export async function materializeView(
         `feature view ${view.name} has a spine table, not a spine feature group; pass spine rows.`,
       );
     const group = view.spine.group;
-    await new OfflineTable(deps, group).registerSnapshot(duck, '_fti_spine_src', {
-      commitId: pinOf(options.pins, group.id, view),
-    });
+    const range = options.spine.range;
+    await new OfflineTable(deps, group).registerSnapshot(
+      duck,
+      '_fti_spine_src',
+      { commitId: pinOf(options.pins, group.id, view) },
+      range ? { filter: { eventTime: { start: range.start, end: range.end } } } : {},
+    );
     spineRelation = '_fti_spine_src';
   } else {
     spineRelation = await conformSpine(duck, view, options.spine.relation);
   }
   const range = options.spine.range;
+  // Rows a join can use end with the last spine time; with a lookback they also start one lookback
+  // before the first. Reading only that range lets partitioned groups skip the files outside it.
+  const spineBounds = range
+    ? { first: range.start, last: new Date(range.end.getTime() - 1) }
+    : await timeBounds(duck, spineRelation, view.eventTime);
   const rangeFilter = range
     ? `WHERE ${SPINE_TIME} >= ${param(stamp(range.start))}::TIMESTAMP AND ${SPINE_TIME} < ${param(stamp(range.end))}::TIMESTAMP`
     : '';
@@ -193,9 +202,12 @@ export async function materializeView(
   for (const [i, join] of view.joins.entries()) {
     const alias = `j${i}`;
     const relation = `_fti_join_${i}`;
-    await new OfflineTable(deps, join.group).registerSnapshot(duck, relation, {
-      commitId: pinOf(options.pins, join.group.id, view),
-    });
+    await new OfflineTable(deps, join.group).registerSnapshot(
+      duck,
+      relation,
+      { commitId: pinOf(options.pins, join.group.id, view) },
+      spineBounds ? { filter: { eventTime: joinRange(spineBounds, join.lookback) } } : {},
+    );
     const spec = join.group.spec;
     const groupCols = [
       ...join.on.map((p) => quoteIdent(p.groupColumn)),
@@ -249,6 +261,32 @@ export async function materializeView(
   for (let i = 0; i < view.joins.length; i++) await duck.run(`DROP VIEW IF EXISTS _fti_join_${i}`);
   const count = await duck.one<{ n: bigint }>(`SELECT count(*) AS n FROM ${options.output}`);
   return Number(count?.n ?? 0);
+}
+
+/** The first and last event time of a relation (undefined when it is empty). */
+async function timeBounds(
+  duck: DuckSession,
+  relation: string,
+  eventTime: string,
+): Promise<{ first: Date; last: Date } | undefined> {
+  const et = `CAST(${quoteIdent(eventTime)} AS TIMESTAMP)`;
+  const row = await duck.one<{ lo: bigint | null; hi: bigint | null }>(
+    `SELECT epoch_us(min(${et})) AS lo, epoch_us(max(${et})) AS hi FROM ${relation}`,
+  );
+  if (row?.lo === null || row?.lo === undefined || row.hi === null) return undefined;
+  return { first: new Date(Number(row.lo) / 1000), last: new Date(Number(row.hi) / 1000) };
+}
+
+/**
+ * The event times of a joined group's rows that can reach the spine: up to the last spine time
+ * (an ASOF match is never later than its spine row) and, with a lookback, from one lookback before
+ * the first (an older match would be nulled anyway). Millisecond bounds are widened by one so that
+ * sub-millisecond event times at the edges stay in.
+ */
+function joinRange(spine: { first: Date; last: Date }, lookback: string | null): { start?: Date; end: Date } {
+  const end = new Date(spine.last.getTime() + 1);
+  if (!lookback) return { end };
+  return { start: new Date(spine.first.getTime() - durationMs(lookback) - 1), end };
 }
 
 function pinOf(pins: SnapshotPins, groupId: number, view: ResolvedFeatureView): number {
