@@ -12,7 +12,14 @@ export {
 } from './repository';
 export type { FeatureViewRecord } from './repository';
 export type { FeatureViewDeps } from './deps';
-export { materializeView, resolvePins, outputColumns, assertRange, SPINE_ROW } from './pit-join';
+export {
+  materializeView,
+  resolvePins,
+  outputColumns,
+  assertRange,
+  partitionKeyOf,
+  SPINE_ROW,
+} from './pit-join';
 export type { SnapshotPins, SpineSource, TimeRange, ReadPurpose, MaterializeOptions } from './pit-join';
 export type { SpineInput } from './spine-input';
 export {
@@ -24,6 +31,17 @@ export {
   TrainingDatasetNotFoundError,
   SPLIT_NAMES,
 } from './training-data';
+export {
+  deleteTrainingDataParts,
+  materializeTrainingDataPart,
+  partKey,
+  planTrainingData,
+} from './training-data-parts';
+export type {
+  PlanTrainingDataRequest,
+  TrainingDataPartRequest,
+  TrainingDataPlan,
+} from './training-data-parts';
 export type {
   CreateTrainingDataRequest,
   SplitDefinition,

@@ -8,6 +8,7 @@ import type { FeatureType } from '../feature-group';
 import type { FeatureGroupRecord } from '../feature-group-repository';
 import { CommitNotFoundError } from '../errors';
 import { OfflineTable, type OfflineStoreDeps } from '../offline/offline-table';
+import { keyBucketSql } from '../offline/partitioning';
 import { durationMs, intervalOf } from '../transformations';
 import { computeOnDemand, type OnDemandRegistry } from './on-demand';
 import type { ResolvedFeatureView } from './resolve';
@@ -127,6 +128,48 @@ export interface MaterializeOptions {
    * @default true
    */
   readonly ordered?: boolean;
+  /**
+   * One part of a key-partitioned read: only spine rows whose partition key ({@link partitionKeyOf})
+   * falls in bucket `index` of `count`; each joined group whose primary key is that key is read for
+   * that bucket only. The joined rows (every spine column, every joined feature) are written to the
+   * Parquet file `path` before filters, on-demand features and numbering, which {@link fromParts}
+   * applies once over all parts. Returns the part's row count; `output` is not created.
+   */
+  readonly part?: { readonly count: number; readonly index: number; readonly path: string };
+  /**
+   * Joined rows made by the parts of a key-partitioned read (local Parquet paths): numbered, filtered
+   * and finished exactly as a single read would, so the output equals it row for row.
+   */
+  readonly fromParts?: readonly string[];
+}
+
+/**
+ * The spine columns a key-partitioned read hashes: the first join's spine columns, in the joined
+ * group's primary-key order (every spine column when the view joins nothing).
+ */
+export function partitionKeyOf(view: ResolvedFeatureView): string[] {
+  const first = view.joins[0];
+  return first ? first.on.map((p) => p.spineColumn) : view.spineColumns.map((c) => c.name);
+}
+
+/**
+ * Whether a group's rows for a spine bucket are exactly its rows in the same bucket: its primary
+ * key is the partition key, column for column and type for type (the bucket hashes the key's text).
+ */
+function alignedWith(
+  view: ResolvedFeatureView,
+  key: readonly string[],
+  pairs: readonly { readonly groupColumn: string; readonly spineColumn: string }[],
+  group: FeatureGroupRecord,
+): boolean {
+  const pk = group.spec.primaryKey;
+  if (pk.length !== key.length || pairs.length !== pk.length) return false;
+  return pk.every((column, i) => {
+    const pair = pairs.find((p) => p.groupColumn === column);
+    const spineType = view.spineColumns.find((c) => c.name === key[i])?.type;
+    const groupType = group.spec.features.find((f) => f.name === column)?.type;
+    return pair?.spineColumn === key[i] && spineType !== undefined && spineType === groupType;
+  });
 }
 
 /** The columns a read returns for a purpose (view order; on-demand included). */
@@ -163,23 +206,42 @@ export async function materializeView(
     return `$${params.length}`;
   };
 
+  const part = options.part;
+  const partKey = partitionKeyOf(view);
+  const bucketOf = (aligned: boolean) =>
+    part && aligned ? { keyBuckets: { count: part.count, include: [part.index] } } : {};
   let spineRelation: string;
-  if (options.spine.kind === 'group') {
+  if (options.fromParts) {
+    spineRelation = '';
+  } else if (options.spine.kind === 'group') {
     if (view.spine.kind !== 'group')
       throw new ValidationError(
         `feature view ${view.name} has a spine table, not a spine feature group; pass spine rows.`,
       );
     const group = view.spine.group;
     const range = options.spine.range;
+    const spinePairs = group.spec.primaryKey.map((c) => ({ groupColumn: c, spineColumn: c }));
+    const filter = {
+      ...(range ? { eventTime: { start: range.start, end: range.end } } : {}),
+      ...bucketOf(alignedWith(view, partKey, spinePairs, group)),
+    };
     await new OfflineTable(deps, group).registerSnapshot(
       duck,
       '_fti_spine_src',
       { commitId: pinOf(options.pins, group.id, view) },
-      range ? { filter: { eventTime: { start: range.start, end: range.end } } } : {},
+      Object.keys(filter).length ? { filter } : {},
     );
     spineRelation = '_fti_spine_src';
   } else {
     spineRelation = await conformSpine(duck, view, options.spine.relation);
+  }
+  if (options.fromParts) return finishFromParts(duck, view, options);
+  if (part) {
+    // The spine is filtered to the bucket, so the joined groups' ranges below are the part's.
+    await duck.run(
+      `CREATE OR REPLACE TEMP TABLE _fti_part_spine AS SELECT * FROM ${spineRelation} WHERE ${keyBucketSql(partKey, part.count)} = ${Math.trunc(part.index)}`,
+    );
+    spineRelation = '_fti_part_spine';
   }
   const range = options.spine.range;
   // Rows a join can use end with the last spine time; with a lookback they also start one lookback
@@ -187,9 +249,14 @@ export async function materializeView(
   const spineBounds = range
     ? { first: range.start, last: new Date(range.end.getTime() - 1) }
     : await timeBounds(duck, spineRelation, view.eventTime);
-  const rangeFilter = range
-    ? `WHERE ${SPINE_TIME} >= ${param(stamp(range.start))}::TIMESTAMP AND ${SPINE_TIME} < ${param(stamp(range.end))}::TIMESTAMP`
-    : '';
+  const spineFilters = [
+    ...(range
+      ? [
+          `${SPINE_TIME} >= ${param(stamp(range.start))}::TIMESTAMP AND ${SPINE_TIME} < ${param(stamp(range.end))}::TIMESTAMP`,
+        ]
+      : []),
+  ];
+  const rangeFilter = spineFilters.length ? `WHERE ${spineFilters.join(' AND ')}` : '';
   // Entity keys are spine columns too: each column sorts once (a repeated sort key is pure cost).
   const order = [...new Set([SPINE_TIME, ...view.entityKeys, ...spineCols])].map((c) =>
     c === SPINE_TIME ? c : quoteIdent(c),
@@ -206,7 +273,14 @@ export async function materializeView(
       duck,
       relation,
       { commitId: pinOf(options.pins, join.group.id, view) },
-      spineBounds ? { filter: { eventTime: joinRange(spineBounds, join.lookback) } } : {},
+      spineBounds || part
+        ? {
+            filter: {
+              ...(spineBounds ? { eventTime: joinRange(spineBounds, join.lookback) } : {}),
+              ...bucketOf(alignedWith(view, partKey, join.on, join.group)),
+            },
+          }
+        : {},
     );
     const spec = join.group.spec;
     const groupCols = [
@@ -231,8 +305,67 @@ export async function materializeView(
       );
     }
   }
+  const rawSql = `SELECT ${selects.join(', ')} FROM _fti_spine s ${joins.join(' ')}`;
+  if (part) {
+    // Filters, on-demand features and numbering wait for all parts (see finishFromParts).
+    await duck.run(
+      `COPY (WITH _fti_spine AS (${spineSql}) SELECT * EXCLUDE (${SPINE_ROW}) FROM (${rawSql}))
+       TO ${sqlPath(part.path)} (FORMAT parquet, COMPRESSION zstd)`,
+      params,
+    );
+    for (let i = 0; i < view.joins.length; i++) await duck.run(`DROP VIEW IF EXISTS _fti_join_${i}`);
+    await duck.run('DROP TABLE IF EXISTS _fti_part_spine');
+    const count = await duck.one<{ n: bigint }>(
+      `SELECT count(*) AS n FROM read_parquet([${sqlPath(part.path)}])`,
+    );
+    return Number(count?.n ?? 0);
+  }
+  return finishJoined(duck, view, options, `WITH _fti_spine AS (${spineSql}) ${rawSql}`, params);
+}
+
+/**
+ * Numbers the joined rows of all parts exactly as {@link materializeView} numbers spine rows (event
+ * time, entity keys, every spine column: the same order over the same rows), then finishes them.
+ */
+async function finishFromParts(
+  duck: DuckSession,
+  view: ResolvedFeatureView,
+  options: MaterializeOptions,
+): Promise<number> {
+  const parts = options.fromParts!;
+  const spineCols = view.spineColumns.map((c) => c.name);
+  const order = [
+    ...new Set([
+      `CAST(${quoteIdent(view.eventTime)} AS TIMESTAMP)`,
+      ...[...view.entityKeys, ...spineCols].map(quoteIdent),
+    ]),
+  ];
+  if (parts.length === 0)
+    throw new Error(`feature view ${view.name}: a partitioned read needs at least one part`);
+  const raw = `SELECT row_number() OVER (ORDER BY ${order.join(', ')}) AS ${SPINE_ROW}, *
+     FROM read_parquet([${parts.map(sqlPath).join(', ')}], union_by_name = true)`;
+  return finishJoined(duck, view, options, raw, []);
+}
+
+/**
+ * Applies the view's filters to joined rows (`rawSql`: spine row number, spine columns, joined
+ * features), computes on-demand features and writes the output table. Returns its row count.
+ */
+async function finishJoined(
+  duck: DuckSession,
+  view: ResolvedFeatureView,
+  options: MaterializeOptions,
+  rawSql: string,
+  rawParams: readonly SqlParam[],
+): Promise<number> {
+  const params = [...rawParams];
+  const param = (value: SqlParam) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
   const where = view.filters.map((f) => filterSql(f, param));
-  const joinedSql = `SELECT * FROM (SELECT ${selects.join(', ')} FROM _fti_spine s ${joins.join(' ')})
+  // The raw query may start with a WITH clause: it is wrapped whole so the filters apply after it.
+  const joinedSql = `SELECT * FROM (${rawSql})
      ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
   const wanted = outputColumns(view, options.purpose);
   const project = `SELECT ${SPINE_ROW}, ${wanted.map(quoteIdent).join(', ')}`;
@@ -241,16 +374,13 @@ export async function materializeView(
     // One statement: DuckDB plans the spine numbering, the ASOF joins and the ordering together.
     await duck.run(
       `CREATE OR REPLACE TEMP TABLE ${options.output} AS
-       WITH _fti_spine AS (${spineSql}), _fti_joined AS (${joinedSql})
+       WITH _fti_joined AS (${joinedSql})
        ${project} FROM _fti_joined ${orderBy}`,
       params,
     );
   } else {
     // On-demand functions read the joined rows in chunks, so they are materialized first.
-    await duck.run(
-      `CREATE OR REPLACE TEMP TABLE _fti_joined AS WITH _fti_spine AS (${spineSql}) ${joinedSql}`,
-      params,
-    );
+    await duck.run(`CREATE OR REPLACE TEMP TABLE _fti_joined AS ${joinedSql}`, params);
     await computeOnDemandColumns(duck, view, options.onDemand, options.scratchDir);
     await duck.run(
       `CREATE OR REPLACE TEMP TABLE ${options.output} AS

@@ -99,6 +99,17 @@ export interface CreateTrainingDataRequest {
   /** Same key → same dataset version (retries and re-runs reuse it). */
   readonly idempotencyKey?: string;
   readonly pipelineRunId?: number;
+  /**
+   * The commits to read (`{ "<group>@v<version>": commitId }`), instead of resolving the latest (or
+   * `asOf`) ones: a partitioned job pins once and hands the same commits to every part.
+   */
+  readonly commits?: Readonly<Record<string, number>>;
+  /**
+   * Object keys of the joined parts a partitioned job made with `materializeTrainingDataPart` (same
+   * view, range and commits): the dataset is finished from them instead of joining here, and equals
+   * the dataset one job would make.
+   */
+  readonly parts?: readonly string[];
 }
 
 /** A training dataset version as stored. */
@@ -260,10 +271,12 @@ async function build(
   range: { start: Date; end: Date } | undefined,
   spine: SpineSource,
   dir: string,
+  parts?: readonly string[],
 ): Promise<Built> {
   const rowsTotal = await materializeView(duck, deps, view, {
     pins,
     spine: range ? { ...spine, range } : spine,
+    ...(parts ? { fromParts: parts } : {}),
     output: '_fti_view',
     purpose: 'training',
     onDemand: deps.onDemand,
@@ -440,9 +453,16 @@ export async function createTrainingData(
     throw new ValidationError(`${label}: the view's spine is a table; pass spine rows.`, {
       location: 'spine',
     });
+  if (request.parts && (request.spine || request.parts.length === 0))
+    throw new ValidationError(
+      `${label}: parts come from the spine feature group's rows and need at least one part; ${request.spine ? 'leave out spine' : 'pass the parts made'}.`,
+      { location: 'parts' },
+    );
   const pins = existing
     ? commitsToPins(view, existing.featureGroupCommits)
-    : await resolvePins(deps, view, request.asOf);
+    : request.commits
+      ? commitsToPins(view, request.commits)
+      : await resolvePins(deps, view, request.asOf);
   const dir = await fs.promises.mkdtemp(path.join(ensureDir(deps.scratchDir), 'td-'));
   try {
     return await withDuck(
@@ -450,7 +470,19 @@ export async function createTrainingData(
         const spine: SpineSource = request.spine
           ? { kind: 'relation', relation: await loadSpine(duck, deps, request.spine, '_fti_user_spine') }
           : { kind: 'group' };
-        const built = await build(duck, deps, view, pins, splits, splitKeyColumns(view), range, spine, dir);
+        const parts = request.parts ? await deps.cache.localPaths(request.parts) : undefined;
+        const built = await build(
+          duck,
+          deps,
+          view,
+          pins,
+          splits,
+          splitKeyColumns(view),
+          range,
+          spine,
+          dir,
+          parts,
+        );
         if (request.spine) {
           await duck.run(
             `COPY (SELECT * FROM _fti_user_spine) TO ${sqlPath(path.join(dir, 'spine.parquet'))} (FORMAT parquet, COMPRESSION zstd)`,
