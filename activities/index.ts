@@ -4,6 +4,7 @@ import { TASK_QUEUES } from '../core/pipelines';
 import { createFeaturePipelineActivities } from './feature-pipeline';
 import { createPlatformCheckActivities, type PlatformCheckDeps } from './platform-check';
 import { createTrainingActivities } from './training';
+import { createTrainingDataJobActivities } from './training-data-job';
 import { createInferenceActivities, type InferenceDeps } from './inference';
 import { createMaintenanceActivities } from './maintenance';
 import { createMaterializeActivities } from './materialize';
@@ -22,6 +23,12 @@ export type { FeaturePipelineActivities, FeatureRunRef, CommitRef, WindowRef } f
 export { createFeaturePipelineActivities } from './feature-pipeline';
 export type { TrainingActivities, TrainingRunRef } from './training';
 export { createTrainingActivities } from './training';
+export type {
+  TrainingDataJobActivities,
+  TrainingDataJobResult,
+  TrainingDataJobSpec,
+} from './training-data-job';
+export { createTrainingDataJobActivities } from './training-data-job';
 export type { DeviceReport } from './devices';
 export type { InferenceActivities, InferenceDeps, BatchInferenceInput, DeploymentChange } from './inference';
 export { createInferenceActivities } from './inference';
@@ -66,7 +73,9 @@ export function activitiesFor(
   if (taskQueue === TASK_QUEUES.features && !deps.ingestion) {
     throw new Error(`the ${TASK_QUEUES.features} worker needs feature-store adapters (deps.ingestion)`);
   }
-  const training = deps.training ? createTrainingActivities(deps.training) : {};
+  const training = deps.training
+    ? { ...createTrainingActivities(deps.training), ...createTrainingDataJobActivities(deps.training) }
+    : {};
   if ((taskQueue === TASK_QUEUES.training || taskQueue === TASK_QUEUES.trainingGpu) && !deps.training) {
     throw new Error(`the ${taskQueue} worker needs training adapters (deps.training)`);
   }
