@@ -1,16 +1,23 @@
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import type { FtiConfig } from '../core/config';
+import {
+  describeTemporalTarget,
+  temporalConnectionOptions,
+  temporalTlsHint,
+  type FtiConfig,
+} from '../core/config';
 import { describeError, ServiceUnavailableError } from '../core/errors';
 
 /** A Temporal client on the configured namespace; the error names the address and the fix. */
 export async function connectTemporal(config: FtiConfig): Promise<Client> {
+  // A certificate file that went missing is a configuration error, not an outage: outside the try.
+  const options = temporalConnectionOptions(config);
   try {
-    const connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: 5000 });
+    const connection = await Connection.connect({ ...options, connectTimeout: 5000 });
     return new Client({ connection, namespace: config.temporalNamespace });
   } catch (error) {
     throw new ServiceUnavailableError(
       'temporal',
-      `cannot connect to Temporal at ${config.temporalAddress}: ${describeError(error)}. Start the stack with \`infra/stack.sh up\` or set TEMPORAL_ADDRESS.`,
+      `cannot connect to Temporal at ${describeTemporalTarget(config)}: ${describeError(error)}. Start the stack with \`infra/stack.sh up\` or set TEMPORAL_ADDRESS; ${temporalTlsHint(config)}.`,
       { cause: error },
     );
   }

@@ -1,5 +1,12 @@
 import { NativeConnection } from '@temporalio/worker';
-import { ENV, loadConfig, redactConfig } from '../core/config';
+import {
+  describeTemporalTarget,
+  ENV,
+  loadConfig,
+  redactConfig,
+  temporalConnectionOptions,
+  temporalTlsHint,
+} from '../core/config';
 import { openDatabase } from '../core/db';
 import { describeError } from '../core/errors';
 import { createLogger } from '../core/log';
@@ -44,10 +51,10 @@ export async function runWorker(taskQueue: string): Promise<void> {
     logger.info({ config: redactConfig(config), taskQueue: pollQueue, role: taskQueue }, 'starting worker');
     const database = await openDatabase({ url: config.databaseUrl });
     const store = objectStoreFromConfig(config);
-    const connection = await NativeConnection.connect({ address: config.temporalAddress }).catch(
+    const connection = await NativeConnection.connect(temporalConnectionOptions(config)).catch(
       (error: unknown) => {
         throw new Error(
-          `cannot connect to Temporal at ${config.temporalAddress}: ${describeError(error)}. Start the stack (infra/stack.sh up) or set TEMPORAL_ADDRESS.`,
+          `cannot connect to Temporal at ${describeTemporalTarget(config)}: ${describeError(error)}. Start the stack (infra/stack.sh up) or set TEMPORAL_ADDRESS; ${temporalTlsHint(config)}.`,
         );
       },
     );

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { NativeConnection } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { activitiesFor, createStreamingActivities, type ActivityDeps } from '../activities';
+import { processTunables } from '../core/config';
 import { streamsQueueOf } from '../core/pipelines';
 import type { StreamingDeps } from '../core/streaming';
 import { projectRoot } from '../core/project-root';
@@ -13,7 +14,10 @@ export interface PlatformWorkerOptions {
   readonly namespace: string;
   readonly taskQueue: string;
   readonly deps: ActivityDeps;
-  /** Concurrent activities; training workers set this per device. @default 8 */
+  /**
+   * The queue's default number of concurrent activities (training workers set it per device);
+   * FTI_WORKER_MAX_CONCURRENT_ACTIVITIES replaces it (see {@link platformActivityLimits}). @default 8
+   */
   readonly maxConcurrentActivities?: number;
   /**
    * Use the pre-built workflow bundle (`dist/workflow-bundle.js`, built by `npm run build`) when
@@ -36,7 +40,7 @@ export async function createPlatformWorker(options: PlatformWorkerOptions): Prom
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     activities: activitiesFor(options.taskQueue, options.deps),
-    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivities ?? 8,
+    ...platformActivityLimits(options.maxConcurrentActivities),
     // Heartbeats carry progress and bring cancellation back: send them within 2 s, not at 80 % of
     // the heartbeat timeout, so a run cancelled in the Temporal UI stops within seconds.
     maxHeartbeatThrottleInterval: '2 seconds',
@@ -46,6 +50,36 @@ export async function createPlatformWorker(options: PlatformWorkerOptions): Prom
         ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
         : { workflowsPath: require.resolve('../workflows') }),
   });
+}
+
+/** The activity limits {@link platformActivityLimits} sets on a platform worker. */
+export interface PlatformActivityLimits {
+  readonly maxConcurrentActivityTaskExecutions: number;
+  readonly maxActivitiesPerSecond?: number;
+  readonly maxTaskQueueActivitiesPerSecond?: number;
+}
+
+/**
+ * A platform worker's activity limits: FTI_WORKER_MAX_CONCURRENT_ACTIVITIES, else the queue's
+ * default (`queueDefault`, else 8), activities at once in this process; FTI_WORKER_MAX_ACTIVITIES_PER_SECOND
+ * caps the activities this process starts per second; FTI_TASK_QUEUE_MAX_ACTIVITIES_PER_SECOND asks
+ * the server to cap the whole task queue (every worker polling it; the last poller's value wins).
+ * Unset rate variables set no limit. Throws a ConfigError naming a malformed variable.
+ */
+export function platformActivityLimits(
+  queueDefault: number | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): PlatformActivityLimits {
+  const tunables = processTunables(env);
+  return {
+    maxConcurrentActivityTaskExecutions: tunables.workerMaxConcurrentActivities ?? queueDefault ?? 8,
+    ...(tunables.workerMaxActivitiesPerSecond !== undefined
+      ? { maxActivitiesPerSecond: tunables.workerMaxActivitiesPerSecond }
+      : {}),
+    ...(tunables.taskQueueMaxActivitiesPerSecond !== undefined
+      ? { maxTaskQueueActivitiesPerSecond: tunables.taskQueueMaxActivitiesPerSecond }
+      : {}),
+  };
 }
 
 /** Environment variable: streaming consumers (partitions) one features worker runs at once. */

@@ -20,6 +20,42 @@ export const ENV = {
    * server already on the default port or starts its own `nats-server -js`.
    */
   natsUrl: 'NATS_URL',
+  /**
+   * Temporal TLS: `true` or `false`. Unset: on when any TEMPORAL_TLS_* file, the server name or
+   * TEMPORAL_API_KEY is set, off otherwise (plaintext gRPC, as the local dev server speaks). The
+   * TEMPORAL_TLS_* and TEMPORAL_API_KEY names are the Temporal CLI's and SDKs' own, so one environment
+   * configures the platform and the `temporal` CLI alike.
+   */
+  temporalTls: 'TEMPORAL_TLS',
+  /** PEM file of the CA that signed the Temporal server's certificate (default: the system's CAs). */
+  temporalTlsServerCaCertPath: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  /** mTLS: PEM client certificate presented to Temporal; needs TEMPORAL_TLS_CLIENT_KEY_PATH too. */
+  temporalTlsClientCertPath: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  /** mTLS: PEM private key of the client certificate; needs TEMPORAL_TLS_CLIENT_CERT_PATH too. */
+  temporalTlsClientKeyPath: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  /** Name the Temporal server's certificate must carry (SNI), when it differs from the address's host. */
+  temporalTlsServerName: 'TEMPORAL_TLS_SERVER_NAME',
+  /** Temporal Cloud API key (sent as `Authorization: Bearer …`); turns TLS on. Secret. */
+  temporalApiKey: 'TEMPORAL_API_KEY',
+  /** Connections in each worker or service process's PostgreSQL pool (default 10). */
+  dbPoolMax: 'FTI_DB_POOL_MAX',
+  /**
+   * Activities one worker process runs at once, replacing its queue's default (8; CPU training 2;
+   * GPU training one per device).
+   */
+  workerMaxConcurrentActivities: 'FTI_WORKER_MAX_CONCURRENT_ACTIVITIES',
+  /** Activities per second one worker process starts (Temporal `maxActivitiesPerSecond`; default no limit). */
+  workerMaxActivitiesPerSecond: 'FTI_WORKER_MAX_ACTIVITIES_PER_SECOND',
+  /**
+   * Activities per second the Temporal server dispatches from the worker's whole task queue, over all
+   * its workers (Temporal `maxTaskQueueActivitiesPerSecond`; default no limit). Give every worker of a
+   * queue the same value: the last poller's value wins.
+   */
+  taskQueueMaxActivitiesPerSecond: 'FTI_TASK_QUEUE_MAX_ACTIVITIES_PER_SECOND',
+  /** DuckDB memory limit of each offline query session, e.g. `4GB` (default DuckDB's, 80 % of RAM). */
+  duckdbMemoryLimit: 'FTI_DUCKDB_MEMORY_LIMIT',
+  /** DuckDB threads of each offline query session (default all cores). */
+  duckdbThreads: 'FTI_DUCKDB_THREADS',
   cacheDir: 'FTI_CACHE_DIR',
   stateDir: 'FTI_STATE_DIR',
   logLevel: 'LOG_LEVEL',

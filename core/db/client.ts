@@ -1,6 +1,6 @@
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
-import { redactUrl } from '../config';
+import { processTunables, redactUrl } from '../config';
 import { ServiceUnavailableError } from '../errors';
 import * as schema from './schema';
 
@@ -20,7 +20,7 @@ export interface DatabaseHandle {
 export interface OpenDatabaseOptions {
   /** PostgreSQL URL (see `DATABASE_URL`). */
   url: string;
-  /** @default 10 */
+  /** Pool size. @default FTI_DB_POOL_MAX, else 10 */
   maxConnections?: number;
   /** Fail a connection attempt after this long. @default 5000 */
   connectTimeoutMs?: number;
@@ -34,7 +34,7 @@ export interface OpenDatabaseOptions {
 export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.maxConnections ?? 10,
+    max: options.maxConnections ?? processTunables().dbPoolMax,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     application_name: 'fti-platform',
   });

@@ -1,3 +1,4 @@
+import { processTunables } from '../config';
 import {
   DOUBLE,
   DuckDBDataChunk,
@@ -29,9 +30,9 @@ export interface ResultChunk {
 
 /** Options for {@link DuckSession.open}. */
 export interface DuckSessionOptions {
-  /** Worker threads for one query. @default all cores */
+  /** Worker threads for one query. @default FTI_DUCKDB_THREADS, else all cores */
   threads?: number;
-  /** e.g. '4GB'. @default DuckDB's default (80% of RAM) */
+  /** e.g. '4GB'. @default FTI_DUCKDB_MEMORY_LIMIT, else DuckDB's default (80% of RAM) */
   memoryLimit?: string;
   /** Spill folder for large joins and sorts. */
   tempDirectory?: string;
@@ -48,10 +49,17 @@ export class DuckSession {
     private readonly connection: DuckDBConnection,
   ) {}
 
+  /**
+   * Opens a session. Threads and memory limit: the option when given, else FTI_DUCKDB_THREADS /
+   * FTI_DUCKDB_MEMORY_LIMIT, else DuckDB's defaults; a bad variable throws a ConfigError naming it.
+   */
   static async open(options: DuckSessionOptions = {}): Promise<DuckSession> {
     const config: Record<string, string> = {};
-    if (options.threads) config.threads = String(options.threads);
-    if (options.memoryLimit) config.memory_limit = options.memoryLimit;
+    const tunables = options.threads && options.memoryLimit ? undefined : processTunables();
+    const threads = options.threads ?? tunables?.duckdbThreads;
+    const memoryLimit = options.memoryLimit ?? tunables?.duckdbMemoryLimit;
+    if (threads) config.threads = String(threads);
+    if (memoryLimit) config.memory_limit = memoryLimit;
     if (options.tempDirectory) config.temp_directory = options.tempDirectory;
     const instance = await DuckDBInstance.create(':memory:', config);
     const connection = await instance.connect();

@@ -3,12 +3,12 @@
 // feature module: FTI_FEATURE_MODULES=dist/examples/air-quality/features/module.js (several
 // modules: comma-separated). Usage: node dist/examples/air-quality/run.js
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig, openDatabase, projectRoot } from '../../core';
+import { loadConfig, openDatabase, projectRoot, temporalConnectionOptions } from '../../core';
 import { defaultAirQualityDir, runAirQualityExample } from './end-to-end';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const database = await openDatabase({ url: config.databaseUrl });
   try {

@@ -2,7 +2,7 @@
 // metadata database, the data folder the workers read and the online service's URL, closed after
 // the run; a failure prints its root cause and exits 1.
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig, openDatabase, projectRoot, type FtiConfig } from '../../core';
+import { loadConfig, openDatabase, projectRoot, temporalConnectionOptions, type FtiConfig } from '../../core';
 import { defaultDataDir, type FraudRunContext } from './end-to-end';
 
 /** Runs `body` with a context on the configured local stack; prints `<what> failed: <root cause>` and exits 1 on error. */
@@ -12,7 +12,7 @@ export function runOnLocalStack(
 ): void {
   const main = async () => {
     const config = loadConfig();
-    const connection = await Connection.connect({ address: config.temporalAddress });
+    const connection = await Connection.connect(temporalConnectionOptions(config));
     const database = await openDatabase({ url: config.databaseUrl });
     try {
       await body(

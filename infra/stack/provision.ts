@@ -2,7 +2,14 @@ import Long from 'long';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import pg from 'pg';
-import { redactUrl, testSettingsFor, type FtiConfig } from '../../core/config';
+import {
+  describeTemporalTarget,
+  redactUrl,
+  temporalConnectionOptions,
+  temporalTlsHint,
+  testSettingsFor,
+  type FtiConfig,
+} from '../../core/config';
 import { openDatabase, runMigrations } from '../../core/db';
 import { describeError } from '../../core/errors';
 import { SEARCH_ATTRIBUTES, type SearchAttributeKind } from '../../core/pipelines';
@@ -109,12 +116,13 @@ async function provisionTemporal(
   namespaces: readonly string[],
 ): Promise<{ namespaces: string[]; added: number }> {
   let connection: Connection;
+  const options = temporalConnectionOptions(config);
   try {
-    connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: 10_000 });
+    connection = await Connection.connect({ ...options, connectTimeout: 10_000 });
   } catch (error) {
     throw new StackError(
       'temporal',
-      `cannot connect to ${config.temporalAddress}: ${describeError(error)}. Is the server up (infra/stack.sh status)?`,
+      `cannot connect to ${describeTemporalTarget(config)}: ${describeError(error)}. Is the server up (infra/stack.sh status)? ${temporalTlsHint(config)}.`,
       { cause: error },
     );
   }

@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { loadConfig } from '../../core/config';
+import { loadConfig, temporalConnectionOptions } from '../../core/config';
 import { openDatabase, tables, type DatabaseHandle } from '../../core/db';
 import { getFeatureGroup, TransformationRegistry, type IngestionDeps } from '../../core/featurestore';
 import { objectStoreFromConfig, type S3ObjectStore } from '../../core/storage';
@@ -59,7 +59,7 @@ describe('chaos: kill -9 of a streaming consumer mid-stream', () => {
       new TransformationRegistry().register('card_windows', cardWindows()),
     );
     nc = await connectJetStream({ url: loadConfig().natsUrl, name: 'fti-chaos-stream' });
-    native = await NativeConnection.connect({ address: loadConfig().temporalAddress });
+    native = await NativeConnection.connect(temporalConnectionOptions(loadConfig()));
   });
   afterAll(async () => {
     if (streamName) await (await jetstreamManager(nc)).streams.delete(streamName).catch(() => undefined);

@@ -182,12 +182,72 @@ describe('deployment files match the code they deploy', () => {
     const secret = obj(ofKind('Secret')[0]?.doc.stringData);
     for (const name of [...Object.keys(configMap), ...Object.keys(secret)])
       expect(configNames).toContain(name);
-    for (const credential of [ENV.databaseUrl, ENV.s3AccessKeyId, ENV.s3SecretAccessKey])
+    for (const credential of [ENV.databaseUrl, ENV.s3AccessKeyId, ENV.s3SecretAccessKey, ENV.temporalApiKey])
       expect({ credential, inSecret: credential in secret, inConfigMap: credential in configMap }).toEqual({
         credential,
         inSecret: true,
         inConfigMap: false,
       });
+  });
+
+  it('the TLS files the ConfigMap names are mounted, read-only, on every worker', () => {
+    // The TLS lines ship commented out (the example cluster is plaintext); check them as written.
+    const text = read('infra/deploy/k8s/config.yaml');
+    const named = [...text.matchAll(/^\s*#?\s*(TEMPORAL_TLS_\w+_PATH): '([^']+)'/gm)].map((m) => ({
+      name: m[1]!,
+      file: m[2]!,
+    }));
+    expect(named.map((n) => n.name).sort()).toEqual([
+      ENV.temporalTlsClientCertPath,
+      ENV.temporalTlsClientKeyPath,
+      ENV.temporalTlsServerCaCertPath,
+    ]);
+    const workers = podSpecs.filter((p) => p.kind === 'Deployment' && p.name.startsWith('fti-worker-'));
+    expect(workers.length).toBe(3);
+    for (const worker of workers) {
+      const volume = list(worker.spec.volumes)
+        .map(obj)
+        .find((v) => obj(v.secret).secretName === 'fti-temporal-tls');
+      const mount = list(obj(list(worker.spec.containers)[0]).volumeMounts)
+        .map(obj)
+        .find((m) => m.name === volume?.name);
+      expect({
+        worker: worker.name,
+        optional: obj(volume?.secret).optional,
+        readOnly: mount?.readOnly,
+      }).toEqual({
+        worker: worker.name,
+        optional: true,
+        readOnly: true,
+      });
+      for (const { file } of named)
+        expect({
+          worker: worker.name,
+          file,
+          mounted: file.startsWith(`${String(mount?.mountPath)}/`),
+        }).toEqual({
+          worker: worker.name,
+          file,
+          mounted: true,
+        });
+    }
+  });
+
+  it("each worker's activity limit is the backlog per replica KEDA targets for its queue", () => {
+    const targets = new Map(
+      ofKind('ScaledObject').flatMap(({ doc }) =>
+        list(obj(doc.spec).triggers)
+          .map((t) => obj(obj(t).metadata))
+          .map((m) => [String(m.taskQueue), String(m.targetQueueSize)] as const),
+      ),
+    );
+    const workers = podSpecs.filter((p) => p.kind === 'Deployment' && p.name.startsWith('fti-worker-'));
+    for (const worker of workers) {
+      const env = list(obj(list(worker.spec.containers)[0]).env).map(obj);
+      const limit = env.find((e) => e.name === ENV.workerMaxConcurrentActivities)?.value;
+      const queue = String(worker.labels['fti.dev/task-queue']);
+      expect({ worker: worker.name, limit }).toEqual({ worker: worker.name, limit: targets.get(queue) });
+    }
   });
 
   it('variables set on containers are read by the code', () => {
@@ -235,14 +295,12 @@ describe('deployment files match the code they deploy', () => {
       // The image's own variable (FTI_WORKER) is read by its entrypoint.
       .concat(read('infra/deploy/containers/entrypoint.sh'))
       .join('\n');
-    // The temporal CLI's own variables, which the guide names as not read by the platform.
-    const temporalCli = /^TEMPORAL_(TLS|API_KEY)/;
     const named = new Set(
       [...guide.matchAll(/\b((?:FTI|S3|TEMPORAL|DATABASE|NATS|LOG)_[A-Z0-9_]+)\b/g)].map((m) => m[1]!),
     );
     expect(named.size).toBeGreaterThan(10);
     const unknown = [...named].filter(
-      (name) => !ours.has(name) && !temporalCli.test(name) && !new RegExp(`\\b${name}\\b`).test(sources),
+      (name) => !ours.has(name) && !new RegExp(`\\b${name}\\b`).test(sources),
     );
     expect(unknown).toEqual([]);
   });

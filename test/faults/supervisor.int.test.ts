@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../../core/config';
+import { loadConfig, temporalConnectionOptions } from '../../core/config';
 import { projectRoot } from '../../core/project-root';
 import { isAlive, readLiveProcess, stopRecorded } from '../../infra/stack/processes';
 import { startSupervisedProcess } from '../../infra/workers';
@@ -47,7 +47,7 @@ describe('worker supervisor (fti stack up --workers)', () => {
 
   beforeAll(async () => {
     const config = loadConfig();
-    connection = await Connection.connect({ address: config.temporalAddress });
+    connection = await Connection.connect(temporalConnectionOptions(config));
     client = new Client({ connection, namespace: config.temporalNamespace });
   });
   afterAll(async () => {

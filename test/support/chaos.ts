@@ -6,7 +6,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { eq } from 'drizzle-orm';
 import Long from 'long';
-import { loadConfig } from '../../core/config';
+import { loadConfig, temporalConnectionOptions } from '../../core/config';
 import { tables, type Database } from '../../core/db';
 import { sqlPath, withDuck } from '../../core/duckdb';
 import {
@@ -47,7 +47,7 @@ const INDEXED_TYPE: Record<SearchAttributeKind, temporal.api.enums.v1.IndexedVal
 export async function createChaosNamespace(label: string): Promise<ChaosNamespace> {
   const config = loadConfig();
   const namespace = uniqueName(`fti-chaos-${label}`).slice(0, 63);
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   await connection.workflowService.registerNamespace({
     namespace,
     workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(24 * 3600) },

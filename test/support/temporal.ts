@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, type Worker } from '@temporalio/worker';
 import type { ActivityDeps } from '../../activities';
-import { loadConfig } from '../../core/config';
+import { loadConfig, temporalConnectionOptions } from '../../core/config';
 import { installTemporalLogging } from '../../workers/logging';
 import { createPlatformWorker } from '../../workers/worker-factory';
 import { createLogger } from '../../core/log';
@@ -19,8 +19,8 @@ export async function connectTestTemporal(): Promise<TemporalTestContext> {
   const config = loadConfig();
   // Expected failures (bad-input tests) log at WARN; keep CI output to real errors.
   installTemporalLogging(createLogger('test-worker', 'error'));
-  const connection = await Connection.connect({ address: config.temporalAddress });
-  const nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const nativeConnection = await NativeConnection.connect(temporalConnectionOptions(config));
   return {
     client: new Client({ connection, namespace: config.temporalNamespace }),
     nativeConnection,
