@@ -19,7 +19,7 @@ import { pipeline as streamPipeline } from 'node:stream/promises';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { from as copyFrom } from 'pg-copy-streams';
-import { loadConfig } from '../core/config';
+import { loadConfig, temporalConnectionOptions } from '../core/config';
 import { openDatabase } from '../core/db';
 import { sqlPath, withDuck } from '../core/duckdb';
 import { PostgresOnlineStore, registerFeatureGroup, TransformationRegistry } from '../core/featurestore';
@@ -149,8 +149,8 @@ async function measure(rows: number): Promise<Measured> {
 
   // The platform: a featurePipeline workflow run on a private task queue.
   installTemporalLogging(createLogger('bench', 'warn'));
-  const native = await NativeConnection.connect({ address: config.temporalAddress });
-  const connection = await Connection.connect({ address: config.temporalAddress });
+  const native = await NativeConnection.connect(temporalConnectionOptions(config));
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const taskQueue = `bench-ingest-${Date.now()}`;
   const worker = await createPlatformWorker({
