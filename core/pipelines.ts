@@ -19,6 +19,11 @@ export function streamsQueueOf(taskQueue: string): string {
   return `${taskQueue}-streams`;
 }
 
+/** Most windows a feature backfill runs at once, whatever it asks for. */
+export const MAX_BACKFILL_PARALLELISM = 64;
+/** Windows a feature backfill runs at once by default: a share of its queue, not all of it. */
+export const DEFAULT_BACKFILL_PARALLELISM = 4;
+
 /** A task queue the platform's workers poll. */
 export type TaskQueueName = (typeof TASK_QUEUES)[keyof typeof TASK_QUEUES];
 

@@ -10,12 +10,9 @@ import {
 } from '@temporalio/workflow';
 import type { WindowRef } from '../activities/feature-pipeline';
 import type { FeaturePipelineSpec } from '../core/featurestore/pipeline-spec';
+import { DEFAULT_BACKFILL_PARALLELISM, MAX_BACKFILL_PARALLELISM } from '../core/pipelines';
 import { featurePipeline, type FeaturePipelineResult } from './feature-pipeline';
 
-/** Most windows a backfill runs at once, whatever it asks for. */
-export const MAX_BACKFILL_PARALLELISM = 64;
-/** Windows a backfill runs at once by default: a share of a queue, not all of it. */
-export const DEFAULT_BACKFILL_PARALLELISM = 4;
 /**
  * Windows one run of the workflow handles before it continues as new: each window adds about ten
  * events to the history, and Temporal wants histories well under 50,000 events.

@@ -9,6 +9,7 @@ export { trainingPipeline, trainingStepQuery } from './training-pipeline';
 export type { TrainingPipelineInput, TrainingPipelineResult } from './training-pipeline';
 export { trainingDataJob } from './training-data-job';
 export type { TrainingDataJobInput } from './training-data-job';
+export type { TrainingDataJobResult, TrainingDataJobSpec } from '../activities/training-data-job';
 export { batchInference, deploymentRollout } from './inference';
 export type { BatchInferenceWorkflowInput, DeploymentRolloutResult } from './inference';
 export { featureGroupMaintenance } from './feature-group-maintenance';

@@ -23,12 +23,48 @@ import {
   type OnlineStore,
   type SplitDefinition,
   type SplitName,
+  type TrainingDatasetInfo,
 } from '../../core/featurestore';
 import { ObjectCache, objectStoreFromConfig } from '../../core/storage';
+import type { TrainingDataJobResult, TrainingDataJobSpec } from '../../workflows';
+import { loadConfig } from '../../core/config';
+import { TASK_QUEUES } from '../../core/pipelines';
+import { connectTemporal, runUrl } from '../temporal-client';
 import { jsonObjectOption, positiveInt, readJsonFile, timeOption, withDatabase } from '../context';
 import { emit, table, type OutputOptions } from '../output';
 
 type ViewDeps = FeatureViewDeps & { readonly online: OnlineStore };
+
+/**
+ * Runs a partitioned training-data job on the fti-training workers and waits for it; returns the
+ * dataset it made. The workflow id names the job, so the dataset is made once per id.
+ */
+async function trainingDataJob(
+  spec: TrainingDataJobSpec,
+  taskQueue: string,
+  quiet: boolean,
+): Promise<TrainingDatasetInfo> {
+  const config = loadConfig();
+  const client = await connectTemporal(config);
+  try {
+    const workflowId = `training-data-${spec.featureView.name}-${Date.now()}`;
+    const handle = await client.workflow.start('trainingDataJob', {
+      taskQueue,
+      workflowId,
+      args: [{ spec }],
+    });
+    if (!quiet)
+      process.stderr.write(
+        `running ${workflowId} in ${spec.parts} parts — ${runUrl(config, workflowId, handle.firstExecutionRunId)}\n`,
+      );
+    const result = (await handle.result()) as TrainingDataJobResult;
+    return withViewDeps(
+      async (deps) => (await getTrainingDataset(deps, result.featureView, result.version)).dataset,
+    );
+  } finally {
+    await client.connection.close();
+  }
+}
 
 /** Opens database, object store, cache and online store; loads on-demand functions from FTI_FEATURE_MODULES (closed after `fn`). */
 export async function withViewDeps<T>(fn: (deps: ViewDeps, config: FtiConfig) => Promise<T>): Promise<T> {
@@ -243,7 +279,7 @@ On-demand feature functions are loaded from the modules listed in FTI_FEATURE_MO
     .description('training datasets of a feature view: create, list, read, recreate')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ fti fv td create fraud --split train=0.7,validation=0.1,test=0.2 --seed 1\n  $ fti fv td create fraud --split-by-time train=2026-01-01T00:00:00Z..2026-02-01T00:00:00Z,test=2026-02-01T00:00:00Z..2026-03-01T00:00:00Z\n  $ fti fv td list fraud\n  $ fti fv td read fraud 1 --split train --limit 10 --raw\n  $ fti fv td recreate fraud 1',
+      '\nExamples:\n  $ fti fv td create fraud --split train=0.7,validation=0.1,test=0.2 --seed 1\n  $ fti fv td create fraud --split-by-time train=2026-01-01T00:00:00Z..2026-02-01T00:00:00Z,test=2026-02-01T00:00:00Z..2026-03-01T00:00:00Z\n  $ fti fv td create fraud --split train=0.8,test=0.2 --parts 8\n  $ fti fv td list fraud\n  $ fti fv td read fraud 1 --split train --limit 10 --raw\n  $ fti fv td recreate fraud 1',
     );
 
   td.command('create <view>')
@@ -258,6 +294,15 @@ On-demand feature functions are loaded from the modules listed in FTI_FEATURE_MO
     .option('--seed <n>', 'seed of the random split (default 42)')
     .option('--as-of <time>', 'read every feature group as of this time (default: latest commits)')
     .option('--description <text>', 'free text')
+    .option(
+      '--parts <n>',
+      'split the join by key bucket into n parts made side by side by the fti-training workers (a trainingDataJob workflow); default: one step in this process',
+    )
+    .option(
+      '--task-queue <name>',
+      'the training queue whose workers make the parts (with --parts)',
+      TASK_QUEUES.training,
+    )
     .option('--json', 'machine-readable output')
     .action(
       async (
@@ -271,22 +316,41 @@ On-demand feature functions are loaded from the modules listed in FTI_FEATURE_MO
           seed?: string;
           asOf?: string;
           description?: string;
+          parts?: string;
+          taskQueue: string;
         },
       ) => {
         const splits = parseSplitOptions(options);
         const start = timeOption(options.start, '--start');
         const end = timeOption(options.end, '--end');
         const asOf = timeOption(options.asOf, '--as-of');
-        const dataset = await withViewDeps((deps) =>
-          createTrainingData(deps, {
-            featureView: { name: view, version: version(options.viewVersion, '--view-version') },
-            splits,
-            ...(start ? { start } : {}),
-            ...(end ? { end } : {}),
-            ...(asOf ? { asOf } : {}),
-            ...(options.description ? { description: options.description } : {}),
-          }),
-        );
+        const parts = options.parts === undefined ? 1 : positiveInt(options.parts, '--parts');
+        const featureView = { name: view, version: version(options.viewVersion, '--view-version') };
+        const dataset =
+          parts > 1
+            ? await trainingDataJob(
+                {
+                  featureView,
+                  ...(splits ? { splits } : {}),
+                  ...(start ? { start: start.toISOString() } : {}),
+                  ...(end ? { end: end.toISOString() } : {}),
+                  ...(asOf ? { asOf: asOf.toISOString() } : {}),
+                  ...(options.description ? { description: options.description } : {}),
+                  parts,
+                },
+                options.taskQueue,
+                options.json === true,
+              )
+            : await withViewDeps((deps) =>
+                createTrainingData(deps, {
+                  featureView,
+                  splits,
+                  ...(start ? { start } : {}),
+                  ...(end ? { end } : {}),
+                  ...(asOf ? { asOf } : {}),
+                  ...(options.description ? { description: options.description } : {}),
+                }),
+              );
         emit(options, dataset, () =>
           [
             `training dataset ${dataset.featureView.name} v${dataset.featureView.version} #${dataset.version}: ${Object.entries(

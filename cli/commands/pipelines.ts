@@ -1,10 +1,12 @@
+import fs from 'node:fs';
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { FeaturePipelineSpec } from '../../core/featurestore';
 import { ValidationError } from '../../core/errors';
 import { loadConfig } from '../../core/config';
-import { TASK_QUEUES } from '../../core/pipelines';
-import type { FeaturePipelineResult } from '../../workflows';
-import { isoOption, parseEvery, readJsonFile } from '../context';
+import { DEFAULT_BACKFILL_PARALLELISM, MAX_BACKFILL_PARALLELISM, TASK_QUEUES } from '../../core/pipelines';
+import type { FeatureBackfillResult, FeaturePipelineResult } from '../../workflows';
+import { isoOption, parseEvery, positiveInt, readJsonFile } from '../context';
 import { emit, type OutputOptions } from '../output';
 import { backfillSchedule, createFeatureSchedule, emitSchedules, featureScheduleId } from '../schedules';
 import { connectTemporal, runUrl, showProgress } from '../temporal-client';
@@ -18,7 +20,7 @@ export function registerPipelineCommands(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  $ fti pipeline run txns.pipeline.json --start 2026-11-24T00:00:00Z --end 2026-11-25T00:00:00Z\n  $ fti pipeline schedule create txns.pipeline.json --every 1h\n  $ fti pipeline backfill txns --start 2026-11-01T00:00:00Z --end 2026-11-02T00:00:00Z\n  $ fti pipeline trigger txns\n  $ fti pipeline schedule list\n  $ fti pipeline schedule delete txns',
+      '\nExamples:\n  $ fti pipeline run txns.pipeline.json --start 2026-11-24T00:00:00Z --end 2026-11-25T00:00:00Z\n  $ fti pipeline schedule create txns.pipeline.json --every 1h\n  $ fti pipeline backfill txns.pipeline.json --start 2026-11-01T00:00:00Z --end 2026-11-03T00:00:00Z --parallelism 8\n  $ fti pipeline trigger txns\n  $ fti pipeline schedule list\n  $ fti pipeline schedule delete txns',
     );
 
   pipeline
@@ -122,25 +124,101 @@ export function registerPipelineCommands(program: Command): void {
   pipeline
     .command('backfill <pipeline>')
     .description(
-      'run the schedule for every window in [start, end): one commit per window; re-running replaces nothing twice',
+      'run every window in [start, end) as a featureBackfill workflow: one commit per window, at most --parallelism windows at once on any fti-features worker; windows that have a commit are reused. <pipeline>: a JSON spec file, or the name of a scheduled pipeline',
     )
     .requiredOption('--start <iso>', 'range start')
     .requiredOption('--end <iso>', 'range end')
-    .action(async (name: string, options: { start: string; end: string }) => {
-      const client = await connectTemporal(loadConfig());
-      try {
-        await backfillSchedule(
-          client.schedule.getHandle(featureScheduleId(name)),
-          new Date(isoOption(options.start, '--start')!),
-          new Date(isoOption(options.end, '--end')!),
-        );
-        process.stdout.write(
-          `backfill of ${featureScheduleId(name)} requested for [${options.start}, ${options.end}); watch the runs in the Temporal UI\n`,
-        );
-      } finally {
-        await client.connection.close();
-      }
-    });
+    .option('--window <interval>', "window length such as 1h or 1d (default: the spec's windowSeconds)")
+    .option(
+      '--parallelism <n>',
+      `windows in flight at once, 1-${MAX_BACKFILL_PARALLELISM}`,
+      String(DEFAULT_BACKFILL_PARALLELISM),
+    )
+    .option('--rerun', 'supersede windows that already have a commit')
+    .option(
+      '--task-queue <name>',
+      "the team's feature queue whose workers run the windows",
+      TASK_QUEUES.features,
+    )
+    .option(
+      '--via-schedule',
+      "ask the pipeline's Temporal Schedule to backfill instead (every window starts at once, no parallelism limit)",
+    )
+    .option('--no-wait', 'print the workflow id and UI link, do not wait')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (
+        target: string,
+        options: OutputOptions & {
+          start: string;
+          end: string;
+          window?: string;
+          parallelism: string;
+          rerun?: boolean;
+          viaSchedule?: boolean;
+          wait: boolean;
+          taskQueue: string;
+        },
+      ) => {
+        const start = isoOption(options.start, '--start')!;
+        const end = isoOption(options.end, '--end')!;
+        const parallelism = positiveInt(options.parallelism, '--parallelism');
+        if (parallelism > MAX_BACKFILL_PARALLELISM)
+          throw new ValidationError(
+            `--parallelism ${parallelism} is above ${MAX_BACKFILL_PARALLELISM}; use a smaller number.`,
+          );
+        const config = loadConfig();
+        const client = await connectTemporal(config);
+        try {
+          const fromFile = target.endsWith('.json') || fs.existsSync(target);
+          if (options.viaSchedule) {
+            if (fromFile)
+              throw new ValidationError(
+                '--via-schedule needs the name of a scheduled pipeline, not a spec file.',
+              );
+            await backfillSchedule(
+              client.schedule.getHandle(featureScheduleId(target)),
+              new Date(start),
+              new Date(end),
+            );
+            process.stdout.write(
+              `backfill of ${featureScheduleId(target)} requested for [${start}, ${end}); watch the runs in the Temporal UI\n`,
+            );
+            return;
+          }
+          const spec = fromFile
+            ? (readJsonFile(target, 'pipeline') as FeaturePipelineSpec)
+            : await scheduledSpec(client, target);
+          const workflowId = `backfill-${spec.name}-${start}-${end}-${Date.now()}`.replace(/[:.]/g, '-');
+          const handle = await client.workflow.start('featureBackfill', {
+            taskQueue: options.taskQueue,
+            workflowId,
+            args: [
+              {
+                pipeline: spec,
+                start,
+                end,
+                parallelism,
+                ...(options.window ? { windowSeconds: parseEvery(options.window) } : {}),
+                ...(options.rerun ? { rerun: true } : {}),
+              },
+            ],
+          });
+          const url = runUrl(config, workflowId, handle.firstExecutionRunId);
+          if (!options.wait) return emit(options, { workflowId, url }, () => `started ${workflowId}\n${url}`);
+          if (!options.json) process.stderr.write(`backfilling — ${url}\n`);
+          const result = (await handle.result()) as FeatureBackfillResult;
+          emit(options, { ...result, url }, () =>
+            [
+              `backfill of ${result.pipeline}: ${result.windows} windows, ${result.written} written, ${result.reused} reused (already committed), ${result.rowsWritten} rows`,
+              url,
+            ].join('\n'),
+          );
+        } finally {
+          await client.connection.close();
+        }
+      },
+    );
 
   pipeline
     .command('trigger <pipeline>')
@@ -154,6 +232,26 @@ export function registerPipelineCommands(program: Command): void {
         await client.connection.close();
       }
     });
+}
+
+/** The pipeline spec a feature schedule runs (what `fti pipeline schedule create` stored). */
+async function scheduledSpec(client: Client, name: string): Promise<FeaturePipelineSpec> {
+  const description = await client.schedule
+    .getHandle(featureScheduleId(name))
+    .describe()
+    .catch((error: unknown) => {
+      throw new ValidationError(
+        `no schedule ${featureScheduleId(name)} (${error instanceof Error ? error.message : String(error)}); pass the pipeline's JSON spec file instead, or create the schedule with fti pipeline schedule create.`,
+      );
+    });
+  const action = description.action;
+  const input =
+    action.type === 'startWorkflow' ? (action.args?.[0] as { pipeline?: FeaturePipelineSpec }) : undefined;
+  if (!input?.pipeline)
+    throw new ValidationError(
+      `schedule ${featureScheduleId(name)} does not start a feature pipeline; pass the spec file.`,
+    );
+  return input.pipeline;
 }
 
 /** The human summary of a finished run: the commit, what was reused or superseded, and any warnings. */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { temporal as proto } from '@temporalio/proto';
 import { loadConfig } from '../../core/config';
@@ -20,6 +21,7 @@ import type { FeatureBackfillResult } from '../../workflows';
 import type { TrainingDataJobResult } from '../../activities';
 import { commitRows, createGroup, testViewDeps, type ViewTestDeps } from '../support/featureviews';
 import { uniqueGroupName } from '../support/featurestore';
+import { runCliAsync } from '../support/cli';
 import { uniqueName } from '../support/ids';
 import { writeCsv } from '../support/ingestion';
 import { testObjectStore } from '../support/stores';
@@ -272,6 +274,40 @@ describe('scale out: backfills and training data shared by the workers of a queu
     });
   });
 
+  it('`fti pipeline backfill <spec>` runs the backfill on the given queue and prints what it wrote and reused', async () => {
+    const group = await hourlyGroup();
+    const queue = uniqueName('fti-features-scale-cli');
+    const [worker] = await createTestWorkers(temporal, [queue], {
+      db: database.db,
+      store: sharedStore,
+      ingestion: shared,
+    });
+    const specFile = path.join(path.dirname(hourlyCsv()), 'hourly.pipeline.json');
+    fs.writeFileSync(specFile, JSON.stringify(pipeline(group, hourlyCsv())));
+    const args = [
+      'pipeline',
+      'backfill',
+      specFile,
+      '--start',
+      range.start,
+      '--end',
+      new Date(day0 + 4 * 3_600_000).toISOString(),
+    ];
+    await withWorkers([worker!], async () => {
+      const first = await runCliAsync([...args, '--parallelism', '2', '--task-queue', queue, '--json']);
+      expect(first.stderr).toBe('');
+      expect(first.code).toBe(0);
+      expect(JSON.parse(first.stdout)).toMatchObject({ windows: 4, written: 4, reused: 0, rowsWritten: 20 });
+      const again = await runCliAsync([...args, '--task-queue', queue]);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('4 windows, 0 written, 4 reused (already committed)');
+    });
+    expect(await windowCommits(group)).toHaveLength(4);
+    const refused = await runCliAsync([...args, '--parallelism', '65', '--task-queue', queue]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('--parallelism 65 is above 64');
+  });
+
   it('a backfill takes at most its parallelism of the queue: a run started during it finishes first', async () => {
     const group = await hourlyGroup();
     const other = await hourlyGroup();
@@ -397,6 +433,28 @@ describe('scale out: backfills and training data shared by the workers of a queu
       expect(identities).toHaveLength(8);
       const pids = new Set(identities.map((identity) => Number(identity.split('@')[0])));
       expect([...pids].sort()).toEqual(workers.map((w) => w.child.pid).sort());
+      // The same job from the CLI.
+      const cli = await runCliAsync([
+        'fv',
+        'td',
+        'create',
+        view,
+        '--split',
+        'train=0.8,test=0.2',
+        '--seed',
+        '5',
+        '--parts',
+        '3',
+        '--task-queue',
+        queue,
+        '--json',
+      ]);
+      expect(cli.stderr).toBe('');
+      expect(cli.code).toBe(0);
+      expect(JSON.parse(cli.stdout)).toMatchObject({
+        rowCounts: one.rowCounts,
+        contentHashes: one.contentHashes,
+      });
     } finally {
       await stopAll(workers);
     }
