@@ -44,8 +44,18 @@ export {
 } from './offline/partitioning';
 export { planCompaction } from './offline/compaction-plan';
 export type { CompactionPolicy, CompactionRun } from './offline/compaction-plan';
-export { maintainFeatureGroup } from './maintenance/maintain';
-export type { MaintenancePolicy, MaintenanceReport, MaintenanceTarget } from './maintenance/maintain';
+export {
+  compactPartitions,
+  finishMaintenance,
+  maintainFeatureGroup,
+  prepareMaintenance,
+} from './maintenance/maintain';
+export type {
+  MaintenancePlan,
+  MaintenancePolicy,
+  MaintenanceReport,
+  MaintenanceTarget,
+} from './maintenance/maintain';
 export type { CommitInfo, CommitFile, AsOf, WriteOperation } from './offline/commits';
 export * from './online';
 export * from './sources';

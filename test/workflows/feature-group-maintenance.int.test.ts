@@ -117,4 +117,47 @@ describe('featureGroupMaintenance workflow and schedule', () => {
       await handle.delete();
     }
   }, 180_000);
+
+  it('a partitioned group’s pass is split into compaction commits of 16 partitions made side by side; snapshots unchanged', async () => {
+    const group = await createCardGroup(database.db, { partitioning: { period: 'day' } });
+    const table = new OfflineTable(deps, group);
+    // 20 days, two small commits each: 40 files in 20 partitions.
+    for (let day = 1; day <= 20; day++)
+      for (const hour of ['03', '15']) {
+        const date = `2026-02-${String(day).padStart(2, '0')}`;
+        await loadBatch(duck, 'b', [
+          [`c${day % 4}`, `${date} ${hour}:00:00`, day, hour],
+          ['c9', `${date} 00:00:00`, day * 100 + Number(hour), 'rewritten'],
+        ]);
+        await table.write(duck, 'b', { operation: 'upsert', idempotencyKey: `${date}T${hour}` });
+      }
+    expect(await table.liveFileCount()).toBe(40);
+    const head = (await table.timeline()).at(-1)!;
+    await table.registerSnapshot(duck, 'before');
+    const expected = await rowsOf(duck, 'before');
+    const taskQueue = uniqueName('fti-maintenance-split');
+    // One worker here (the spread over worker processes is tested in scale-out.int.test.ts): the
+    // compaction commits still run as separate activities, side by side.
+    const workers = await createTestWorkers(temporal, [taskQueue], {
+      db: database.db,
+      store,
+      ingestion: deps,
+    });
+    const report: MaintenanceReport = await withWorkers(workers, () =>
+      temporal.client.workflow.execute('featureGroupMaintenance', {
+        taskQueue,
+        workflowId: uniqueName('maintenance-split'),
+        args: [{ featureGroup: { name: group.spec.name, version: group.spec.version } }],
+      }),
+    );
+    expect(report).toMatchObject({ liveFilesBefore: 40, liveFilesAfter: 20, filesCompacted: 40 });
+    expect(report.compactionCommitIds).toHaveLength(2);
+    const compactions = (await table.timeline()).filter((c) => c.operation === 'compaction');
+    expect(compactions.map((c) => c.files.length).sort((a, b) => a - b)).toEqual([4, 16]);
+    expect(new Set(compactions.flatMap((c) => c.files.map((f) => f.partition))).size).toBe(20);
+    await table.registerSnapshot(duck, 'after');
+    expect(await rowsOf(duck, 'after')).toEqual(expected);
+    await table.registerSnapshot(duck, 'old', { commitId: head.id });
+    expect(await rowsOf(duck, 'old')).toEqual(expected);
+  }, 180_000);
 });

@@ -80,6 +80,12 @@ export interface WriteResult {
 /** Options of {@link OfflineTable.compact}. */
 export interface CompactOptions extends CompactionPolicy {
   readonly idempotencyKey?: string;
+  /**
+   * Compact only these partitions (a partitioned group): maintenance splits a large group's
+   * compaction into commits of a few partitions each, made side by side by several workers. Their
+   * inputs never overlap, so the commits never conflict.
+   */
+  readonly partitions?: readonly string[];
   /** Called (and awaited) at each phase, e.g. for heartbeats; `merged` comes just before completion. */
   readonly onProgress?: (phase: 'merging' | 'merged') => void | Promise<void>;
 }
@@ -770,6 +776,16 @@ export class OfflineTable {
     return this.log.details(limit);
   }
 
+  /**
+   * The partitions a compaction by `policy` would merge files in, in name order (empty for an
+   * unpartitioned group, whose compaction is one commit).
+   */
+  async partitionsToCompact(policy: CompactionPolicy = {}): Promise<string[]> {
+    if (this.featureGroup.spec.external) return [];
+    const runs = planCompaction((await this.log.headSnapshot()).files, policy);
+    return [...new Set(runs.flatMap((r) => (r.partition === undefined ? [] : [r.partition])))].sort();
+  }
+
   /** How many files the latest snapshot reads (what the compaction policy looks at). */
   async liveFileCount(): Promise<number> {
     return (await this.liveFiles()).length;
@@ -786,7 +802,10 @@ export class OfflineTable {
   async compact(duck: DuckSession, options: CompactOptions = {}): Promise<CommitInfo | undefined> {
     if (this.featureGroup.spec.external) return undefined; // nothing stored here to compact
     const snapshot = await this.log.headSnapshot();
-    const runs = planCompaction(snapshot.files, options);
+    const only = options.partitions ? new Set(options.partitions) : undefined;
+    const runs = planCompaction(snapshot.files, options).filter(
+      (run) => !only || (run.partition !== undefined && only.has(run.partition)),
+    );
     if (runs.length === 0) return undefined;
     const head = snapshot.head!;
     const idempotencyKey = options.idempotencyKey ?? `compaction-after-${head.id}`;
