@@ -528,10 +528,12 @@ function report(f: SizeFigure): string[] {
       return `  backfill, ${b.workers} worker process${b.workers > 1 ? 'es' : ''}${b === base ? ' (baseline)' : ''}: ${seconds(b.ms)} s  ${((HOURS * 1000) / b.ms).toFixed(2)} windows/s  speed-up ${ratio.toFixed(2)}x  ingestFeatures ran on ${b.identities} worker${b.identities > 1 ? 's' : ''} (${b.spread} windows)  peak RSS per worker ${mib(b.peakRss)}`;
     }),
     `  every backfill committed the same snapshot: ${base.check}`,
-    `RESULT scale backfill ${f.rows} rows/window: ${f.backfills
-      .slice(1)
-      .map((b) => `${b.workers} workers ${(base.ms / b.ms).toFixed(2)}x`)
-      .join(', ')} the throughput of 1 worker (${seconds(base.ms)} s; ${cores} cores)`,
+    `RESULT scale backfill ${f.rows} rows/window: ${
+      f.backfills
+        .slice(1)
+        .map((b) => `${b.workers} workers ${(base.ms / b.ms).toFixed(2)}x`)
+        .join(', ') || `${base.workers} worker${base.workers > 1 ? 's' : ''} 1.00x`
+    } the throughput of ${base.workers} worker${base.workers > 1 ? 's' : ''} (${seconds(base.ms)} s; ${cores} cores)`,
   ];
   const t = f.training;
   lines.push(
@@ -547,7 +549,7 @@ function report(f: SizeFigure): string[] {
   const frac = (r: SnapshotRead) =>
     `${kib(r.bytes)} of ${kib(r.snapshotBytes)} (1/${(r.snapshotBytes / Math.max(1, r.bytes)).toFixed(0)}, ${r.files} of ${r.snapshotFiles} files)`;
   lines.push(
-    `partition pruning: a year of hourly rows (${p.rowsPerHour} an hour, ${365 * 24 * p.rowsPerHour} rows), ${p.commits} ${commitEvery}ly commits into a day-partitioned group, compaction: ${p.compaction} (setup ${seconds(p.setupMs)} s); reads from an empty cache, best of 3`,
+    `partition pruning: a year of hourly rows (${p.rowsPerHour} an hour, ${365 * 24 * p.rowsPerHour} rows), ${p.commits} ${{ week: 'weekly', day: 'daily', hour: 'hourly' }[commitEvery as 'week']} commits into a day-partitioned group, compaction: ${p.compaction} (setup ${seconds(p.setupMs)} s); reads from an empty cache, best of 3`,
     `  full snapshot, partitioned group (baseline): ${p.full.ms.toFixed(0)} ms  opened ${frac(p.full.read)}`,
     `  one day, partitioned by day:                ${p.day.ms.toFixed(0)} ms  opened ${frac(p.day.read)}  ${(p.full.ms / p.day.ms).toFixed(1)}x faster than the full read`,
     `  one day, unpartitioned, weekly commits:     ${p.unpartitionedDay.ms.toFixed(0)} ms  opened ${frac(p.unpartitionedDay.read)}`,
