@@ -85,7 +85,9 @@ describe('infra stack (compiled CLI)', () => {
   it('explains an unreachable Temporal server', () => {
     const result = runCli(['check'], { TEMPORAL_ADDRESS: '127.0.0.1:9' });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: cannot connect to Temporal at 127\.0\.0\.1:9: .*TEMPORAL_ADDRESS/);
+    expect(result.stderr).toMatch(
+      /^error: cannot connect to Temporal at 127\.0\.0\.1:9 \(plaintext\): .*TEMPORAL_ADDRESS/,
+    );
   });
 
   it('explains a NATS_URL that does not answer, naming the variable and the fix', () => {
